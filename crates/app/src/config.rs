@@ -1,0 +1,375 @@
+//! Typed configuration from the environment (and `.env`), under the specification's variable
+//! names. A missing or malformed variable stops start-up with a message that names it; secrets
+//! are held in `Secret`, whose `Debug` never shows them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A secret value; printing it shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{name} is malformed: {why}")]
+    Malformed { name: &'static str, why: String },
+}
+
+/// How strict start-up is about secrets: `Demo` fills missing ones with throwaway values (and
+/// says so); every other role requires them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    Demo,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub security: bma_integrations::email::SmtpSecurity,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Requests per minute from one IP address.
+    pub per_ip: u32,
+    /// Requests per minute from one signed-in member.
+    pub per_user: u32,
+    /// Failed sign-ins allowed per email (and per IP) in `login_window`.
+    pub login_failures: u32,
+    pub login_window: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: Option<Secret>,
+    pub database_max_connections: u32,
+    pub redis_url: Option<Secret>,
+    pub redis_key_prefix: String,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub jwt_secret: Secret,
+    pub data_encryption_key: crate::security::secretbox::DataKey,
+    pub webhook_secret: Option<Secret>,
+    pub cors_origins: Vec<String>,
+    pub polling_interval: Duration,
+    pub alert_cooldown: Duration,
+    pub max_retries: u32,
+    pub sentry_dsn: Option<Secret>,
+    pub smtp: Option<SmtpConfig>,
+    pub soundtrack_client_id: Option<String>,
+    pub soundtrack_client_secret: Option<Secret>,
+    pub whatsapp_access_token: Option<Secret>,
+    pub whatsapp_verify_token: Option<Secret>,
+    pub whatsapp_app_secret: Option<Secret>,
+    pub line_channel_access_token: Option<Secret>,
+    pub line_channel_secret: Option<Secret>,
+    pub claude_api_key: Option<Secret>,
+    pub openweathermap_api_key: Option<Secret>,
+    pub bcrypt_cost: u32,
+    pub rate_limits: RateLimits,
+    pub json_logs: bool,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub invitation_ttl: Duration,
+}
+
+/// Where variables come from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for std::collections::HashMap<&str, &str> {
+    fn get(&self, name: &str) -> Option<String> {
+        std::collections::HashMap::get(self, name).map(|v| (*v).to_owned()).filter(|v| !v.trim().is_empty())
+    }
+}
+
+fn parsed<T: std::str::FromStr>(src: &dyn Source, name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match src.get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Malformed { name, why: e.to_string() }),
+    }
+}
+
+fn secret(src: &dyn Source, name: &'static str) -> Option<Secret> {
+    src.get(name).map(Secret)
+}
+
+/// Seconds, as the specification writes them (`POLLING_INTERVAL=300`).
+fn seconds(src: &dyn Source, name: &'static str, default: u64, min: u64) -> Result<Duration, ConfigError> {
+    let v: u64 = parsed(src, name, default)?;
+    if v < min {
+        return Err(ConfigError::Malformed { name, why: format!("must be at least {min} seconds") });
+    }
+    Ok(Duration::from_secs(v))
+}
+
+/// CORS_ORIGINS as the specification writes it (a JSON array) or as a comma-separated list.
+pub fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let bad = |why: String| ConfigError::Malformed { name: "CORS_ORIGINS", why };
+    let list: Vec<String> = if raw.trim_start().starts_with('[') {
+        serde_json::from_str(raw).map_err(|e| bad(format!("not a JSON array of strings: {e}")))?
+    } else {
+        raw.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    };
+    for o in &list {
+        let ok = (o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with('/') && !o.contains('*');
+        if !ok {
+            return Err(bad(format!("{o:?} is not an origin such as https://portal.example.com")));
+        }
+    }
+    Ok(list)
+}
+
+fn encryption_key(src: &dyn Source, strict: Strictness) -> Result<crate::security::secretbox::DataKey, ConfigError> {
+    use base64::Engine as _;
+    let name = "DATA_ENCRYPTION_KEY";
+    match src.get(name) {
+        Some(v) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .map_err(|_| ConfigError::Malformed { name, why: "must be base64".into() })?;
+            let key: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| ConfigError::Malformed { name, why: "must decode to exactly 32 bytes".into() })?;
+            Ok(crate::security::secretbox::DataKey(key))
+        }
+        None if strict == Strictness::Demo => {
+            Ok(crate::security::secretbox::DataKey(*b"demo-only-key-never-in-productio"))
+        }
+        None => Err(ConfigError::Missing(name)),
+    }
+}
+
+impl Config {
+    pub fn from_env(strict: Strictness) -> Result<Self, ConfigError> {
+        Self::from_source(&Env, strict)
+    }
+
+    pub fn from_source(src: &dyn Source, strict: Strictness) -> Result<Self, ConfigError> {
+        let jwt_secret = match (secret(src, "JWT_SECRET_KEY"), strict) {
+            (Some(s), _) if s.expose().len() >= 32 => s,
+            (Some(_), _) => {
+                return Err(ConfigError::Malformed {
+                    name: "JWT_SECRET_KEY",
+                    why: "must be at least 32 characters".into(),
+                });
+            }
+            (None, Strictness::Demo) => Secret::new(format!("demo-{}", uuid::Uuid::new_v4().simple())),
+            (None, Strictness::Production) => return Err(ConfigError::Missing("JWT_SECRET_KEY")),
+        };
+        let host: std::net::IpAddr = parsed(src, "HOST", std::net::IpAddr::from([0, 0, 0, 0]))?;
+        let port: u16 = parsed(src, "PORT", 8000)?;
+        let bind = SocketAddr::new(host, port);
+        let smtp = match src.get("SMTP_HOST") {
+            None => None,
+            Some(host) => {
+                let port: u16 = parsed(src, "SMTP_PORT", 587)?;
+                let security = match src.get("SMTP_SECURITY").as_deref() {
+                    None if host == "localhost" || host.starts_with("127.") => {
+                        bma_integrations::email::SmtpSecurity::None
+                    }
+                    None => match port {
+                        465 => bma_integrations::email::SmtpSecurity::Tls,
+                        _ => bma_integrations::email::SmtpSecurity::StartTls,
+                    },
+                    Some("none") => bma_integrations::email::SmtpSecurity::None,
+                    Some("starttls") => bma_integrations::email::SmtpSecurity::StartTls,
+                    Some("tls") => bma_integrations::email::SmtpSecurity::Tls,
+                    Some(_) => {
+                        return Err(ConfigError::Malformed {
+                            name: "SMTP_SECURITY",
+                            why: "must be none, starttls or tls".into(),
+                        });
+                    }
+                };
+                Some(SmtpConfig {
+                    host,
+                    port,
+                    user: src.get("SMTP_USER"),
+                    password: secret(src, "SMTP_PASSWORD"),
+                    from: src.get("SMTP_FROM").unwrap_or_else(|| "BMA Social <no-reply@bma-social.com>".into()),
+                    security,
+                })
+            }
+        };
+        let bcrypt_cost: u32 = parsed(src, "BCRYPT_COST", 12)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError::Malformed { name: "BCRYPT_COST", why: "must be 4 to 31".into() });
+        }
+        let max_retries: u32 = parsed(src, "MAX_RETRIES", 3)?;
+        if max_retries > 50 {
+            return Err(ConfigError::Malformed { name: "MAX_RETRIES", why: "must be at most 50".into() });
+        }
+        let json_logs = match src.get("LOG_FORMAT").as_deref() {
+            None => src.get("APP_ENV").as_deref() == Some("production"),
+            Some("json") => true,
+            Some("pretty" | "text") => false,
+            Some(_) => {
+                return Err(ConfigError::Malformed { name: "LOG_FORMAT", why: "must be json or pretty".into() });
+            }
+        };
+        let redis_url = secret(src, "REDIS_URL");
+        if let Some(u) = &redis_url {
+            if !(u.expose().starts_with("redis://") || u.expose().starts_with("rediss://")) {
+                return Err(ConfigError::Malformed {
+                    name: "REDIS_URL",
+                    why: "must start with redis:// or rediss://".into(),
+                });
+            }
+        }
+        let database_url = secret(src, "DATABASE_URL");
+        if let Some(u) = &database_url {
+            if !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://")) {
+                return Err(ConfigError::Malformed { name: "DATABASE_URL", why: "must start with postgres://".into() });
+            }
+        }
+        Ok(Self {
+            database_url,
+            database_max_connections: parsed(src, "DATABASE_MAX_CONNECTIONS", 20)?,
+            redis_url,
+            redis_key_prefix: src.get("REDIS_KEY_PREFIX").unwrap_or_else(|| "bma:".into()),
+            bind,
+            public_url: src.get("PUBLIC_URL").unwrap_or_else(|| format!("http://localhost:{port}")),
+            jwt_secret,
+            data_encryption_key: encryption_key(src, strict)?,
+            webhook_secret: secret(src, "WEBHOOK_SECRET"),
+            cors_origins: match src.get("CORS_ORIGINS") {
+                Some(raw) => parse_origins(&raw)?,
+                None => vec!["http://localhost:3000".into()],
+            },
+            polling_interval: seconds(src, "POLLING_INTERVAL", 300, 1)?,
+            alert_cooldown: seconds(src, "ALERT_COOLDOWN", 3600, 0)?,
+            max_retries,
+            sentry_dsn: secret(src, "SENTRY_DSN"),
+            smtp,
+            soundtrack_client_id: src.get("SOUNDTRACK_CLIENT_ID"),
+            soundtrack_client_secret: secret(src, "SOUNDTRACK_CLIENT_SECRET"),
+            whatsapp_access_token: secret(src, "WHATSAPP_ACCESS_TOKEN"),
+            whatsapp_verify_token: secret(src, "WHATSAPP_VERIFY_TOKEN"),
+            whatsapp_app_secret: secret(src, "WHATSAPP_APP_SECRET"),
+            line_channel_access_token: secret(src, "LINE_CHANNEL_ACCESS_TOKEN"),
+            line_channel_secret: secret(src, "LINE_CHANNEL_SECRET"),
+            claude_api_key: secret(src, "CLAUDE_API_KEY"),
+            openweathermap_api_key: secret(src, "OPENWEATHERMAP_API_KEY"),
+            bcrypt_cost,
+            rate_limits: RateLimits {
+                per_ip: parsed(src, "RATE_LIMIT_PER_IP", 1200)?,
+                per_user: parsed(src, "RATE_LIMIT_PER_USER", 600)?,
+                login_failures: parsed(src, "LOGIN_MAX_FAILURES", 5)?,
+                login_window: seconds(src, "LOGIN_FAILURE_WINDOW", 900, 1)?,
+            },
+            json_logs,
+            access_token_ttl: Duration::from_secs(24 * 3600),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            invitation_ttl: Duration::from_secs(72 * 3600),
+        })
+    }
+
+    /// The maximum attempts of a job: the first try plus MAX_RETRIES.
+    pub fn job_max_attempts(&self) -> i32 {
+        i32::try_from(self.max_retries).unwrap_or(50) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("DATA_ENCRYPTION_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ])
+    }
+
+    #[test]
+    fn a_missing_secret_stops_production_start_up_and_names_the_variable() {
+        let mut env = base();
+        env.remove("JWT_SECRET_KEY");
+        let err = Config::from_source(&env, Strictness::Production).err();
+        assert_eq!(err, Some(ConfigError::Missing("JWT_SECRET_KEY")));
+        assert_eq!(err.map(|e| e.to_string()).as_deref(), Some("JWT_SECRET_KEY is required but not set"));
+    }
+
+    #[test]
+    fn malformed_numbers_and_origins_are_named() {
+        let mut env = base();
+        env.insert("POLLING_INTERVAL", "five minutes");
+        assert!(matches!(
+            Config::from_source(&env, Strictness::Production),
+            Err(ConfigError::Malformed { name: "POLLING_INTERVAL", .. })
+        ));
+        let mut env = base();
+        env.insert("CORS_ORIGINS", "[\"*\"]");
+        assert!(matches!(
+            Config::from_source(&env, Strictness::Production),
+            Err(ConfigError::Malformed { name: "CORS_ORIGINS", .. })
+        ));
+    }
+
+    #[test]
+    fn the_specifications_variables_are_read_with_their_formats() {
+        let mut env = base();
+        env.insert("CORS_ORIGINS", r#"["http://localhost:3000", "https://portal.bma-social.com"]"#);
+        env.insert("POLLING_INTERVAL", "300");
+        env.insert("ALERT_COOLDOWN", "3600");
+        env.insert("MAX_RETRIES", "3");
+        env.insert("SMTP_HOST", "smtp.gmail.com");
+        env.insert("SMTP_PASSWORD", "hunter2-hunter2");
+        let c = Config::from_source(&env, Strictness::Production).ok();
+        let c = c.as_ref();
+        assert_eq!(c.map(|c| c.cors_origins.len()), Some(2));
+        assert_eq!(c.map(|c| c.polling_interval), Some(Duration::from_secs(300)));
+        assert_eq!(c.map(Config::job_max_attempts), Some(4));
+        assert_eq!(
+            c.and_then(|c| c.smtp.as_ref()).map(|s| s.security),
+            Some(bma_integrations::email::SmtpSecurity::StartTls)
+        );
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2"), "a secret was printed");
+        assert!(!printed.contains("0123456789abcdef"), "the JWT secret was printed");
+    }
+
+    #[test]
+    fn demo_mode_fills_missing_secrets() {
+        let env: HashMap<&str, &str> = HashMap::new();
+        assert!(Config::from_source(&env, Strictness::Demo).is_ok());
+        assert!(Config::from_source(&env, Strictness::Production).is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! The scheduler: every second it checks which periodic jobs have a new slot and fires each slot
+//! once across all schedulers (see `bma_store::periodic`).
+
+use super::{Shutdown, tasks};
+use crate::AppContext;
+use bma_store::jobs::{NewJob, Priority};
+use bma_store::periodic;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+#[derive(Clone)]
+pub struct Periodic {
+    pub name: &'static str,
+    pub every: Duration,
+    pub job: fn(&AppContext) -> NewJob,
+}
+
+pub struct Scheduler {
+    ctx: AppContext,
+    id: String,
+    periodics: Vec<Periodic>,
+}
+
+impl Scheduler {
+    pub fn new(ctx: AppContext, periodics: Vec<Periodic>) -> Self {
+        let id = format!("scheduler-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        Self { ctx, id, periodics }
+    }
+
+    /// The periodic jobs every deployment runs.
+    pub fn standard() -> Vec<Periodic> {
+        fn job(ctx: &AppContext, kind: &'static str, p: Priority) -> NewJob {
+            NewJob::new(kind, serde_json::json!({}), ctx.config.job_max_attempts())
+                .priority(p)
+                .dedup(format!("periodic:{kind}"))
+        }
+        vec![
+            Periodic {
+                name: tasks::PARTITION_UPKEEP,
+                every: Duration::from_secs(3600),
+                job: |c| job(c, tasks::PARTITION_UPKEEP, Priority::HIGH),
+            },
+            Periodic {
+                name: tasks::HOUSEKEEPING,
+                every: Duration::from_secs(3600),
+                job: |c| job(c, tasks::HOUSEKEEPING, Priority::LOW),
+            },
+            Periodic {
+                name: tasks::REQUEUE_STALLED,
+                every: Duration::from_secs(60),
+                job: |c| job(c, tasks::REQUEUE_STALLED, Priority::URGENT),
+            },
+        ]
+    }
+
+    /// Fires every periodic job whose slot at `now` has not fired yet; returns the names fired here.
+    pub async fn tick(&self, now: OffsetDateTime) -> anyhow::Result<Vec<&'static str>> {
+        let mut fired = Vec::new();
+        for p in &self.periodics {
+            let slot = periodic::slot_of(now, p.every);
+            if periodic::fire_once(&self.ctx.db, p.name, slot, &self.id, (p.job)(&self.ctx)).await? {
+                tracing::info!(periodic = p.name, slot = %slot, "periodic job fired");
+                fired.push(p.name);
+            }
+        }
+        Ok(fired)
+    }
+
+    pub async fn run(self, mut shutdown: Shutdown) {
+        tracing::info!(scheduler = %self.id, "scheduler started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if let Err(e) = self.tick(OffsetDateTime::now_utc()).await {
+                tracing::error!(error = %e, "scheduler tick failed");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(scheduler = %self.id, "scheduler stopped");
+    }
+}

@@ -1,0 +1,79 @@
+//! The job kinds of the foundation: email delivery and the database's upkeep.
+
+use super::JobHandler;
+use crate::AppContext;
+use async_trait::async_trait;
+use bma_integrations::email::OutgoingEmail;
+use serde::{Deserialize, Serialize};
+
+pub const SEND_EMAIL: &str = "send_email";
+pub const PARTITION_UPKEEP: &str = "partition_upkeep";
+pub const HOUSEKEEPING: &str = "housekeeping";
+pub const REQUEUE_STALLED: &str = "requeue_stalled";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailJob {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+pub struct SendEmail;
+
+#[async_trait]
+impl JobHandler for SendEmail {
+    async fn run(&self, ctx: &AppContext, payload: serde_json::Value) -> anyhow::Result<()> {
+        let job: EmailJob = serde_json::from_value(payload)?;
+        let id = ctx
+            .mailer
+            .send(&OutgoingEmail {
+                to: job.to,
+                subject: job.subject,
+                text: job.text,
+                in_reply_to: None,
+                references: vec![],
+            })
+            .await?;
+        tracing::info!(message_id = %id, "email sent");
+        Ok(())
+    }
+}
+
+pub struct PartitionUpkeep;
+
+#[async_trait]
+impl JobHandler for PartitionUpkeep {
+    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
+        let created = bma_store::partitions::ensure_ahead(&ctx.db).await?;
+        tracing::info!(created, "log partitions checked");
+        Ok(())
+    }
+}
+
+pub struct Housekeeping;
+
+#[async_trait]
+impl JobHandler for Housekeeping {
+    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
+        let tokens = bma_store::sessions::purge_expired(&ctx.db).await?;
+        let slots = bma_store::periodic::purge_old(&ctx.db, time::Duration::days(2)).await?;
+        tracing::info!(tokens, slots, "housekeeping done");
+        Ok(())
+    }
+}
+
+pub struct RequeueStalled;
+
+/// A job locked longer than this is taken to have lost its worker (jobs time out after 5 minutes).
+pub const STALLED_AFTER: time::Duration = time::Duration::minutes(10);
+
+#[async_trait]
+impl JobHandler for RequeueStalled {
+    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
+        let n = bma_store::jobs::requeue_stalled(&ctx.db, STALLED_AFTER).await?;
+        if n > 0 {
+            tracing::warn!(jobs = n, "re-queued jobs whose worker stopped");
+        }
+        Ok(())
+    }
+}

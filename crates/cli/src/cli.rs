@@ -1,0 +1,71 @@
+//! The command line: which role this process plays.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bma-social",
+    version,
+    about = "BMA Social: keep the music playing, talk to venues, grow the relationship.",
+    long_about = "BMA Social: keep the music playing, talk to venues, grow the relationship.\n\n\
+Configuration comes from environment variables (and a .env file): DATABASE_URL, REDIS_URL, JWT_SECRET_KEY, \
+DATA_ENCRYPTION_KEY, CORS_ORIGINS, POLLING_INTERVAL, ALERT_COOLDOWN, MAX_RETRIES, SENTRY_DSN, SMTP_*, and the \
+channel and API keys. See the README."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub role: Role,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Role {
+    /// Serve the HTTP API (/api/v1, webhooks, /health, /metrics). Stateless: run as many as you like.
+    Serve,
+    /// Run background jobs (emails, notifications, upkeep) from the PostgreSQL queue. Run N.
+    Worker,
+    /// Enqueue periodic jobs (upkeep, sweeps); safe to run N, each slot fires once.
+    Scheduler,
+    /// serve + worker + scheduler in one process. With DATABASE_URL unset, starts a private
+    /// PostgreSQL in .bma/postgres; with REDIS_URL unset, shares state in process.
+    All,
+    /// Apply database migrations and create the log partitions ahead.
+    Migrate,
+    /// Generate a realistic fleet of venues, zones, contacts and opening hours.
+    Seed(SeedArgs),
+    /// Everything a newcomer needs, with no set-up: a private PostgreSQL, migrations, a seeded
+    /// fleet, a demo team, the fake outside services, and all roles.
+    Demo(DemoArgs),
+    /// Create an active admin (the first one of a new deployment). The password is read from
+    /// BMA_ADMIN_PASSWORD.
+    CreateAdmin(CreateAdminArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SeedArgs {
+    #[arg(long, default_value_t = 2_000)]
+    pub venues: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub zones: usize,
+    /// Random seed; the same seed gives the same fleet.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Delete every venue (and what hangs off them) first.
+    #[arg(long)]
+    pub reset: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 2_000)]
+    pub venues: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub zones: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CreateAdminArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+}

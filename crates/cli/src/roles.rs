@@ -1,0 +1,192 @@
+//! What each role does, start to stop.
+
+use crate::cli::{Cli, CreateAdminArgs, DemoArgs, Role, SeedArgs};
+use crate::runtime::{self, Runtime};
+use crate::telemetry;
+use anyhow::Context;
+use bma_app::AppContext;
+use bma_app::config::{Config, Strictness};
+use bma_app::jobs::{Registry, Scheduler, Worker};
+use bma_domain::access::Role as MemberRole;
+use bma_domain::member::{Email, Password, PersonName};
+use std::time::Instant;
+use tokio::sync::watch;
+
+fn config(strict: Strictness) -> anyhow::Result<Config> {
+    Config::from_env(strict).map_err(|e| anyhow::anyhow!("configuration: {e}"))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let strict = if matches!(cli.role, Role::Demo(_)) { Strictness::Demo } else { Strictness::Production };
+    let config = config(strict)?;
+    telemetry::init(config.json_logs);
+    match cli.role {
+        Role::Serve => {
+            let rt = runtime::connect(config, false, false).await?;
+            serve_until_stopped(rt.ctx, true, false, false).await
+        }
+        Role::Worker => {
+            let rt = runtime::connect(config, false, false).await?;
+            serve_until_stopped(rt.ctx, false, true, false).await
+        }
+        Role::Scheduler => {
+            let rt = runtime::connect(config, false, false).await?;
+            serve_until_stopped(rt.ctx, false, false, true).await
+        }
+        Role::All => {
+            let rt = runtime::connect(config, true, true).await?;
+            serve_until_stopped(rt.ctx.clone(), true, true, true).await
+        }
+        Role::Migrate => {
+            let (url, _pg) = runtime::database(&config, true).await?;
+            let db = bma_store::connect(&url, 2).await?;
+            bma_store::migrate(&db).await?;
+            let created = bma_store::partitions::ensure_ahead(&db).await?;
+            tracing::info!(partitions_created = created, "migrations applied");
+            Ok(())
+        }
+        Role::Seed(args) => {
+            let rt = runtime::connect(config, true, true).await?;
+            seed(&rt, &args).await
+        }
+        Role::Demo(args) => demo(config, &args).await,
+        Role::CreateAdmin(args) => create_admin(config, &args).await,
+    }
+}
+
+async fn seed(rt: &Runtime, args: &SeedArgs) -> anyhow::Result<()> {
+    if args.reset {
+        bma_store::seed::reset(&rt.ctx.db).await?;
+    }
+    let bar = indicatif::ProgressBar::new(args.zones as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} seeding [{bar:40}] {pos}/{len} zones ({per_sec}, {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let plan = bma_store::seed::SeedPlan { venues: args.venues, zones: args.zones, seed: args.seed };
+    let report = bma_store::seed::seed_fleet(&rt.ctx.db, &plan, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} venues, {} zones, {} contacts, {} opening periods in {secs:.2} s",
+        report.venues, report.zones, report.contacts, report.opening_periods
+    );
+    Ok(())
+}
+
+async fn create_admin(config: Config, args: &CreateAdminArgs) -> anyhow::Result<()> {
+    let raw = std::env::var("BMA_ADMIN_PASSWORD").context("set BMA_ADMIN_PASSWORD to the new admin's password")?;
+    let password = Password::parse(&raw)?;
+    let (email, name) = (Email::parse(&args.email)?, PersonName::parse(&args.name)?);
+    let rt = runtime::connect(config, true, true).await?;
+    let m = bma_app::services::team::create_with_password(&rt.ctx, &email, &name, MemberRole::Admin, &password).await?;
+    println!("created admin {} ({}); they enrol two-factor sign-in at their first sign-in", m.email, m.id);
+    Ok(())
+}
+
+/// The demo team, so a newcomer can sign in at once in each role.
+const DEMO_TEAM: &[(&str, &str, MemberRole)] = &[
+    ("admin@demo.bma", "Ada Admin", MemberRole::Admin),
+    ("manager@demo.bma", "Manee Manager", MemberRole::Manager),
+    ("viewer@demo.bma", "Vikram Viewer", MemberRole::Viewer),
+];
+const DEMO_PASSWORD: &str = "demo-password-1";
+
+async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
+    let smtp = bma_fakes::smtp::SmtpSink::start(0, None).await?;
+    if config.smtp.is_none() {
+        config.smtp = Some(bma_app::config::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            user: None,
+            password: None,
+            from: "BMA Social demo <demo@bma-social.local>".into(),
+            security: bma_integrations::email::SmtpSecurity::None,
+        });
+    }
+    let rt = runtime::connect(config, true, true).await?;
+    let venues = bma_store::seed::venue_count(&rt.ctx.db).await?;
+    if venues == 0 {
+        seed(&rt, &SeedArgs { venues: args.venues, zones: args.zones, seed: 42, reset: false }).await?;
+    }
+    let password = Password::parse(DEMO_PASSWORD)?;
+    for (email, name, role) in DEMO_TEAM {
+        let email = Email::parse(email)?;
+        if bma_store::members::find_by_email(&rt.ctx.db, email.as_str()).await?.is_none() {
+            bma_app::services::team::create_with_password(&rt.ctx, &email, &PersonName::parse(name)?, *role, &password)
+                .await?;
+        }
+    }
+    let url = format!("http://localhost:{}", rt.ctx.config.bind.port());
+    println!("\nBMA Social demo is starting on {url}");
+    println!("  API docs:  {url}/api/docs");
+    println!("  health:    {url}/health");
+    println!("  sign in:   curl -s {url}/api/v1/auth/login -H 'content-type: application/json' \\");
+    println!("               -d '{{\"email\":\"manager@demo.bma\",\"password\":\"{DEMO_PASSWORD}\"}}'");
+    println!("  team:      admin@demo.bma (enrols two-factor sign-in first), manager@demo.bma, viewer@demo.bma");
+    println!("             password for all: {DEMO_PASSWORD}");
+    println!("  outgoing email goes to a fake SMTP server on 127.0.0.1:{}\n", smtp.port);
+    serve_until_stopped(rt.ctx.clone(), true, true, true).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Runs the chosen parts until SIGINT/SIGTERM, then lets each finish what it holds.
+async fn serve_until_stopped(ctx: AppContext, http: bool, worker: bool, scheduler: bool) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    if worker {
+        let w = Worker::new(ctx.clone(), Registry::standard());
+        tasks.spawn(w.run(stop_rx.clone()));
+    }
+    if scheduler {
+        let s = Scheduler::new(ctx.clone(), Scheduler::standard());
+        tasks.spawn(s.run(stop_rx.clone()));
+    }
+    if http {
+        let listener = tokio::net::TcpListener::bind(ctx.config.bind)
+            .await
+            .with_context(|| format!("binding {}", ctx.config.bind))?;
+        tracing::info!(addr = %ctx.config.bind, "HTTP server listening");
+        let state = bma_web::AppState::new(ctx.clone());
+        let mut rx = stop_rx.clone();
+        tasks.spawn(async move {
+            let stopped = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            if let Err(e) = bma_web::serve(state, listener, stopped).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+    }
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Pure types and rules of BMA Social: the values that cross the edge are parsed here once, so
+//! nothing invalid exists past it. No I/O lives in this crate.
+
+pub mod access;
+pub mod contact;
+pub mod error;
+pub mod hours;
+pub mod ids;
+pub mod member;
+pub mod page;
+pub mod venue;
+
+pub use error::{FieldError, Invalid};

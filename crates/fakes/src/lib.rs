@@ -1,0 +1,3 @@
+//! Faithful fakes of the outside services, served on loopback for tests, benchmarks and the demo.
+
+pub mod smtp;

@@ -1,0 +1,101 @@
+//! What several replicas must share: a cache, rate-limit counters and live-event pub/sub. Each is
+//! a small trait with a Redis implementation (REDIS_URL set) and an in-process one (a single
+//! process with no Redis), so callers never know which they hold.
+
+mod memory;
+mod redis_impl;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use memory::Memory;
+pub use redis_impl::Redis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+#[async_trait]
+pub trait Cache: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError>;
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), KvError>;
+    async fn delete(&self, key: &str) -> Result<(), KvError>;
+}
+
+/// The outcome of one counted hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Time until the window resets.
+    pub reset_in: Duration,
+}
+
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one hit for `key` in a fixed window of `window` and says whether it is within `limit`.
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError>;
+    /// How many hits `key` has in its current window, without counting one.
+    async fn peek(&self, key: &str) -> Result<u32, KvError>;
+    async fn reset(&self, key: &str) -> Result<(), KvError>;
+}
+
+#[async_trait]
+pub trait PubSub: Send + Sync {
+    async fn publish(&self, channel: &str, payload: &str) -> Result<(), KvError>;
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, KvError>;
+}
+
+/// The shared state handed to the rest of the service.
+#[derive(Clone)]
+pub struct Kv {
+    pub cache: Arc<dyn Cache>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub pubsub: Arc<dyn PubSub>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Memory,
+    Redis(Redis),
+}
+
+impl Kv {
+    /// In-process state for a single process.
+    pub fn memory() -> Self {
+        let m = Memory::new();
+        Self { cache: Arc::new(m.clone()), limiter: Arc::new(m.clone()), pubsub: Arc::new(m), backend: Backend::Memory }
+    }
+
+    /// Redis-backed state; every key is prefixed with `prefix`.
+    pub async fn redis(url: &str, prefix: &str) -> Result<Self, KvError> {
+        let r = Redis::connect(url, prefix).await?;
+        Ok(Self {
+            cache: Arc::new(r.clone()),
+            limiter: Arc::new(r.clone()),
+            pubsub: Arc::new(r.clone()),
+            backend: Backend::Redis(r),
+        })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Memory => "memory",
+            Backend::Redis(_) => "redis",
+        }
+    }
+
+    /// Whether the backing store answers (always true in process).
+    pub async fn ping(&self) -> Result<(), KvError> {
+        match &self.backend {
+            Backend::Memory => Ok(()),
+            Backend::Redis(r) => r.ping().await,
+        }
+    }
+}

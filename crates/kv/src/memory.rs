@@ -1,0 +1,151 @@
+//! In-process cache, limiter and pub/sub for a single process without Redis.
+
+use super::{Cache, Decision, KvError, PubSub, RateLimiter};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+#[derive(Clone, Default)]
+pub struct Memory {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    cache: Mutex<HashMap<String, (String, Instant)>>,
+    counters: Mutex<HashMap<String, (u32, Instant)>>,
+    channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
+}
+
+const SWEEP_AT: usize = 100_000;
+
+impl Memory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl Cache for Memory {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        let map = self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(map.get(key).filter(|(_, exp)| *exp > Instant::now()).map(|(v, _)| v.clone()))
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), KvError> {
+        let mut map = self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if map.len() >= SWEEP_AT {
+            map.retain(|_, (_, exp)| *exp > now);
+        }
+        map.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RateLimiter for Memory {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError> {
+        let mut map = self.inner.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if map.len() >= SWEEP_AT {
+            map.retain(|_, (_, end)| *end > now);
+        }
+        let entry = map.entry(key.to_owned()).or_insert((0, now + window));
+        if entry.1 <= now {
+            *entry = (0, now + window);
+        }
+        entry.0 = entry.0.saturating_add(1);
+        Ok(Decision {
+            allowed: entry.0 <= limit,
+            limit,
+            remaining: limit.saturating_sub(entry.0),
+            reset_in: entry.1.saturating_duration_since(now),
+        })
+    }
+
+    async fn peek(&self, key: &str) -> Result<u32, KvError> {
+        let map = self.inner.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(map.get(key).filter(|(_, end)| *end > Instant::now()).map_or(0, |(n, _)| *n))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), KvError> {
+        self.inner.counters.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PubSub for Memory {
+    async fn publish(&self, channel: &str, payload: &str) -> Result<(), KvError> {
+        let map = self.inner.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = map.get(channel) {
+            let _ = tx.send(payload.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, KvError> {
+        let rx = {
+            let mut map = self.inner.channels.lock().unwrap_or_else(PoisonError::into_inner);
+            map.entry(channel.to_owned()).or_insert_with(|| broadcast::channel(1024).0).subscribe()
+        };
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(v) => return Some((v, rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_limiter_refuses_hits_past_the_limit_until_the_window_ends() {
+        let m = Memory::new();
+        for i in 1..=3 {
+            let d = m.hit("k", 3, Duration::from_millis(200)).await.ok();
+            assert_eq!(d.map(|d| (d.allowed, d.remaining)), Some((true, 3 - i)));
+        }
+        assert_eq!(m.hit("k", 3, Duration::from_millis(200)).await.ok().map(|d| d.allowed), Some(false));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(m.hit("k", 3, Duration::from_millis(200)).await.ok().map(|d| d.allowed), Some(true));
+    }
+
+    #[tokio::test]
+    async fn cached_values_expire() {
+        let m = Memory::new();
+        let _ = m.set("a", "1", Duration::from_millis(50)).await;
+        assert_eq!(m.get("a").await.ok().flatten().as_deref(), Some("1"));
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(m.get("a").await.ok().flatten(), None);
+    }
+
+    #[tokio::test]
+    async fn subscribers_receive_what_is_published_after_they_subscribe() {
+        let m = Memory::new();
+        let mut s = m.subscribe("events").await.ok();
+        let _ = m.publish("events", "zone-down").await;
+        let got = match s.as_mut() {
+            Some(s) => s.next().await,
+            None => None,
+        };
+        assert_eq!(got.as_deref(), Some("zone-down"));
+    }
+}

@@ -1,0 +1,112 @@
+//! The Redis implementations, shared by every replica.
+
+use super::{Cache, Decision, KvError, PubSub, RateLimiter};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Redis {
+    client: redis::Client,
+    conn: ConnectionManager,
+    prefix: String,
+    hit_script: std::sync::Arc<redis::Script>,
+}
+
+/// Fixed-window counter: increments, sets the expiry on the first hit, returns count and TTL.
+const HIT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
+impl Redis {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, KvError> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
+        Ok(Self { client, conn, prefix: prefix.to_owned(), hit_script: std::sync::Arc::new(redis::Script::new(HIT)) })
+    }
+
+    fn key(&self, k: &str) -> String {
+        format!("{}{k}", self.prefix)
+    }
+
+    pub async fn ping(&self) -> Result<(), KvError> {
+        let mut c = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut c).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Cache for Redis {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        let mut c = self.conn.clone();
+        Ok(c.get(self.key(key)).await?)
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), KvError> {
+        let mut c = self.conn.clone();
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = c.pset_ex(self.key(key), value, ms).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        let mut c = self.conn.clone();
+        let _: () = c.del(self.key(key)).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RateLimiter for Redis {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError> {
+        let mut c = self.conn.clone();
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let (n, ttl): (u64, i64) = self.hit_script.key(self.key(key)).arg(ms).invoke_async(&mut c).await?;
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Decision {
+            allowed: n <= limit,
+            limit,
+            remaining: limit.saturating_sub(n),
+            reset_in: Duration::from_millis(u64::try_from(ttl).unwrap_or(0)),
+        })
+    }
+
+    async fn peek(&self, key: &str) -> Result<u32, KvError> {
+        let mut c = self.conn.clone();
+        let n: Option<u32> = c.get(self.key(key)).await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), KvError> {
+        let mut c = self.conn.clone();
+        let _: () = c.del(self.key(key)).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PubSub for Redis {
+    async fn publish(&self, channel: &str, payload: &str) -> Result<(), KvError> {
+        let mut c = self.conn.clone();
+        let _: () = c.publish(self.key(channel), payload).await?;
+        Ok(())
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, KvError> {
+        let mut ps = self.client.get_async_pubsub().await?;
+        ps.subscribe(self.key(channel)).await?;
+        Ok(ps.into_on_message().filter_map(|m| async move { m.get_payload::<String>().ok() }).boxed())
+    }
+}

@@ -1,0 +1,26 @@
+//! The HTTP edge: the `/api/v1` routes, their access rules, the middleware every request passes
+//! through, one error body for every failure, and the OpenAPI document built from the routes.
+
+pub mod access;
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod router;
+pub mod state;
+
+pub use router::{build, build_with_openapi};
+pub use state::AppState;
+
+/// Serves the router on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = build(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

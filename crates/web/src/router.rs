@@ -1,0 +1,88 @@
+//! Assembles the application: routes (with their OpenAPI paths), the access table's middleware
+//! on every route, and the layers every request passes through.
+
+use crate::api::{admin, auth, health, team, venues, zones};
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::{AppState, access, middleware as mw};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// JSON bodies above this size are refused (CSV import reads up to its own, larger limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The API routes and the OpenAPI document they describe.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::metrics))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::enroll_mfa))
+        .routes(routes!(auth::confirm_mfa))
+        .routes(routes!(auth::accept_invitation))
+        .routes(routes!(team::list_members, team::invite_member))
+        .routes(routes!(team::update_member))
+        .routes(routes!(venues::list_venues, venues::create_venue))
+        .routes(routes!(venues::import_venues))
+        .routes(routes!(venues::get_venue, venues::update_venue, venues::delete_venue))
+        .routes(routes!(venues::list_zones, venues::create_zone))
+        .routes(routes!(venues::list_contacts, venues::create_contact))
+        .routes(routes!(venues::venue_satisfaction))
+        .routes(routes!(zones::get_zone, zones::update_zone, zones::delete_zone))
+        .routes(routes!(admin::list_audit))
+        .routes(routes!(admin::list_jobs))
+        .routes(routes!(admin::requeue_job))
+        .split_for_parts()
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, mw::REQUEST_ID_HEADER])
+        .expose_headers([mw::REQUEST_ID_HEADER, header::RETRY_AFTER, HeaderName::from_static("x-ratelimit-remaining")])
+        .max_age(Duration::from_secs(3600))
+}
+
+pub fn build(state: AppState) -> Router {
+    build_with_openapi(state).0
+}
+
+pub fn build_with_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (api, openapi) = api_routes();
+    let api =
+        api.route_layer(from_fn_with_state(state.clone(), access::authorize)).route_layer(from_fn(mw::record_metrics));
+    let docs = SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi.clone());
+    let app = Router::new()
+        .merge(api)
+        .merge(docs)
+        .fallback(|| async { ApiError::NotFound("route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(state.clone(), access::limit_per_ip))
+        .layer(from_fn(mw::time_limit))
+        .layer(CompressionLayer::new())
+        .layer(cors(&state.ctx.config.cors_origins))
+        .layer(from_fn(mw::security_headers))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(from_fn(mw::request_id))
+        .with_state(state);
+    (app, openapi)
+}
