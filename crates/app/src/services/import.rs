@@ -61,6 +61,24 @@ struct PlannedVenue {
     contacts: Vec<ContactDraft>,
 }
 
+/// The CSV column a zone field comes from.
+fn zone_column(field: &str) -> &str {
+    if field == "name" { "zone_name" } else { field }
+}
+
+/// The CSV column a contact field comes from.
+fn contact_column(field: &str) -> &str {
+    match field {
+        "name" => "contact_name",
+        "role" => "contact_role",
+        "channel" => "contact_channel",
+        "whatsapp_number" => "contact_whatsapp",
+        "line_user_id" => "contact_line_user_id",
+        "email" => "contact_email",
+        other => other,
+    }
+}
+
 fn err(row: usize, field: &str, message: impl Into<String>) -> RowError {
     RowError { row, field: field.to_owned(), message: message.into() }
 }
@@ -136,7 +154,10 @@ fn plan(bytes: &[u8]) -> std::result::Result<Vec<PlannedVenue>, Vec<RowError>> {
                         venues.len() - 1
                     }
                     Err(e) => {
-                        errors.extend(e.0.into_iter().map(|f| err(row, &f.field, f.message)));
+                        errors.extend(
+                            e.0.into_iter()
+                                .map(|f| err(row, if f.field == "name" { "venue_name" } else { &f.field }, f.message)),
+                        );
                         continue;
                     }
                 }
@@ -168,10 +189,7 @@ fn plan(bytes: &[u8]) -> std::result::Result<Vec<PlannedVenue>, Vec<RowError>> {
                     }
                     v.zones.push((row, z));
                 }
-                Err(e) => errors.extend(
-                    e.0.into_iter()
-                        .map(|f| err(row, &format!("zone_{}", f.field.trim_start_matches("zone_")), f.message)),
-                ),
+                Err(e) => errors.extend(e.0.into_iter().map(|f| err(row, zone_column(&f.field), f.message))),
             }
         } else if get("zone_type").is_some() || get("soundtrack_zone_id").is_some() {
             errors.push(err(row, "zone_name", "is required when other zone columns are filled"));
@@ -192,7 +210,7 @@ fn plan(bytes: &[u8]) -> std::result::Result<Vec<PlannedVenue>, Vec<RowError>> {
                         v.contacts.push(c);
                     }
                 }
-                Err(e) => errors.extend(e.0.into_iter().map(|f| err(row, &format!("contact_{}", f.field), f.message))),
+                Err(e) => errors.extend(e.0.into_iter().map(|f| err(row, contact_column(&f.field), f.message))),
             }
         }
     }
@@ -305,7 +323,7 @@ mod tests {
         let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.field.as_str())).collect();
         assert!(found.contains(&(2, "country")), "{errors:?}");
         assert!(found.contains(&(3, "timezone")), "{errors:?}");
-        assert!(found.contains(&(4, "contact_whatsapp_number")), "{errors:?}");
+        assert!(found.contains(&(4, "contact_whatsapp")), "{errors:?}");
     }
 
     #[test]

@@ -1,0 +1,15 @@
+//! API tests: the real router, a fresh real PostgreSQL database per test, Redis where a test
+//! needs shared state, and the fake SMTP server for outgoing mail.
+
+mod access;
+mod audit;
+mod auth;
+mod helpers;
+mod import;
+mod jobs;
+mod mfa;
+mod rate_limits;
+mod system;
+mod team;
+mod validation;
+mod venues;
