@@ -244,8 +244,10 @@ impl Config {
             }
         };
         let redis_url = secret(src, "REDIS_URL");
-        if let Some(u) = &redis_url {
-            if !(u.expose().starts_with("redis://") || u.expose().starts_with("rediss://")) {
+        if let Some(u) = &redis_url
+            && !(u.expose().starts_with("redis://") || u.expose().starts_with("rediss://"))
+        {
+            {
                 return Err(ConfigError::Malformed {
                     name: "REDIS_URL",
                     why: "must start with redis:// or rediss://".into(),
@@ -253,8 +255,10 @@ impl Config {
             }
         }
         let database_url = secret(src, "DATABASE_URL");
-        if let Some(u) = &database_url {
-            if !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://")) {
+        if let Some(u) = &database_url
+            && !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://"))
+        {
+            {
                 return Err(ConfigError::Malformed { name: "DATABASE_URL", why: "must start with postgres://".into() });
             }
         }

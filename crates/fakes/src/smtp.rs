@@ -30,10 +30,10 @@ impl ReceivedMail {
             if out.is_some() {
                 break;
             }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case(name) {
-                    out = Some(v.trim().to_owned());
-                }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case(name)
+            {
+                out = Some(v.trim().to_owned());
             }
         }
         out

@@ -371,6 +371,15 @@ async fn copy(tx: &mut sqlx::PgConnection, statement: &'static str, data: String
     Ok(())
 }
 
+/// Deletes every venue and what hangs off it (zones, contacts, hours, logs).
+pub async fn reset(pool: &PgPool) -> sqlx::Result<()> {
+    sqlx::query("TRUNCATE venues CASCADE").execute(pool).await.map(|_| ())
+}
+
+pub async fn venue_count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM venues").fetch_one(pool).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,13 +397,4 @@ mod tests {
         assert!(median <= 3, "median {median}");
         assert!(max >= 15, "max {max}");
     }
-}
-
-/// Deletes every venue and what hangs off it (zones, contacts, hours, logs).
-pub async fn reset(pool: &PgPool) -> sqlx::Result<()> {
-    sqlx::query("TRUNCATE venues CASCADE").execute(pool).await.map(|_| ())
-}
-
-pub async fn venue_count(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM venues").fetch_one(pool).await
 }

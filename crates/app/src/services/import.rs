@@ -182,10 +182,10 @@ fn plan(bytes: &[u8]) -> std::result::Result<Vec<PlannedVenue>, Vec<RowError>> {
                     if v.zones.iter().any(|(_, o)| o.name.as_str().eq_ignore_ascii_case(z.name.as_str())) {
                         errors.push(err(row, "zone_name", "the venue already has a zone with this name in the file"));
                     }
-                    if let Some(sid) = &z.soundtrack_zone_id {
-                        if let Some(prev) = zone_ids.insert(sid.as_str().to_owned(), row) {
-                            errors.push(err(row, "soundtrack_zone_id", format!("also used on line {prev}")));
-                        }
+                    if let Some(sid) = &z.soundtrack_zone_id
+                        && let Some(prev) = zone_ids.insert(sid.as_str().to_owned(), row)
+                    {
+                        errors.push(err(row, "soundtrack_zone_id", format!("also used on line {prev}")));
                     }
                     v.zones.push((row, z));
                 }
