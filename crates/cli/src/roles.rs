@@ -19,7 +19,7 @@ fn config(strict: Strictness) -> anyhow::Result<Config> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let strict = if matches!(cli.role, Role::Demo(_)) { Strictness::Demo } else { Strictness::Production };
     let config = config(strict)?;
-    telemetry::init(config.json_logs);
+    let _telemetry = telemetry::init(&config);
     match cli.role {
         Role::Serve => {
             let rt = runtime::connect(config, false, false).await?;

@@ -10,7 +10,7 @@ pub mod openapi;
 pub mod router;
 pub mod state;
 
-pub use router::{build, build_with_openapi};
+pub use router::{build, build_with_extra, build_with_openapi};
 pub use state::AppState;
 
 /// Serves the router on `listener` until `shutdown` resolves.

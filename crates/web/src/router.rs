@@ -65,6 +65,12 @@ pub fn build(state: AppState) -> Router {
 }
 
 pub fn build_with_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    build_with_extra(state, Router::new())
+}
+
+/// The application plus `extra` routes behind the same outer layers but outside the API's access
+/// table: the benchmarks' hello-world baseline uses it.
+pub fn build_with_extra(state: AppState, extra: Router<AppState>) -> (Router, utoipa::openapi::OpenApi) {
     let (api, openapi) = api_routes();
     let api =
         api.route_layer(from_fn_with_state(state.clone(), access::authorize)).route_layer(from_fn(mw::record_metrics));
@@ -72,6 +78,7 @@ pub fn build_with_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
     let app = Router::new()
         .merge(api)
         .merge(docs)
+        .merge(extra)
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
