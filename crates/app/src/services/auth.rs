@@ -17,6 +17,23 @@ use uuid::Uuid;
 pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl ClientInfo {
+    fn actor(&self, member_id: Option<Uuid>) -> super::Actor {
+        super::Actor { member_id, ip: self.ip, request_id: self.request_id.clone() }
+    }
+}
+
+/// Security events go to the audit log too: sign-ins, failures, sign-outs, token reuse, MFA.
+async fn audit_auth(ctx: &AppContext, actor: &super::Actor, action: &str, member_id: Option<Uuid>) -> Result<()> {
+    let entry = bma_store::audit::Entry {
+        entity_id: member_id.map(|m| m.to_string()),
+        ..actor.audit(action, "team_member", "", None, None)
+    };
+    bma_store::audit::record(&ctx.db, entry).await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -122,8 +139,10 @@ pub async fn login(
     let member = members::find_by_email(&ctx.db, &normalized).await?;
     let hash = member.as_ref().filter(|m| m.active).and_then(|m| m.password_hash.as_deref());
     let ok = password::verify(password_given, hash, &ctx.dummy_hash).await;
+    let known = member.as_ref().map(|m| m.id);
     let Some(member) = member.filter(|_| ok) else {
         count_failure(ctx, &keys).await?;
+        audit_auth(ctx, &client.actor(None), "auth.login_failed", known).await?;
         return Err(bad_credentials());
     };
 
@@ -133,6 +152,7 @@ pub async fn login(
         };
         if !check_totp(ctx, member.id, code, false).await? {
             count_failure(ctx, &keys).await?;
+            audit_auth(ctx, &client.actor(None), "auth.login_failed", Some(member.id)).await?;
             return Err(Error::unauthorized(
                 "invalid_totp_code",
                 "the authenticator code is wrong, expired or already used",
@@ -142,6 +162,7 @@ pub async fn login(
     ctx.kv.limiter.reset(&keys.0).await?;
     let scope = scope_for(&member)?;
     tracing::info!(member_id = %member.id, ?scope, "signed in");
+    audit_auth(ctx, &client.actor(Some(member.id)), "auth.login", Some(member.id)).await?;
     new_session(ctx, &member, client, scope).await
 }
 
@@ -183,6 +204,8 @@ pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> Result<TokenPair>
         mark_revoked(ctx, row.session_id).await?;
         if revoked {
             tracing::warn!(session_id = %row.session_id, member_id = %row.member_id, "refresh token reused; session revoked");
+            let actor = super::Actor { member_id: None, ip: None, request_id: None };
+            audit_auth(ctx, &actor, "auth.refresh_token_reused", Some(row.member_id)).await?;
         }
         return Err(Error::unauthorized(
             "refresh_token_reused",
@@ -212,6 +235,12 @@ async fn mark_revoked(ctx: &AppContext, sid: Uuid) -> Result<()> {
 pub async fn logout(ctx: &AppContext, sid: Uuid) -> Result<()> {
     sessions::revoke(&ctx.db, sid, "logout").await?;
     mark_revoked(ctx, sid).await
+}
+
+/// Signs a member out of one session, and records it.
+pub async fn sign_out(ctx: &AppContext, member_id: Uuid, sid: Uuid, actor: &super::Actor) -> Result<()> {
+    logout(ctx, sid).await?;
+    audit_auth(ctx, actor, "auth.logout", Some(member_id)).await
 }
 
 /// Revokes every session of a member (deactivation, role change).
@@ -279,6 +308,7 @@ pub async fn confirm_mfa(
         return Err(Error::Invalid(bma_domain::Invalid::one("code", "the code is wrong or expired")));
     }
     logout(ctx, sid).await?;
+    audit_auth(ctx, &client.actor(Some(member_id)), "auth.mfa_enabled", Some(member_id)).await?;
     let m = members::find(&ctx.db, member_id).await?.ok_or(Error::NotFound("member"))?;
     new_session(ctx, &m, client, Scope::Full).await
 }

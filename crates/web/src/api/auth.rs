@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ClientIp, CurrentUser, Json};
+use crate::extract::{AuditActor, ClientIp, CurrentUser, Json};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use bma_app::services::auth::{self, ClientInfo, Enrolment, TokenPair};
@@ -20,6 +20,7 @@ pub struct LoginRequest {
 
 fn client(ip: ClientIp, headers: &HeaderMap) -> ClientInfo {
     ClientInfo {
+        request_id: crate::error::current_request_id(),
         ip: ip.0,
         user_agent: headers
             .get(header::USER_AGENT)
@@ -60,8 +61,12 @@ pub async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequ
 /// Ends the current session; its tokens stop working at once.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, CurrentUser(claims): CurrentUser) -> ApiResult<StatusCode> {
-    auth::logout(&state.ctx, claims.sid).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    AuditActor(actor): AuditActor,
+) -> ApiResult<StatusCode> {
+    auth::sign_out(&state.ctx, claims.sub, claims.sid, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -48,3 +48,24 @@ async fn a_refused_write_leaves_no_audit_entry() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("SELECT count(*) FROM audit_log").await, before);
 }
+
+#[tokio::test]
+async fn sign_ins_failures_and_sign_outs_are_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let email = app.member(Role::Viewer).await;
+    let _ =
+        app.post("/api/v1/auth/login", None, serde_json::json!({"email": email, "password": "wrong-password"})).await;
+    let token = app.login(&email, None).await.body["access_token"].as_str().unwrap_or_default().to_owned();
+    let _ = app.call(Method::POST, "/api/v1/auth/logout", Some(&token), None).await;
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'auth.%' ORDER BY created_at, id")
+            .fetch_all(&app.ctx.db)
+            .await
+            .unwrap_or_default();
+    assert_eq!(actions, vec!["auth.login_failed", "auth.login", "auth.logout"]);
+    let ips: Vec<Option<String>> = sqlx::query_scalar("SELECT host(ip) FROM audit_log WHERE action LIKE 'auth.%'")
+        .fetch_all(&app.ctx.db)
+        .await
+        .unwrap_or_default();
+    assert!(ips.iter().all(|ip| ip.as_deref() == Some("203.0.113.7")), "{ips:?}");
+}

@@ -9,6 +9,7 @@ mod import;
 mod jobs;
 mod mfa;
 mod rate_limits;
+mod schema;
 mod system;
 mod team;
 mod validation;
