@@ -89,6 +89,8 @@ pub struct Config {
     pub claude_api_key: Option<Secret>,
     pub openweathermap_api_key: Option<Secret>,
     pub bcrypt_cost: u32,
+    /// How long list queries stay cached (QUERY_CACHE_TTL, seconds; 0 turns the cache off).
+    pub query_cache_ttl: Duration,
     pub rate_limits: RateLimits,
     pub json_logs: bool,
     pub access_token_ttl: Duration,
@@ -291,6 +293,7 @@ impl Config {
             claude_api_key: secret(src, "CLAUDE_API_KEY"),
             openweathermap_api_key: secret(src, "OPENWEATHERMAP_API_KEY"),
             bcrypt_cost,
+            query_cache_ttl: seconds(src, "QUERY_CACHE_TTL", 300, 0)?,
             rate_limits: RateLimits {
                 per_ip: parsed(src, "RATE_LIMIT_PER_IP", 1200)?,
                 per_user: parsed(src, "RATE_LIMIT_PER_USER", 600)?,

@@ -3,6 +3,8 @@
 //! connections: a hello-world route of the same server first, then the venue endpoints, so the
 //! ratio to the baseline is measured in the same run.
 
+mod openloop;
+
 use anyhow::{Context, bail};
 use bma_app::AppContext;
 use bma_app::config::{Config, Strictness};
@@ -17,10 +19,11 @@ struct Opts {
     zones: usize,
     connections: u32,
     seconds: u32,
+    rate: f64,
 }
 
 fn opts() -> anyhow::Result<Opts> {
-    let mut o = Opts { venues: 10_000, zones: 50_000, connections: 1_000, seconds: 20 };
+    let mut o = Opts { venues: 10_000, zones: 50_000, connections: 1_000, seconds: 15, rate: 2_000.0 };
     let args: Vec<String> = std::env::args().skip(2).collect();
     for pair in args.chunks(2) {
         let (k, v) = (pair[0].as_str(), pair.get(1).map(String::as_str).unwrap_or(""));
@@ -29,6 +32,7 @@ fn opts() -> anyhow::Result<Opts> {
             "--zones" => o.zones = v.parse()?,
             "--connections" => o.connections = v.parse()?,
             "--seconds" => o.seconds = v.parse()?,
+            "--rate" => o.rate = v.parse()?,
             other => bail!("unknown option {other}"),
         }
     }
@@ -138,12 +142,20 @@ async fn api() -> anyhow::Result<()> {
         bma_app::services::auth::login(&ctx, "bench@bma.test", "bench-password-1", None, &Default::default()).await?;
 
     let extra = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello" }));
-    let (router, _) = bma_web::build_with_extra(bma_web::AppState::new(ctx.clone()), extra);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
-    });
+    let (cached, _) = bma_web::build_with_extra(bma_web::AppState::new(ctx.clone()), extra.clone());
+    let mut uncached_config = (*ctx.config).clone();
+    uncached_config.query_cache_ttl = std::time::Duration::ZERO;
+    let uncached_ctx = AppContext { config: std::sync::Arc::new(uncached_config), ..ctx.clone() };
+    let (uncached, _) = bma_web::build_with_extra(bma_web::AppState::new(uncached_ctx), extra);
+    let mut addrs = Vec::new();
+    for router in [cached, uncached] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        addrs.push(listener.local_addr()?);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+        });
+    }
+    let (cached_addr, uncached_addr) = (addrs[0], addrs[1]);
 
     let ids: Vec<uuid::Uuid> =
         sqlx::query_scalar("SELECT id FROM venues ORDER BY random() LIMIT 2000").fetch_all(&db).await?;
@@ -156,50 +168,122 @@ async fn api() -> anyhow::Result<()> {
         ),
     )?;
     let script = script.to_string_lossy().into_owned();
+    let ids = std::sync::Arc::new(ids);
 
     println!(
-        "BMA Social API benchmark: {} venues, {} zones; {} connections, {} s per scenario, wrk -t2, server in this process, 2 cores shared",
-        report.venues, report.zones, o.connections, o.seconds
+        "BMA Social API benchmark: {} venues, {} zones; {} connections; server, PostgreSQL and load generator share 2 cores",
+        report.venues, report.zones, o.connections
     );
     println!("seeding: {:.2} s ({:.0} zones/s)", seed_secs, report.zones as f64 / seed_secs);
-    let base = format!("http://{addr}");
-    let hello = wrk(&format!("{base}/hello"), &pair.access_token, None, &o)?;
+
+    struct Scenario {
+        name: &'static str,
+        addr: std::net::SocketAddr,
+        path: std::sync::Arc<dyn Fn(usize) -> String + Send + Sync>,
+        wrk_path: Option<String>,
+    }
+    let fixed = |p: &'static str| -> std::sync::Arc<dyn Fn(usize) -> String + Send + Sync> {
+        std::sync::Arc::new(move |_| p.to_owned())
+    };
+    let zones_path: std::sync::Arc<dyn Fn(usize) -> String + Send + Sync> = {
+        let ids = ids.clone();
+        std::sync::Arc::new(move |i| format!("/api/v1/venues/{}/zones", ids[(i * 7919) % ids.len()]))
+    };
+    const LIST_TH: &str = "/api/v1/venues?per_page=50&country=TH";
+    const LIST_BRAND: &str = "/api/v1/venues?per_page=50&page=10&brand=Lotus%20Grand&sort=-name";
     let scenarios = [
-        (
-            "GET /api/v1/venues?per_page=50&country=TH",
-            wrk(&format!("{base}/api/v1/venues?per_page=50&country=TH"), &pair.access_token, None, &o)?,
-        ),
-        (
-            "GET /api/v1/venues?per_page=50&page=40&brand=Lotus%20Grand&sort=-name",
-            wrk(
-                &format!("{base}/api/v1/venues?per_page=50&page=40&brand=Lotus%20Grand&sort=-name"),
-                &pair.access_token,
-                None,
-                &o,
-            )?,
-        ),
-        (
-            "GET /api/v1/venues/{id}/zones (random of 2,000 venues)",
-            wrk(&format!("{base}/"), &pair.access_token, Some(&script), &o)?,
-        ),
+        Scenario {
+            name: "GET /hello (baseline: same server and layers, no auth, no database)",
+            addr: cached_addr,
+            path: fixed("/hello"),
+            wrk_path: Some("/hello".into()),
+        },
+        Scenario {
+            name: "GET /api/v1/venues?per_page=50&country=TH (5-min query cache)",
+            addr: cached_addr,
+            path: fixed(LIST_TH),
+            wrk_path: Some(LIST_TH.into()),
+        },
+        Scenario {
+            name: "GET /api/v1/venues?per_page=50&page=10&brand=…&sort=-name (5-min query cache)",
+            addr: cached_addr,
+            path: fixed(LIST_BRAND),
+            wrk_path: Some(LIST_BRAND.into()),
+        },
+        Scenario {
+            name: "GET /api/v1/venues?per_page=50&country=TH (cache off: PostgreSQL every time)",
+            addr: uncached_addr,
+            path: fixed(LIST_TH),
+            wrk_path: Some(LIST_TH.into()),
+        },
+        Scenario {
+            name: "GET /api/v1/venues?per_page=50&page=10&brand=…&sort=-name (cache off)",
+            addr: uncached_addr,
+            path: fixed(LIST_BRAND),
+            wrk_path: Some(LIST_BRAND.into()),
+        },
+        Scenario {
+            name: "GET /api/v1/venues/{id}/zones (random venue, never cached)",
+            addr: cached_addr,
+            path: zones_path,
+            wrk_path: None,
+        },
     ];
-    println!("\n| scenario | req/s | p50 ms | p99 ms | p99 / hello p99 | errors |");
-    println!("|---|---:|---:|---:|---:|---|");
+
     println!(
-        "| GET /hello (baseline, same server and layers) | {:.0} | {:.2} | {:.2} | 1.00 | {} |",
-        hello.rps,
-        hello.p50_ms,
-        hello.p99_ms,
-        hello.errors.trim()
+        "\nOpen loop: {} connections sending {} requests/s in all for {} s; latency from when each request was due.",
+        o.connections, o.rate, o.seconds
     );
-    for (name, r) in &scenarios {
+    println!("\n| scenario | requests | achieved req/s | p50 ms | p99 ms | max ms | p99 / baseline p99 | errors |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut base_p99 = 0.0;
+    for (i, s) in scenarios.iter().enumerate() {
+        let r = openloop::run(
+            s.addr,
+            s.path.clone(),
+            &pair.access_token,
+            o.connections as usize,
+            o.rate,
+            std::time::Duration::from_secs(o.seconds.into()),
+        )
+        .await?;
+        if i == 0 {
+            base_p99 = r.p99_ms.max(0.001);
+        }
         println!(
-            "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+            s.name,
+            r.sent,
+            r.achieved_rps,
+            r.p50_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.p99_ms / base_p99,
+            r.errors
+        );
+    }
+
+    println!(
+        "\nClosed loop (saturation): wrk -t2 -c{} -d{}s; each connection sends its next request as soon as the last one returns.",
+        o.connections, o.seconds
+    );
+    println!("\n| scenario | req/s | p50 ms | p99 ms | req/s / baseline req/s |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut base_rps = 0.0;
+    for (i, s) in scenarios.iter().enumerate() {
+        let url = format!("http://{}{}", s.addr, s.wrk_path.as_deref().unwrap_or("/"));
+        let r = wrk(&url, &pair.access_token, s.wrk_path.is_none().then_some(script.as_str()), &o)?;
+        if i == 0 {
+            base_rps = r.rps.max(0.001);
+        }
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.3} |{}",
+            s.name,
             r.rps,
             r.p50_ms,
             r.p99_ms,
-            r.p99_ms / hello.p99_ms.max(0.001),
-            r.errors.trim()
+            r.rps / base_rps,
+            if r.errors.is_empty() { String::new() } else { format!(" {}", r.errors.trim()) }
         );
     }
     Ok(())
@@ -210,6 +294,6 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match std::env::args().nth(1).as_deref() {
         Some("api") => rt.block_on(api()),
-        _ => bail!("usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N]"),
+        _ => bail!("usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]"),
     }
 }

@@ -357,7 +357,7 @@ pub async fn seed_fleet(
         progress(report.zones, total_zones);
     }
     tx.commit().await?;
-    sqlx::query("ANALYZE venues, zones, venue_contacts, venue_opening_hours").execute(pool).await?;
+    sqlx::query("VACUUM (ANALYZE) venues, zones, venue_contacts, venue_opening_hours").execute(pool).await?;
     Ok(report)
 }
 

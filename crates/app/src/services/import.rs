@@ -286,6 +286,7 @@ pub async fn import_csv(ctx: &AppContext, actor: &Actor, bytes: &[u8]) -> Result
     let after = serde_json::json!({"report": snapshot(&report), "venue_ids": created});
     audit::record(&mut *tx, actor.audit("venue.import", "venue", "bulk", None, Some(after))).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     Ok(ImportOutcome::Imported(report))
 }
 

@@ -91,6 +91,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, draft: VenueDraft) -> Resul
     let venue = store::find(&mut *tx, id).await?.ok_or(Error::NotFound("venue"))?;
     audit::record(&mut *tx, actor.audit("venue.create", "venue", id, None, snapshot(&venue))).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     detail(ctx, id).await
 }
 
@@ -106,6 +107,7 @@ pub async fn update(ctx: &AppContext, actor: &Actor, id: Uuid, draft: VenueDraft
     let after = store::find(&mut *tx, id).await?.ok_or(Error::NotFound("venue"))?;
     audit::record(&mut *tx, actor.audit("venue.update", "venue", id, snapshot(&before), snapshot(&after))).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     detail(ctx, id).await
 }
 
@@ -123,6 +125,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<DeleteO
     let action = if outcome == DeleteOutcome::Archived { "venue.archive" } else { "venue.delete" };
     audit::record(&mut *tx, actor.audit(action, "venue", id, snapshot(&before), None)).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     Ok(outcome)
 }
 
@@ -133,6 +136,7 @@ pub async fn create_zone(ctx: &AppContext, actor: &Actor, venue_id: Uuid, draft:
     let zone = store::insert_zone(&mut *tx, id, venue_id, &zone_fields(&draft)).await.map_err(zone_conflict)?;
     audit::record(&mut *tx, actor.audit("zone.create", "zone", id, None, snapshot(&zone))).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     Ok(zone)
 }
 
@@ -145,6 +149,7 @@ pub async fn update_zone(ctx: &AppContext, actor: &Actor, id: Uuid, draft: ZoneD
         .ok_or(Error::NotFound("zone"))?;
     audit::record(&mut *tx, actor.audit("zone.update", "zone", id, snapshot(&before), snapshot(&after))).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     Ok(after)
 }
 
@@ -161,6 +166,7 @@ pub async fn delete_zone(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<De
     let action = if outcome == DeleteOutcome::Archived { "zone.archive" } else { "zone.delete" };
     audit::record(&mut *tx, actor.audit(action, "zone", id, snapshot(&before), None)).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     Ok(outcome)
 }
 
@@ -173,5 +179,6 @@ pub async fn create_contact(ctx: &AppContext, actor: &Actor, venue_id: Uuid, dra
     let after = serde_json::json!({"name": contact.name, "channel": contact.channel, "venue_id": venue_id});
     audit::record(&mut *tx, actor.audit("contact.create", "venue_contact", id, None, Some(after))).await?;
     tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::VENUE_LISTS).await?;
     Ok(contact)
 }

@@ -38,10 +38,7 @@ pub struct ListVenuesQuery {
 /// Venues, filtered, sorted and paginated.
 #[utoipa::path(get, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), params(ListVenuesQuery),
     responses((status = 200, body = Page<Venue>), (status = 400, body = ErrorBody)))]
-pub async fn list_venues(
-    State(state): State<AppState>,
-    Query(q): Query<ListVenuesQuery>,
-) -> ApiResult<Json<Page<Venue>>> {
+pub async fn list_venues(State(state): State<AppState>, Query(q): Query<ListVenuesQuery>) -> ApiResult<Response> {
     let mut inv = Invalid::default();
     let page = inv.check("page", PageRequest::new(q.page, q.per_page));
     let sort = match q.sort.as_deref() {
@@ -76,8 +73,15 @@ pub async fn list_venues(
         search: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         include_archived: q.include_archived,
     };
-    let (data, total) = store::list(&state.ctx.db, &filter, sort, page.limit(), page.offset()).await?;
-    Ok(Json(Page { data, pagination: Pagination::new(page, total) }))
+    let key = format!("{filter:?}|{sort:?}|{}|{}", page.page, page.per_page);
+    let ctx = &state.ctx;
+    let body = bma_app::cache::json(ctx, bma_app::cache::VENUE_LISTS, &key, || async {
+        let (data, total) = store::list(&ctx.db, &filter, sort, page.limit(), page.offset()).await?;
+        serde_json::to_string(&Page { data, pagination: Pagination::new(page, total) })
+            .map_err(|e| bma_app::Error::Internal(e.into()))
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]

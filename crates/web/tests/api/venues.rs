@@ -209,3 +209,21 @@ async fn contacts_need_the_identifier_of_their_channel() {
     assert_eq!(bad.body["error"]["fields"][0]["field"], "line_user_id");
     assert_eq!(app.get(&format!("/api/v1/venues/{id}/contacts"), &t).await.body.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn venue_lists_are_cached_but_every_write_through_the_api_shows_at_once() {
+    let app = TestApp::spawn().await;
+    let t = app.token(Role::Manager).await;
+    assert_eq!(app.post("/api/v1/venues", Some(&t), venue_body("First")).await.status, StatusCode::CREATED);
+    assert_eq!(app.get("/api/v1/venues", &t).await.body["pagination"]["total"], 1);
+    // A row written behind the API's back is not seen while the cached page lives…
+    sqlx::query("INSERT INTO venues (id, name, timezone) VALUES ($1, 'Out of band', 'UTC')")
+        .bind(uuid::Uuid::now_v7())
+        .execute(&app.ctx.db)
+        .await
+        .unwrap_or_default();
+    assert_eq!(app.get("/api/v1/venues", &t).await.body["pagination"]["total"], 1, "the page came from the cache");
+    // …and any write through the API invalidates every cached venue list.
+    assert_eq!(app.post("/api/v1/venues", Some(&t), venue_body("Second")).await.status, StatusCode::CREATED);
+    assert_eq!(app.get("/api/v1/venues", &t).await.body["pagination"]["total"], 3);
+}
