@@ -81,6 +81,11 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub soundtrack_client_id: Option<String>,
     pub soundtrack_client_secret: Option<Secret>,
+    /// A ready API token (base64 of id:secret), instead of the id and secret.
+    pub soundtrack_api_token: Option<Secret>,
+    pub soundtrack_api_url: String,
+    /// Refill rate of Soundtrack's token bucket that our model assumes (tokens per second).
+    pub soundtrack_refill_per_sec: f64,
     pub whatsapp_access_token: Option<Secret>,
     pub whatsapp_verify_token: Option<Secret>,
     pub whatsapp_app_secret: Option<Secret>,
@@ -285,6 +290,11 @@ impl Config {
             smtp,
             soundtrack_client_id: src.get("SOUNDTRACK_CLIENT_ID"),
             soundtrack_client_secret: secret(src, "SOUNDTRACK_CLIENT_SECRET"),
+            soundtrack_api_token: secret(src, "SOUNDTRACK_API_TOKEN"),
+            soundtrack_api_url: src
+                .get("SOUNDTRACK_API_URL")
+                .unwrap_or_else(|| "https://api.soundtrackyourbrand.com/v2".into()),
+            soundtrack_refill_per_sec: parsed(src, "SOUNDTRACK_REFILL_PER_SEC", 50.0)?,
             whatsapp_access_token: secret(src, "WHATSAPP_ACCESS_TOKEN"),
             whatsapp_verify_token: secret(src, "WHATSAPP_VERIFY_TOKEN"),
             whatsapp_app_secret: secret(src, "WHATSAPP_APP_SECRET"),
@@ -378,5 +388,17 @@ mod tests {
         let env: HashMap<&str, &str> = HashMap::new();
         assert!(Config::from_source(&env, Strictness::Demo).is_ok());
         assert!(Config::from_source(&env, Strictness::Production).is_err());
+    }
+}
+
+impl Config {
+    /// The Soundtrack credential: a ready token, or the client id and secret; `None` when unset.
+    pub fn soundtrack_auth(&self) -> Option<bma_integrations::soundtrack::Auth> {
+        use bma_integrations::soundtrack::Auth;
+        match (&self.soundtrack_api_token, &self.soundtrack_client_id, &self.soundtrack_client_secret) {
+            (Some(t), _, _) => Some(Auth::Token(t.expose().to_owned())),
+            (None, Some(id), Some(secret)) => Some(Auth::client(id, secret.expose())),
+            _ => None,
+        }
     }
 }

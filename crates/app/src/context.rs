@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::security::jwt::JwtKeys;
 use bma_integrations::email::Mailer;
+use bma_integrations::soundtrack::SoundtrackClient;
 use bma_kv::Kv;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -16,12 +17,31 @@ pub struct AppContext {
     pub jwt: JwtKeys,
     /// A bcrypt hash checked when a sign-in names no known password, so timing reveals nothing.
     pub dummy_hash: Arc<str>,
+    /// The Soundtrack client, when a credential is configured.
+    pub soundtrack: Option<Arc<SoundtrackClient>>,
 }
 
 impl AppContext {
     pub fn new(db: PgPool, kv: Kv, mailer: Arc<dyn Mailer>, config: Config) -> Self {
         let jwt = JwtKeys::new(config.jwt_secret.expose().as_bytes());
         let dummy_hash = crate::security::password::make_dummy_hash(config.bcrypt_cost).into();
-        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash }
+        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None }
+    }
+
+    #[must_use]
+    pub fn with_soundtrack(mut self, client: Arc<SoundtrackClient>) -> Self {
+        self.soundtrack = Some(client);
+        self
+    }
+
+    /// Builds the Soundtrack client from the configuration, when a credential is set.
+    pub fn soundtrack_from_config(
+        config: &Config,
+        clock: bma_domain::clock::Clock,
+    ) -> anyhow::Result<Option<Arc<SoundtrackClient>>> {
+        let Some(auth) = config.soundtrack_auth() else { return Ok(None) };
+        let mut s = bma_integrations::soundtrack::Settings::new(config.soundtrack_api_url.clone(), auth);
+        s.refill_per_sec = config.soundtrack_refill_per_sec;
+        Ok(Some(Arc::new(SoundtrackClient::new(s, clock)?)))
     }
 }

@@ -15,6 +15,8 @@ pub enum Error {
     Unauthorized { code: &'static str, message: String },
     #[error("{0}")]
     Forbidden(String),
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
     #[error(transparent)]

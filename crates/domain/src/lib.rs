@@ -8,6 +8,8 @@ pub mod error;
 pub mod hours;
 pub mod ids;
 pub mod member;
+pub mod monitoring;
+pub mod music;
 pub mod page;
 pub mod venue;
 

@@ -2,3 +2,4 @@
 //! rest of the service needs to swap it, and is pointed at a faithful fake in tests and demos.
 
 pub mod email;
+pub mod soundtrack;

@@ -43,6 +43,8 @@ pub enum ApiError {
     RateLimited { retry_after: Duration },
     #[error("the request took too long")]
     Timeout,
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -85,6 +87,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -100,6 +103,7 @@ impl From<bma_app::Error> for ApiError {
             E::Unauthorized { code, message } => ApiError::Unauthorized { code, message },
             E::Forbidden(m) => ApiError::Forbidden(m),
             E::TooManyRequests { retry_after } => ApiError::RateLimited { retry_after },
+            E::Unavailable { code, message } => ApiError::Unavailable { code, message },
             E::Internal(e) => ApiError::Internal(e),
         }
     }

@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
         (name = "team", description = "Team members and invitations"),
         (name = "venues", description = "Venues, contacts, opening hours, CSV import"),
         (name = "zones", description = "Sound zones"),
+        (name = "monitoring", description = "Zone checks and history"),
+        (name = "control", description = "Remote control of a zone's player"),
         (name = "admin", description = "Audit log and background jobs"),
         (name = "system", description = "Health and metrics"),
     )

@@ -1,7 +1,7 @@
 //! Assembles the application: routes (with their OpenAPI paths), the access table's middleware
 //! on every route, and the layers every request passes through.
 
-use crate::api::{admin, auth, health, team, venues, zones};
+use crate::api::{admin, auth, health, monitoring, team, venues, zones};
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::{AppState, access, middleware as mw};
@@ -44,6 +44,13 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(venues::list_contacts, venues::create_contact))
         .routes(routes!(venues::venue_satisfaction))
         .routes(routes!(zones::get_zone, zones::update_zone, zones::delete_zone))
+        .routes(routes!(monitoring::check_zone))
+        .routes(routes!(monitoring::zone_history))
+        .routes(routes!(monitoring::set_volume))
+        .routes(routes!(monitoring::play))
+        .routes(routes!(monitoring::pause))
+        .routes(routes!(monitoring::skip))
+        .routes(routes!(monitoring::assign_source))
         .routes(routes!(admin::list_audit))
         .routes(routes!(admin::list_jobs))
         .routes(routes!(admin::requeue_job))

@@ -2,6 +2,7 @@
 //! same transaction as the change, so no write escapes the audit log.
 
 pub mod auth;
+pub mod control;
 pub mod import;
 pub mod jobs_admin;
 pub mod team;

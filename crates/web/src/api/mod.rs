@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod health;
+pub mod monitoring;
 pub mod team;
 pub mod venues;
 pub mod zones;

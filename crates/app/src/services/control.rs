@@ -1,0 +1,160 @@
+//! Remote control of a zone's player and on-demand checks, through the Soundtrack client:
+//! permission-checked at the edge, audited here, and plain about an offline player.
+
+use super::Actor;
+use crate::{AppContext, Error, Result};
+use bma_domain::monitoring::observation::{Observation, classify};
+use bma_domain::music::Volume;
+use bma_integrations::soundtrack::{SoundtrackClient, SoundtrackError, ZoneSnapshot};
+use bma_store::venues::{self as store, Zone};
+use serde::Serialize;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Volume(Volume),
+    Play,
+    Pause,
+    Skip,
+    /// A playlist or schedule id in Soundtrack.
+    Source(String),
+}
+
+impl Action {
+    fn name(&self) -> &'static str {
+        match self {
+            Action::Volume(_) => "volume",
+            Action::Play => "play",
+            Action::Pause => "pause",
+            Action::Skip => "skip",
+            Action::Source(_) => "playlist",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ControlResult {
+    pub zone_id: Uuid,
+    pub action: &'static str,
+    /// The volume Soundtrack reports after a volume change.
+    pub volume: Option<u8>,
+    pub message: String,
+}
+
+fn client(ctx: &AppContext) -> Result<Arc<SoundtrackClient>> {
+    ctx.soundtrack.clone().ok_or_else(|| Error::Unavailable {
+        code: "soundtrack_not_configured",
+        message: "Soundtrack is not configured (set SOUNDTRACK_CLIENT_ID and SOUNDTRACK_CLIENT_SECRET)".into(),
+    })
+}
+
+async fn linked_zone(ctx: &AppContext, zone_id: Uuid) -> Result<(Zone, String)> {
+    let zone = store::find_zone(&ctx.db, zone_id).await?.ok_or(Error::NotFound("zone"))?;
+    let Some(sid) = zone.soundtrack_device_id.clone() else {
+        return Err(Error::conflict("zone_not_linked", format!("{} has no Soundtrack zone id yet", zone.name)));
+    };
+    Ok((zone, sid))
+}
+
+fn map_error(zone: &Zone, e: SoundtrackError) -> Error {
+    match e {
+        SoundtrackError::NotFound(_) => Error::conflict(
+            "player_offline",
+            format!(
+                "The player in {} is offline, so Soundtrack cannot reach it. Check its power and network.",
+                zone.name
+            ),
+        ),
+        SoundtrackError::BadInput(m) => Error::Invalid(bma_domain::Invalid::one("value", m)),
+        SoundtrackError::Forbidden(m) => {
+            Error::conflict("soundtrack_forbidden", format!("Soundtrack refused access to this zone: {m}"))
+        }
+        other => Error::Unavailable {
+            code: "soundtrack_unavailable",
+            message: format!("Soundtrack did not answer: {other}"),
+        },
+    }
+}
+
+pub async fn control(ctx: &AppContext, actor: &Actor, zone_id: Uuid, action: Action) -> Result<ControlResult> {
+    let client = client(ctx)?;
+    let (zone, sid) = linked_zone(ctx, zone_id).await?;
+    let result = match &action {
+        Action::Volume(v) => client.set_volume(&sid, *v).await.map(Some),
+        Action::Play => client.play(&sid).await.map(|()| None),
+        Action::Pause => client.pause(&sid).await.map(|()| None),
+        Action::Skip => client.skip(&sid).await.map(|()| None),
+        Action::Source(source) => client.assign_source(&sid, source).await.map(|()| None),
+    };
+    let volume = result.map_err(|e| map_error(&zone, e))?;
+    let message = match (&action, volume) {
+        (Action::Volume(_), Some(v)) => format!("{} volume is now {v} of 16", zone.name),
+        (Action::Play, _) => format!("{} is playing", zone.name),
+        (Action::Pause, _) => format!("{} is paused", zone.name),
+        (Action::Skip, _) => format!("Skipped to the next track in {}", zone.name),
+        (Action::Source(_), _) => format!("{} is switching to the new music", zone.name),
+        (Action::Volume(_), None) => format!("{} volume changed", zone.name),
+    };
+    let result = ControlResult { zone_id, action: action.name(), volume, message };
+    let after = serde_json::json!({"action": action.name(), "volume": volume, "source": match &action { Action::Source(s) => Some(s.clone()), _ => None }});
+    bma_store::audit::record(&ctx.db, actor.audit("zone.control", "zone", zone_id, None, Some(after))).await?;
+    Ok(result)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CheckResult {
+    pub zone_id: Uuid,
+    pub observation: Observation,
+    pub online: bool,
+    pub is_paired: bool,
+    pub playback_state: Option<String>,
+    pub volume: Option<u8>,
+    pub status_code: Option<String>,
+    pub subscription_state: Option<String>,
+    pub now_playing: Option<String>,
+    pub response_time_ms: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: time::OffsetDateTime,
+}
+
+pub fn observe(s: &ZoneSnapshot) -> Observation {
+    classify(
+        s.online,
+        s.is_paired,
+        s.playback_state.as_deref(),
+        s.volume,
+        s.subscription_state.as_deref(),
+        s.status_code.as_deref(),
+    )
+}
+
+/// Checks one zone now, records the sample, and returns what Soundtrack said.
+pub async fn check(ctx: &AppContext, zone_id: Uuid) -> Result<CheckResult> {
+    let client = client(ctx)?;
+    let (zone, sid) = linked_zone(ctx, zone_id).await?;
+    let started = std::time::Instant::now();
+    let answer = client.zone(&sid).await;
+    let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    let checked_at = time::OffsetDateTime::now_utc();
+    let (observation, error) = match &answer {
+        Ok(s) => (observe(s), None),
+        Err(e) => (Observation::Unknown, Some(e.to_string())),
+    };
+    bma_store::monitoring::record_sample(&ctx.db, zone_id, observation.as_str(), ms, error.as_deref(), checked_at)
+        .await?;
+    let s = answer.map_err(|e| map_error(&zone, e))?;
+    Ok(CheckResult {
+        zone_id,
+        observation,
+        online: s.online,
+        is_paired: s.is_paired,
+        playback_state: s.playback_state,
+        volume: s.volume,
+        status_code: s.status_code,
+        subscription_state: s.subscription_state,
+        now_playing: s.now_playing,
+        response_time_ms: ms,
+        checked_at,
+    })
+}

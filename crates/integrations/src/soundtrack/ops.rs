@@ -1,0 +1,326 @@
+//! Typed operations. Each says what it costs under Soundtrack's model (an object or connection
+//! field costs the product of the enclosing `first`s; a connection also its own `first`), and
+//! batches many accounts or zones into one document with aliases.
+
+use super::client::{SoundtrackClient, SoundtrackError};
+use bma_domain::music::Volume;
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneRef {
+    pub id: String,
+    pub name: String,
+    pub location_id: Option<String>,
+    pub location_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub business_name: String,
+    pub zones: Vec<ZoneRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCount {
+    pub status: String,
+    pub total: u32,
+}
+
+/// The cheapest view of a zone: enough to see that it is offline or unpaired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneBrief {
+    pub id: String,
+    pub online: bool,
+    pub is_paired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountZones {
+    pub account_id: String,
+    pub zones: Vec<ZoneBrief>,
+}
+
+/// A detailed view of one zone, enough to classify it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneSnapshot {
+    pub id: String,
+    pub name: String,
+    pub online: bool,
+    pub is_paired: bool,
+    pub playback_state: Option<String>,
+    pub volume: Option<u8>,
+    pub status_code: Option<String>,
+    pub subscription_state: Option<String>,
+    pub now_playing: Option<String>,
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str)
+}
+
+fn edges(conn: &Value) -> impl Iterator<Item = &Value> {
+    conn.get("edges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("node"))
+        .filter(|n| !n.is_null())
+}
+
+fn next_cursor(conn: &Value) -> Option<String> {
+    let page = conn.get("pageInfo")?;
+    if page.get("hasNextPage").and_then(Value::as_bool) == Some(true) {
+        page.get("endCursor").and_then(Value::as_str).map(str::to_owned)
+    } else {
+        None
+    }
+}
+
+const PAGE: u32 = 100;
+/// Accounts per batched document; keeps one document's cost well under the bucket size.
+pub const ACCOUNTS_PER_BATCH: usize = 12;
+
+impl SoundtrackClient {
+    /// Every account the credential sees, with its zones and their locations.
+    pub async fn discover(&self) -> Result<Vec<Account>, SoundtrackError> {
+        let mut ids: Vec<(String, String)> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let q = "query Accounts($first: Int!, $after: String) { me { ... on PublicAPIClient { accounts(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id businessName } } } } ... on User { accounts(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id businessName } } } } } }";
+            let a = self.query(q, json!({"first": PAGE, "after": after}), f64::from(1 + 2 * PAGE)).await?;
+            let conn = a.root("me")?.get("accounts").cloned().unwrap_or(Value::Null);
+            for n in edges(&conn) {
+                if let (Some(id), Some(name)) = (str_at(n, &["id"]), str_at(n, &["businessName"])) {
+                    ids.push((id.to_owned(), name.to_owned()));
+                }
+            }
+            after = next_cursor(&conn);
+            if after.is_none() {
+                break;
+            }
+        }
+        let mut accounts = Vec::with_capacity(ids.len());
+        for (id, name) in ids {
+            let zones = self.zones_of(&id).await?;
+            accounts.push(Account { id, business_name: name, zones });
+        }
+        Ok(accounts)
+    }
+
+    async fn zones_of(&self, account: &str) -> Result<Vec<ZoneRef>, SoundtrackError> {
+        let mut zones = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let q = "query Zones($id: ID!, $first: Int!, $after: String) { account(id: $id) { soundZones(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id name location { id name } } } } } }";
+            let a =
+                self.query(q, json!({"id": account, "first": PAGE, "after": after}), f64::from(1 + 2 * PAGE)).await?;
+            let conn = a.root("account")?.get("soundZones").cloned().unwrap_or(Value::Null);
+            for n in edges(&conn) {
+                let Some(id) = str_at(n, &["id"]) else { continue };
+                zones.push(ZoneRef {
+                    id: id.to_owned(),
+                    name: str_at(n, &["name"]).unwrap_or("").to_owned(),
+                    location_id: str_at(n, &["location", "id"]).map(str::to_owned),
+                    location_name: str_at(n, &["location", "name"]).map(str::to_owned),
+                });
+            }
+            after = next_cursor(&conn);
+            if after.is_none() {
+                return Ok(zones);
+            }
+        }
+    }
+
+    /// Zone counts per status for each account: two tokens an account, the cheapest way to see
+    /// that something changed.
+    pub async fn zone_statuses(&self, accounts: &[String]) -> Vec<(String, Result<Vec<StatusCount>, SoundtrackError>)> {
+        let mut out = Vec::with_capacity(accounts.len());
+        for chunk in accounts.chunks(ACCOUNTS_PER_BATCH * 8) {
+            let (q, vars) = batch("Statuses", "ID!", chunk, |alias, var| {
+                format!("{alias}: account(id: ${var}) {{ soundZoneStatuses {{ status total }} }}")
+            });
+            let cost = 2.0 * chunk.len() as f64;
+            match self.query(&q, vars, cost).await {
+                Ok(a) => {
+                    for (i, id) in chunk.iter().enumerate() {
+                        let r = a.root(&format!("a{i}")).map(|v| {
+                            v.get("soundZoneStatuses")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|s| {
+                                    Some(StatusCount {
+                                        status: str_at(s, &["status"])?.to_owned(),
+                                        total: u32::try_from(s.get("total")?.as_u64()?).ok()?,
+                                    })
+                                })
+                                .collect()
+                        });
+                        out.push((id.clone(), r));
+                    }
+                }
+                Err(e) => out.extend(chunk.iter().map(|id| (id.clone(), Err(e.clone())))),
+            }
+        }
+        out
+    }
+
+    /// Online and paired flags of every zone of each account, sized to its known zone count.
+    pub async fn zones_brief(
+        &self,
+        accounts: &[(String, u32)],
+    ) -> Vec<(String, Result<Vec<ZoneBrief>, SoundtrackError>)> {
+        let mut out = Vec::with_capacity(accounts.len());
+        for chunk in accounts.chunks(ACCOUNTS_PER_BATCH) {
+            let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
+            let firsts: Vec<u32> = chunk.iter().map(|(_, n)| (*n).clamp(1, 500)).collect();
+            let (q, vars) = batch("Brief", "ID!", &ids, |alias, var| {
+                let i: usize = alias[1..].parse().unwrap_or(0);
+                format!(
+                    "{alias}: account(id: ${var}) {{ soundZones(first: {}) {{ edges {{ node {{ id online isPaired }} }} }} }}",
+                    firsts[i]
+                )
+            });
+            let cost: f64 = firsts.iter().map(|n| 1.0 + f64::from(*n)).sum();
+            match self.query(&q, vars, cost).await {
+                Ok(a) => {
+                    for (i, id) in ids.iter().enumerate() {
+                        let r = a.root(&format!("a{i}")).map(|v| {
+                            v.get("soundZones")
+                                .map(|c| {
+                                    edges(c)
+                                        .filter_map(|n| {
+                                            Some(ZoneBrief {
+                                                id: str_at(n, &["id"])?.to_owned(),
+                                                online: n.get("online")?.as_bool()?,
+                                                is_paired: n.get("isPaired")?.as_bool()?,
+                                            })
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default()
+                        });
+                        out.push((id.clone(), r));
+                    }
+                }
+                Err(e) => out.extend(ids.iter().map(|id| (id.clone(), Err(e.clone())))),
+            }
+        }
+        out
+    }
+
+    /// The full picture of some zones (four tokens a zone).
+    pub async fn zones_detail(&self, zones: &[String]) -> Vec<(String, Result<ZoneSnapshot, SoundtrackError>)> {
+        let mut out = Vec::with_capacity(zones.len());
+        for chunk in zones.chunks(50) {
+            let (q, vars) = batch("Detail", "ID!", chunk, |alias, var| {
+                format!(
+                    "{alias}: soundZone(id: ${var}) {{ id name online isPaired playback {{ state volume }} status {{ code }} subscription {{ state }} nowPlaying {{ track {{ title }} }} }}"
+                )
+            });
+            let cost = 6.0 * chunk.len() as f64;
+            match self.query(&q, vars, cost).await {
+                Ok(a) => {
+                    for (i, id) in chunk.iter().enumerate() {
+                        out.push((id.clone(), a.root(&format!("a{i}")).and_then(snapshot)));
+                    }
+                }
+                Err(e) => out.extend(chunk.iter().map(|id| (id.clone(), Err(e.clone())))),
+            }
+        }
+        out
+    }
+
+    pub async fn zone(&self, id: &str) -> Result<ZoneSnapshot, SoundtrackError> {
+        self.zones_detail(&[id.to_owned()])
+            .await
+            .into_iter()
+            .next()
+            .map_or_else(|| Err(SoundtrackError::Malformed("no answer".into())), |(_, r)| r)
+    }
+
+    async fn mutate(&self, field: &str, q: &str, vars: Value) -> Result<Value, SoundtrackError> {
+        let a = self.query(q, vars, 1.0).await?;
+        a.root(field).cloned()
+    }
+
+    /// Sets the volume (0–16); returns the volume Soundtrack reports.
+    pub async fn set_volume(&self, zone: &str, volume: Volume) -> Result<u8, SoundtrackError> {
+        let q = "mutation SetVolume($zone: ID!, $volume: Volume!) { setVolume(input: {soundZone: $zone, volume: $volume}) { volume soundZone } }";
+        let v = self.mutate("setVolume", q, json!({"zone": zone, "volume": volume.get()})).await?;
+        v.get("volume")
+            .and_then(Value::as_u64)
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or_else(|| SoundtrackError::Malformed("setVolume without volume".into()))
+    }
+
+    pub async fn play(&self, zone: &str) -> Result<(), SoundtrackError> {
+        self.mutate(
+            "play",
+            "mutation Play($zone: ID!) { play(input: {soundZone: $zone}) { status soundZone } }",
+            json!({"zone": zone}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn pause(&self, zone: &str) -> Result<(), SoundtrackError> {
+        self.mutate(
+            "pause",
+            "mutation Pause($zone: ID!) { pause(input: {soundZone: $zone}) { status soundZone } }",
+            json!({"zone": zone}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn skip(&self, zone: &str) -> Result<(), SoundtrackError> {
+        self.mutate(
+            "skipTrack",
+            "mutation Skip($zone: ID!) { skipTrack(input: {soundZone: $zone}) { status soundZone } }",
+            json!({"zone": zone}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Plays a playlist or schedule in the zone.
+    pub async fn assign_source(&self, zone: &str, source: &str) -> Result<(), SoundtrackError> {
+        let q = "mutation Assign($zones: [ID!]!, $source: ID!) { soundZoneAssignSource(input: {soundZones: $zones, source: $source}) { soundZones } }";
+        self.mutate("soundZoneAssignSource", q, json!({"zones": [zone], "source": source})).await.map(|_| ())
+    }
+}
+
+fn snapshot(v: &Value) -> Result<ZoneSnapshot, SoundtrackError> {
+    let id = str_at(v, &["id"]).ok_or_else(|| SoundtrackError::Malformed("zone without id".into()))?;
+    Ok(ZoneSnapshot {
+        id: id.to_owned(),
+        name: str_at(v, &["name"]).unwrap_or("").to_owned(),
+        online: v.get("online").and_then(Value::as_bool).unwrap_or(false),
+        is_paired: v.get("isPaired").and_then(Value::as_bool).unwrap_or(false),
+        playback_state: str_at(v, &["playback", "state"]).map(str::to_owned),
+        volume: v
+            .get("playback")
+            .and_then(|p| p.get("volume"))
+            .and_then(Value::as_u64)
+            .and_then(|x| u8::try_from(x).ok()),
+        status_code: str_at(v, &["status", "code"]).map(str::to_owned),
+        subscription_state: str_at(v, &["subscription", "state"]).map(str::to_owned),
+        now_playing: str_at(v, &["nowPlaying", "track", "title"]).map(str::to_owned),
+    })
+}
+
+/// A document with one aliased root field per id (`a0`, `a1`, …), each bound to a variable.
+fn batch(name: &str, ty: &str, ids: &[String], field: impl Fn(&str, &str) -> String) -> (String, Value) {
+    let mut decls = Vec::with_capacity(ids.len());
+    let mut fields = Vec::with_capacity(ids.len());
+    let mut vars = Map::new();
+    for (i, id) in ids.iter().enumerate() {
+        let (alias, var) = (format!("a{i}"), format!("v{i}"));
+        decls.push(format!("${var}: {ty}"));
+        fields.push(field(&alias, &var));
+        vars.insert(var, Value::String(id.clone()));
+    }
+    (format!("query {name}({}) {{ {} }}", decls.join(", "), fields.join(" ")), Value::Object(vars))
+}
