@@ -65,5 +65,13 @@ pub async fn connect(config: Config, allow_embedded: bool, migrate: bool) -> any
         }
     };
     let mailer = mailer(&config)?;
-    Ok(Runtime { ctx: AppContext::new(db, kv, mailer, config), _embedded: embedded })
+    let soundtrack = AppContext::soundtrack_from_config(&config, bma_domain::clock::Clock::Real)?;
+    let mut ctx = AppContext::new(db, kv, mailer, config);
+    match soundtrack {
+        Some(client) => ctx = ctx.with_soundtrack(client),
+        None => tracing::warn!(
+            "Soundtrack is not configured (SOUNDTRACK_CLIENT_ID/SECRET): zone checks and control are off"
+        ),
+    }
+    Ok(Runtime { ctx, _embedded: embedded })
 }

@@ -15,8 +15,8 @@ pub async fn record_sample(
     at: OffsetDateTime,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "WITH s AS (INSERT INTO music_status_logs (id, zone_id, status, response_time_ms, error_message, created_at) \
-                    VALUES ($1, $2, $3, $4, $5, $6)) \
+        "WITH s AS (INSERT INTO music_status_logs (id, zone_id, kind, status, response_time_ms, error_message, created_at) \
+                    VALUES ($1, $2, 'sample', $3, $4, $5, $6)) \
          UPDATE zones SET last_check = $6 WHERE id = $2",
     )
     .bind(bma_domain::ids::new_id())
@@ -56,4 +56,403 @@ pub async fn history(
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// A monitored zone with what the monitor needs to know about it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FleetZone {
+    pub zone_id: Uuid,
+    pub venue_id: Uuid,
+    pub venue_name: String,
+    pub account_id: Option<String>,
+    pub soundtrack_zone_id: String,
+    pub zone_name: String,
+    pub zone_type: String,
+    pub machine: Option<serde_json::Value>,
+}
+
+/// Every live zone linked to Soundtrack, with its saved state machine.
+pub async fn load_fleet(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<FleetZone>> {
+    sqlx::query_as(
+        "SELECT z.id AS zone_id, v.id AS venue_id, v.name AS venue_name, v.soundtrack_account_id AS account_id, \
+                z.soundtrack_device_id AS soundtrack_zone_id, z.name AS zone_name, z.zone_type, s.machine \
+         FROM zones z JOIN venues v ON v.id = z.venue_id LEFT JOIN zone_monitor_state s ON s.zone_id = z.id \
+         WHERE z.soundtrack_device_id IS NOT NULL AND z.archived_at IS NULL AND v.archived_at IS NULL",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Which venues are open at `at`, by their own time zone and opening hours (a venue without
+/// opening hours counts as always open).
+pub async fn open_venues(db: impl PgExecutor<'_>, at: OffsetDateTime) -> sqlx::Result<Vec<(Uuid, bool)>> {
+    sqlx::query_as(
+        "WITH local AS ( \
+            SELECT v.id, (EXTRACT(ISODOW FROM $1 AT TIME ZONE v.timezone)::int - 1) AS wd, \
+                   (EXTRACT(HOUR FROM $1 AT TIME ZONE v.timezone) * 60 + EXTRACT(MINUTE FROM $1 AT TIME ZONE v.timezone))::int AS m \
+            FROM venues v WHERE v.archived_at IS NULL) \
+         SELECT l.id, NOT EXISTS (SELECT 1 FROM venue_opening_hours h WHERE h.venue_id = l.id) OR EXISTS ( \
+             SELECT 1 FROM venue_opening_hours h WHERE h.venue_id = l.id AND ( \
+                 (h.closes_at > h.opens_at AND h.weekday = l.wd AND l.m >= h.opens_at AND l.m < h.closes_at) OR \
+                 (h.closes_at <= h.opens_at AND ((h.weekday = l.wd AND l.m >= h.opens_at) OR (h.weekday = (l.wd + 6) % 7 AND l.m < h.closes_at))))) \
+         FROM local l",
+    )
+    .bind(at)
+    .fetch_all(db)
+    .await
+}
+
+/// Zones and venues under maintenance (or silenced) at `at`.
+pub async fn in_maintenance(
+    db: impl PgExecutor<'_>,
+    at: OffsetDateTime,
+) -> sqlx::Result<Vec<(Option<Uuid>, Option<Uuid>)>> {
+    sqlx::query_as("SELECT venue_id, zone_id FROM maintenance_windows WHERE starts_at <= $1 AND ends_at > $1")
+        .bind(at)
+        .fetch_all(db)
+        .await
+}
+
+/// One row of the status log.
+pub async fn log(
+    db: impl PgExecutor<'_>,
+    zone_id: Uuid,
+    kind: &str,
+    status: &str,
+    note: Option<&str>,
+    at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO music_status_logs (id, zone_id, kind, status, error_message, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(bma_domain::ids::new_id())
+        .bind(zone_id)
+        .bind(kind)
+        .bind(status)
+        .bind(note)
+        .bind(at)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn save_zone_state(
+    db: impl PgExecutor<'_>,
+    zone_id: Uuid,
+    machine: &serde_json::Value,
+    observation: &str,
+    last_status: &str,
+    at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH s AS (INSERT INTO zone_monitor_state (zone_id, machine, observation, updated_at) VALUES ($1, $2, $3, $5) \
+                    ON CONFLICT (zone_id) DO UPDATE SET machine = $2, observation = $3, updated_at = $5) \
+         UPDATE zones SET last_status = $4, last_check = $5 WHERE id = $1",
+    )
+    .bind(zone_id)
+    .bind(machine)
+    .bind(observation)
+    .bind(last_status)
+    .bind(at)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn load_groups(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(Uuid, serde_json::Value)>> {
+    sqlx::query_as("SELECT venue_id, state FROM venue_alert_groups").fetch_all(db).await
+}
+
+pub async fn save_group(db: impl PgExecutor<'_>, venue_id: Uuid, state: &serde_json::Value) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO venue_alert_groups (venue_id, state) VALUES ($1, $2) \
+         ON CONFLICT (venue_id) DO UPDATE SET state = $2, updated_at = now()",
+    )
+    .bind(venue_id)
+    .bind(state)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Opens an alert unless one of the same kind is already open for the zone (or, with no zone
+/// and no venue, for the platform). Returns the new alert's id.
+#[allow(clippy::too_many_arguments)]
+pub async fn open_alert(
+    db: impl PgExecutor<'_>,
+    zone_id: Option<Uuid>,
+    venue_id: Option<Uuid>,
+    alert_type: &str,
+    severity: &str,
+    message: &str,
+    started_at: OffsetDateTime,
+    at: OffsetDateTime,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "INSERT INTO alerts (id, zone_id, venue_id, alert_type, severity, message, started_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(bma_domain::ids::new_id())
+    .bind(zone_id)
+    .bind(venue_id)
+    .bind(alert_type)
+    .bind(severity)
+    .bind(message)
+    .bind(started_at)
+    .bind(at)
+    .fetch_optional(db)
+    .await
+}
+
+/// Resolves the open alerts of a zone (or the platform's, with `zone_id` None) of these kinds.
+pub async fn resolve_alerts(
+    db: impl PgExecutor<'_>,
+    zone_id: Option<Uuid>,
+    kinds: &[&str],
+    at: OffsetDateTime,
+) -> sqlx::Result<u64> {
+    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+    sqlx::query(
+        "UPDATE alerts SET resolved = true, resolved_at = $3 \
+         WHERE NOT resolved AND zone_id IS NOT DISTINCT FROM $1 AND alert_type = ANY($2) AND ($1 IS NOT NULL OR venue_id IS NULL)",
+    )
+    .bind(zone_id)
+    .bind(kinds)
+    .bind(at)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    pub id: Uuid,
+    pub zone_id: Option<Uuid>,
+    pub zone_name: Option<String>,
+    pub venue_id: Option<Uuid>,
+    pub venue_name: Option<String>,
+    pub alert_type: String,
+    pub severity: String,
+    pub message: String,
+    pub resolved: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    pub resolved_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub resolved: Option<bool>,
+    pub severity: Option<String>,
+    pub venue_id: Option<Uuid>,
+    pub zone_id: Option<Uuid>,
+    pub alert_type: Option<String>,
+    pub since: Option<OffsetDateTime>,
+}
+
+pub async fn list_alerts(
+    db: impl PgExecutor<'_>,
+    f: &AlertFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Alert>> {
+    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+        "SELECT a.id, a.zone_id, z.name AS zone_name, COALESCE(a.venue_id, z.venue_id) AS venue_id, v.name AS venue_name, \
+         a.alert_type, a.severity, a.message, a.resolved, a.started_at, a.resolved_at, a.resolved_by, a.created_at \
+         FROM alerts a LEFT JOIN zones z ON z.id = a.zone_id LEFT JOIN venues v ON v.id = COALESCE(a.venue_id, z.venue_id) WHERE true",
+    );
+    if let Some(r) = f.resolved {
+        q.push(" AND a.resolved = ").push_bind(r);
+    }
+    if let Some(s) = &f.severity {
+        q.push(" AND a.severity = ").push_bind(s.clone());
+    }
+    if let Some(v) = f.venue_id {
+        q.push(" AND COALESCE(a.venue_id, z.venue_id) = ").push_bind(v);
+    }
+    if let Some(z) = f.zone_id {
+        q.push(" AND a.zone_id = ").push_bind(z);
+    }
+    if let Some(t) = &f.alert_type {
+        q.push(" AND a.alert_type = ").push_bind(t.clone());
+    }
+    if let Some(s) = f.since {
+        q.push(" AND a.created_at >= ").push_bind(s);
+    }
+    q.push(" ORDER BY a.created_at DESC, a.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.build_query_as().fetch_all(db).await
+}
+
+pub async fn find_alert(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Alert>> {
+    sqlx::query_as(
+        "SELECT a.id, a.zone_id, z.name AS zone_name, COALESCE(a.venue_id, z.venue_id) AS venue_id, v.name AS venue_name, \
+         a.alert_type, a.severity, a.message, a.resolved, a.started_at, a.resolved_at, a.resolved_by, a.created_at \
+         FROM alerts a LEFT JOIN zones z ON z.id = a.zone_id LEFT JOIN venues v ON v.id = COALESCE(a.venue_id, z.venue_id) WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Resolves one alert by hand. `None` when it does not exist or is already resolved.
+pub async fn resolve_alert_by(db: impl PgExecutor<'_>, id: Uuid, member: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("UPDATE alerts SET resolved = true, resolved_at = now(), resolved_by = $2 WHERE id = $1 AND NOT resolved RETURNING id")
+        .bind(id)
+        .bind(member)
+        .fetch_optional(db)
+        .await
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct FleetStatus {
+    pub zones: i64,
+    /// Zones per state (ok, suspect, down, recovering, flapping, offline_cached, unknown).
+    pub by_status: std::collections::BTreeMap<String, i64>,
+    pub open_alerts: i64,
+    pub venues_with_problems: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FleetFilter {
+    pub venue_id: Option<Uuid>,
+    pub brand: Option<String>,
+    pub country: Option<String>,
+    pub zone_type: Option<String>,
+}
+
+pub async fn fleet_status(db: impl PgExecutor<'_> + Copy, f: &FleetFilter) -> sqlx::Result<FleetStatus> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT z.last_status, count(*), count(DISTINCT z.venue_id) FILTER (WHERE z.last_status IN ('down', 'flapping')) \
+         FROM zones z JOIN venues v ON v.id = z.venue_id \
+         WHERE z.archived_at IS NULL AND v.archived_at IS NULL \
+           AND ($1::uuid IS NULL OR v.id = $1) AND ($2::text IS NULL OR v.brand = $2) \
+           AND ($3::text IS NULL OR v.country = $3) AND ($4::text IS NULL OR z.zone_type = $4) \
+         GROUP BY z.last_status",
+    )
+    .bind(f.venue_id)
+    .bind(&f.brand)
+    .bind(&f.country)
+    .bind(&f.zone_type)
+    .fetch_all(db)
+    .await?;
+    let open_alerts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM alerts a LEFT JOIN zones z ON z.id = a.zone_id LEFT JOIN venues v ON v.id = COALESCE(a.venue_id, z.venue_id) \
+         WHERE NOT a.resolved AND ($1::uuid IS NULL OR v.id = $1) AND ($2::text IS NULL OR v.brand = $2) \
+           AND ($3::text IS NULL OR v.country = $3) AND ($4::text IS NULL OR z.zone_type = $4)",
+    )
+    .bind(f.venue_id)
+    .bind(&f.brand)
+    .bind(&f.country)
+    .bind(&f.zone_type)
+    .fetch_one(db)
+    .await?;
+    let mut s = FleetStatus { open_alerts, ..FleetStatus::default() };
+    for (status, n, venues) in rows {
+        s.zones += n;
+        s.venues_with_problems += venues;
+        s.by_status.insert(status, n);
+    }
+    Ok(s)
+}
+
+/// Health changes of a zone in `[since, until)`, plus the last one before `since`.
+pub async fn health_changes(
+    db: impl PgExecutor<'_> + Copy,
+    zone_id: Uuid,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<(OffsetDateTime, String)>> {
+    sqlx::query_as(
+        "(SELECT created_at, status FROM music_status_logs WHERE zone_id = $1 AND kind = 'health' AND created_at < $2 ORDER BY created_at DESC LIMIT 1) \
+         UNION ALL \
+         (SELECT created_at, status FROM music_status_logs WHERE zone_id = $1 AND kind = 'health' AND created_at >= $2 AND created_at < $3 ORDER BY created_at) \
+         ORDER BY 1",
+    )
+    .bind(zone_id)
+    .bind(since)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+/// The venue's opening periods in `[since, until)` as UTC intervals.
+pub async fn opening_intervals(
+    db: impl PgExecutor<'_>,
+    venue_id: Uuid,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<(OffsetDateTime, OffsetDateTime)>> {
+    sqlx::query_as(
+        "SELECT ((d::date + h.opens_at * interval '1 minute') AT TIME ZONE v.timezone), \
+                ((d::date + (CASE WHEN h.closes_at <= h.opens_at THEN h.closes_at + 1440 ELSE h.closes_at END) * interval '1 minute') AT TIME ZONE v.timezone) \
+         FROM venues v JOIN venue_opening_hours h ON h.venue_id = v.id, \
+              generate_series(($2 AT TIME ZONE v.timezone)::date - 1, ($3 AT TIME ZONE v.timezone)::date, interval '1 day') d \
+         WHERE v.id = $1 AND EXTRACT(ISODOW FROM d)::int - 1 = h.weekday",
+    )
+    .bind(venue_id)
+    .bind(since)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+/// Maintenance windows touching `[since, until)` for a zone or its venue.
+pub async fn maintenance_intervals(
+    db: impl PgExecutor<'_>,
+    zone_id: Uuid,
+    venue_id: Uuid,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<(OffsetDateTime, OffsetDateTime)>> {
+    sqlx::query_as(
+        "SELECT starts_at, ends_at FROM maintenance_windows \
+         WHERE (zone_id = $1 OR venue_id = $2) AND starts_at < $4 AND ends_at > $3",
+    )
+    .bind(zone_id)
+    .bind(venue_id)
+    .bind(since)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn add_maintenance(
+    db: impl PgExecutor<'_>,
+    venue_id: Option<Uuid>,
+    zone_id: Option<Uuid>,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+    reason: &str,
+    created_by: Option<Uuid>,
+) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar(
+        "INSERT INTO maintenance_windows (id, venue_id, zone_id, starts_at, ends_at, reason, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(bma_domain::ids::new_id())
+    .bind(venue_id)
+    .bind(zone_id)
+    .bind(starts_at)
+    .bind(ends_at)
+    .bind(reason)
+    .bind(created_by)
+    .fetch_one(db)
+    .await
+}
+
+/// Emails of the team members who hear about alerts (active admins and managers).
+pub async fn alert_recipients(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT email FROM team_members WHERE active AND role IN ('admin', 'manager') ORDER BY email")
+        .fetch_all(db)
+        .await
+}
+
+/// Email contacts of a venue who have not opted out.
+pub async fn venue_email_contacts(db: impl PgExecutor<'_>, venue_id: Uuid) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT email FROM venue_contacts WHERE venue_id = $1 AND channel = 'email' AND NOT opted_out AND email IS NOT NULL")
+        .bind(venue_id)
+        .fetch_all(db)
+        .await
 }

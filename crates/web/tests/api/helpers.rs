@@ -46,6 +46,8 @@ pub struct Options {
     pub redis_prefix: Option<String>,
     /// Reuse this database instead of making a fresh one (two instances of the service).
     pub db_url: Option<String>,
+    /// Talk to this Soundtrack (the fake) for checks and control.
+    pub soundtrack: Option<bma_integrations::soundtrack::Settings>,
 }
 
 pub fn redis_url() -> String {
@@ -95,7 +97,12 @@ impl TestApp {
             })
             .expect("mailer"),
         );
-        let ctx = AppContext::new(db, kv, mailer, config);
+        let mut ctx = AppContext::new(db, kv, mailer, config);
+        if let Some(settings) = opts.soundtrack.clone() {
+            let client = bma_integrations::soundtrack::SoundtrackClient::new(settings, bma_domain::clock::Clock::Real)
+                .expect("soundtrack client");
+            ctx = ctx.with_soundtrack(Arc::new(client));
+        }
         let state =
             bma_web::AppState { trust_proxy: false, metrics_token: None, ..bma_web::AppState::new(ctx.clone()) };
         let (router, openapi) = bma_web::build_with_openapi(state);

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod auth;
+mod control;
 mod helpers;
 mod import;
 mod jobs;

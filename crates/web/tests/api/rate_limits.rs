@@ -21,7 +21,13 @@ async fn the_per_user_limit_is_shared_through_redis_by_two_instances() {
     let prefix = format!("bma-test-{}:", uuid::Uuid::new_v4().simple());
     let env = || vec![("RATE_LIMIT_PER_USER", "6".to_owned())];
     let a = TestApp::with(Options { env: env(), redis_prefix: Some(prefix.clone()), ..Options::default() }).await;
-    let b = TestApp::with(Options { env: env(), redis_prefix: Some(prefix), db_url: Some(a.db_url.clone()) }).await;
+    let b = TestApp::with(Options {
+        env: env(),
+        redis_prefix: Some(prefix),
+        db_url: Some(a.db_url.clone()),
+        ..Options::default()
+    })
+    .await;
     let token = a.token(Role::Viewer).await;
     for i in 0..6 {
         let app = if i % 2 == 0 { &a } else { &b };
