@@ -323,6 +323,18 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The Soundtrack credential: a ready token, or the client id and secret; `None` when unset.
+    pub fn soundtrack_auth(&self) -> Option<bma_integrations::soundtrack::Auth> {
+        use bma_integrations::soundtrack::Auth;
+        match (&self.soundtrack_api_token, &self.soundtrack_client_id, &self.soundtrack_client_secret) {
+            (Some(t), _, _) => Some(Auth::Token(t.expose().to_owned())),
+            (None, Some(id), Some(secret)) => Some(Auth::client(id, secret.expose())),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,17 +400,5 @@ mod tests {
         let env: HashMap<&str, &str> = HashMap::new();
         assert!(Config::from_source(&env, Strictness::Demo).is_ok());
         assert!(Config::from_source(&env, Strictness::Production).is_err());
-    }
-}
-
-impl Config {
-    /// The Soundtrack credential: a ready token, or the client id and secret; `None` when unset.
-    pub fn soundtrack_auth(&self) -> Option<bma_integrations::soundtrack::Auth> {
-        use bma_integrations::soundtrack::Auth;
-        match (&self.soundtrack_api_token, &self.soundtrack_client_id, &self.soundtrack_client_secret) {
-            (Some(t), _, _) => Some(Auth::Token(t.expose().to_owned())),
-            (None, Some(id), Some(secret)) => Some(Auth::client(id, secret.expose())),
-            _ => None,
-        }
     }
 }
