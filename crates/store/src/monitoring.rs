@@ -77,7 +77,7 @@ pub async fn load_fleet(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<FleetZone>>
         "SELECT z.id AS zone_id, v.id AS venue_id, v.name AS venue_name, v.soundtrack_account_id AS account_id, \
                 z.soundtrack_device_id AS soundtrack_zone_id, z.name AS zone_name, z.zone_type, s.machine \
          FROM zones z JOIN venues v ON v.id = z.venue_id LEFT JOIN zone_monitor_state s ON s.zone_id = z.id \
-         WHERE z.soundtrack_device_id IS NOT NULL AND z.archived_at IS NULL AND v.archived_at IS NULL",
+         WHERE z.soundtrack_device_id IS NOT NULL AND z.soundtrack_missing_since IS NULL AND z.archived_at IS NULL AND v.archived_at IS NULL",
     )
     .fetch_all(db)
     .await
@@ -455,4 +455,48 @@ pub async fn venue_email_contacts(db: impl PgExecutor<'_>, venue_id: Uuid) -> sq
         .bind(venue_id)
         .fetch_all(db)
         .await
+}
+
+/// Live venues by their Soundtrack account id.
+pub async fn venues_by_account(db: impl PgExecutor<'_>) -> sqlx::Result<std::collections::HashMap<String, Uuid>> {
+    let rows: Vec<(String, Uuid)> = sqlx::query_as(
+        "SELECT DISTINCT ON (soundtrack_account_id) soundtrack_account_id, id FROM venues \
+         WHERE soundtrack_account_id IS NOT NULL AND archived_at IS NULL ORDER BY soundtrack_account_id, created_at",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn zones_by_soundtrack_id(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, Uuid)>> {
+    sqlx::query_as("SELECT soundtrack_device_id, id FROM zones WHERE soundtrack_device_id IS NOT NULL")
+        .fetch_all(db)
+        .await
+}
+
+/// Flags the zones of these accounts' venues that Soundtrack no longer lists, and unflags those
+/// that are back. Returns (newly vanished, returned).
+pub async fn flag_missing_zones(
+    db: &mut sqlx::PgConnection,
+    accounts: &[String],
+    present: &[String],
+    at: OffsetDateTime,
+) -> sqlx::Result<(usize, usize)> {
+    let vanished = sqlx::query(
+        "UPDATE zones z SET soundtrack_missing_since = $3, last_status = 'unknown' FROM venues v \
+         WHERE v.id = z.venue_id AND v.soundtrack_account_id = ANY($1) AND z.soundtrack_device_id IS NOT NULL \
+           AND NOT (z.soundtrack_device_id = ANY($2)) AND z.soundtrack_missing_since IS NULL",
+    )
+    .bind(accounts)
+    .bind(present)
+    .bind(at)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    let returned = sqlx::query("UPDATE zones SET soundtrack_missing_since = NULL WHERE soundtrack_missing_since IS NOT NULL AND soundtrack_device_id = ANY($1)")
+        .bind(present)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+    Ok((usize::try_from(vanished).unwrap_or(0), usize::try_from(returned).unwrap_or(0)))
 }

@@ -402,6 +402,27 @@ impl Inhibitor {
         newly_bad: usize,
         api_failed: bool,
     ) -> Option<PlatformEvent> {
+        self.sweep_fleet(at, checked, newly_bad, 0.0, api_failed)
+    }
+
+    /// Like [`Inhibitor::sweep`], with `bad_now`, the share (0–1) of the fleet that is bad at
+    /// the end of this sweep: an inhibition that a mass drop started lasts while at least half
+    /// the trigger share of the fleet is still bad (hysteresis), not merely one healthy sweep.
+    pub fn sweep_fleet(
+        &mut self,
+        at: OffsetDateTime,
+        checked: usize,
+        newly_bad: usize,
+        bad_now: f64,
+        api_failed: bool,
+    ) -> Option<PlatformEvent> {
+        if let Some(InhibitReason::MassDrop { .. }) = self.active
+            && !api_failed
+            && bad_now >= self.threshold_share / 2.0
+        {
+            self.failures = 0;
+            return None;
+        }
         self.failures = if api_failed { self.failures.saturating_add(1) } else { 0 };
         let newly_bad = newly_bad.min(checked);
         let share = if checked == 0 { 0.0 } else { newly_bad as f64 / checked as f64 };
@@ -785,5 +806,16 @@ mod tests {
                 prop_assert_eq!(g.announced(), announced);
             }
         }
+    }
+
+    #[test]
+    fn a_mass_drop_inhibition_lasts_while_much_of_the_fleet_is_still_bad() {
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let mut inh = Inhibitor::new(0.2, 20, 3);
+        assert!(matches!(inh.sweep_fleet(t0, 100, 40, 0.4, false), Some(PlatformEvent::Started { .. })));
+        assert_eq!(inh.sweep_fleet(t0 + Duration::seconds(10), 100, 0, 0.4, false), None);
+        assert!(inh.active());
+        assert_eq!(inh.sweep_fleet(t0 + Duration::seconds(20), 100, 0, 0.05, false), Some(PlatformEvent::Ended));
+        assert!(!inh.active());
     }
 }

@@ -48,6 +48,8 @@ pub struct Options {
     pub db_url: Option<String>,
     /// Talk to this Soundtrack (the fake) for checks and control.
     pub soundtrack: Option<bma_integrations::soundtrack::Settings>,
+    /// The clock the Soundtrack client runs on (a virtual one shared with the fake).
+    pub clock: Option<bma_domain::clock::Clock>,
 }
 
 pub fn redis_url() -> String {
@@ -99,8 +101,11 @@ impl TestApp {
         );
         let mut ctx = AppContext::new(db, kv, mailer, config);
         if let Some(settings) = opts.soundtrack.clone() {
-            let client = bma_integrations::soundtrack::SoundtrackClient::new(settings, bma_domain::clock::Clock::Real)
-                .expect("soundtrack client");
+            let client = bma_integrations::soundtrack::SoundtrackClient::new(
+                settings,
+                opts.clock.clone().unwrap_or(bma_domain::clock::Clock::Real),
+            )
+            .expect("soundtrack client");
             ctx = ctx.with_soundtrack(Arc::new(client));
         }
         let state =

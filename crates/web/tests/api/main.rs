@@ -9,6 +9,7 @@ mod helpers;
 mod import;
 mod jobs;
 mod mfa;
+mod monitor;
 mod rate_limits;
 mod schema;
 mod system;

@@ -1,0 +1,271 @@
+use crate::helpers::{Options, TestApp};
+use bma_app::monitoring::discovery;
+use bma_app::monitoring::{Monitor, MonitorSettings, TickReport};
+use bma_domain::access::Role;
+use bma_domain::clock::Clock;
+use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
+use bma_integrations::soundtrack::{Auth, Settings};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Rig {
+    app: TestApp,
+    fake: SoundtrackFake,
+    clock: Clock,
+    monitor: Monitor,
+}
+
+/// Noon in Bangkok, so venues with ordinary opening hours are open.
+fn noon() -> time::OffsetDateTime {
+    time::macros::datetime!(2026-11-26 05:00 UTC)
+}
+
+async fn rig(accounts: usize, zones: usize) -> Rig {
+    let clock = Clock::virtual_at(noon());
+    let fake = SoundtrackFake::start(FleetConfig { accounts, zones, clock: clock.clone(), ..FleetConfig::default() })
+        .await
+        .expect("fake");
+    let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
+    settings.backoff_base = Duration::from_millis(5);
+    let app =
+        TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
+    app.member(Role::Manager).await;
+    let client = app.ctx.soundtrack.clone().expect("client");
+    let found = discovery::sync(&app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
+    assert_eq!(found.zones_created, zones);
+    let monitor = Monitor::load(app.ctx.clone(), client, clock.clone(), MonitorSettings::from_config(&app.ctx.config))
+        .await
+        .expect("monitor");
+    Rig { app, fake, clock, monitor }
+}
+
+impl Rig {
+    /// Runs ticks for `secs` of virtual time, a tick every 5 s (the budget may stretch them).
+    async fn run_for(&self, secs: i64) -> Vec<TickReport> {
+        let end = self.clock.now() + time::Duration::seconds(secs);
+        let mut reports = Vec::new();
+        while self.clock.now() < end {
+            reports.push(self.monitor.tick().await.expect("tick"));
+            self.clock.advance(Duration::from_secs(5));
+        }
+        reports
+    }
+
+    async fn open_alerts(&self, kind: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM alerts WHERE NOT resolved AND alert_type = $1")
+            .bind(kind)
+            .fetch_one(&self.app.ctx.db)
+            .await
+            .unwrap_or(-1)
+    }
+
+    async fn zone_status(&self, remote: &str) -> String {
+        sqlx::query_scalar("SELECT last_status FROM zones WHERE soundtrack_device_id = $1")
+            .bind(remote)
+            .fetch_one(&self.app.ctx.db)
+            .await
+            .unwrap_or_default()
+    }
+
+    fn zone(&self, account: usize, zone: usize) -> String {
+        self.fake.accounts()[account].zones[zone].id.clone()
+    }
+
+    fn fault(&self, kind: FaultKind, target: Target) {
+        self.fake.inject(Fault { kind, target, starts_at: None, duration: None });
+    }
+}
+
+#[tokio::test]
+async fn discovery_links_accounts_and_zones_and_flags_zones_that_vanish() {
+    let r = rig(4, 10).await;
+    assert_eq!(r.app.count("SELECT count(*) FROM venues WHERE soundtrack_account_id IS NOT NULL").await, 4);
+    let client = r.app.ctx.soundtrack.clone().expect("client");
+    let again = discovery::sync(&r.app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
+    assert_eq!((again.venues_created, again.zones_created, again.zones_vanished), (0, 0, 0), "discovery is idempotent");
+    let (venue, _): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT id, name FROM venues LIMIT 1").fetch_one(&r.app.ctx.db).await.expect("venue");
+    sqlx::query("INSERT INTO zones (id, venue_id, name, soundtrack_device_id) VALUES ($1, $2, 'Gone', 'U291bmRab25lLCxnb25lLw')")
+        .bind(uuid::Uuid::now_v7())
+        .bind(venue)
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("insert");
+    let third = discovery::sync(&r.app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
+    assert_eq!(third.zones_vanished, 1);
+    assert_eq!(r.app.count("SELECT count(*) FROM zones WHERE soundtrack_missing_since IS NOT NULL").await, 1);
+}
+
+#[tokio::test]
+async fn a_healthy_fleet_raises_no_alert_and_every_zone_ends_ok() {
+    let r = rig(5, 14).await;
+    r.run_for(120).await;
+    assert_eq!(r.app.count("SELECT count(*) FROM alerts").await, 0);
+    assert_eq!(r.app.count("SELECT count(*) FROM zones WHERE last_status = 'ok'").await, 14);
+}
+
+#[tokio::test]
+async fn each_fault_kind_becomes_the_right_alert_or_none() {
+    let r = rig(8, 24).await;
+    r.run_for(30).await;
+    let cases = [
+        (FaultKind::Offline, Some("silent")),
+        (FaultKind::Muted, Some("muted")),
+        (FaultKind::Paused, Some("paused")),
+        (FaultKind::Unpaired, Some("unpaired")),
+        (FaultKind::SubscriptionExpired, Some("subscription_expired")),
+        (FaultKind::OfflineCached, None),
+        (FaultKind::Slow { delay: Duration::from_millis(20) }, None),
+    ];
+    let mut zones = Vec::new();
+    for (i, (kind, _)) in cases.iter().enumerate() {
+        let z = r.zone(i, 0);
+        r.fault(kind.clone(), Target::Zone(z.clone()));
+        zones.push(z);
+    }
+    r.run_for(240).await;
+    for ((kind, alert), zone) in cases.iter().zip(&zones) {
+        let open: Vec<String> = sqlx::query_scalar("SELECT a.alert_type FROM alerts a JOIN zones z ON z.id = a.zone_id WHERE z.soundtrack_device_id = $1 AND NOT a.resolved")
+            .bind(zone)
+            .fetch_all(&r.app.ctx.db)
+            .await
+            .unwrap_or_default();
+        assert_eq!(open, alert.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>(), "{}", kind.name());
+    }
+    assert_eq!(r.zone_status(&zones[5]).await, "offline_cached");
+    assert_eq!(r.zone_status(&zones[0]).await, "down");
+}
+
+#[tokio::test]
+async fn a_dark_account_alerts_every_zone_of_it_and_recovery_resolves_them() {
+    let r = rig(6, 18).await;
+    r.run_for(20).await;
+    let account = r.fake.accounts()[0].clone();
+    r.fault(FaultKind::AccountDark, Target::Account(account.id.clone()));
+    r.run_for(90).await;
+    assert_eq!(r.open_alerts("silent").await, i64::try_from(account.zones.len()).unwrap_or(0));
+    r.fake.clear_faults();
+    r.run_for(120).await;
+    assert_eq!(r.open_alerts("silent").await, 0);
+    assert_eq!(
+        r.app.count("SELECT count(*) FROM alerts WHERE resolved").await,
+        i64::try_from(account.zones.len()).unwrap_or(0)
+    );
+}
+
+#[tokio::test]
+async fn zones_failing_together_at_one_venue_get_one_grouped_notice_then_one_recovery_notice() {
+    let r = rig(3, 12).await;
+    r.run_for(20).await;
+    let account = r.fake.accounts().into_iter().max_by_key(|a| a.zones.len()).expect("an account");
+    assert!(account.zones.len() >= 2);
+    for z in account.zones.iter().take(2) {
+        r.fault(FaultKind::Offline, Target::Zone(z.id.clone()));
+    }
+    r.run_for(180).await;
+    let mails: Vec<String> =
+        sqlx::query_scalar("SELECT payload->>'text' FROM jobs WHERE kind = 'send_email' ORDER BY created_at")
+            .fetch_all(&r.app.ctx.db)
+            .await
+            .unwrap_or_default();
+    assert_eq!(mails.len(), 1, "one notice for the venue, not one per zone: {mails:?}");
+    assert!(mails[0].contains(&format!("2 of {} zones at", account.zones.len())), "{}", mails[0]);
+    r.fake.clear_faults();
+    r.run_for(180).await;
+    let mails: Vec<String> =
+        sqlx::query_scalar("SELECT payload->>'text' FROM jobs WHERE kind = 'send_email' ORDER BY created_at")
+            .fetch_all(&r.app.ctx.db)
+            .await
+            .unwrap_or_default();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(mails[1].contains("Music is back"), "{}", mails[1]);
+}
+
+#[tokio::test]
+async fn a_platform_outage_raises_one_platform_alert_and_no_zone_alerts() {
+    let r = rig(6, 30).await;
+    r.run_for(20).await;
+    r.fault(FaultKind::PlatformOutage, Target::Platform);
+    r.run_for(120).await;
+    assert_eq!(r.open_alerts("platform").await, 1);
+    assert_eq!(r.app.count("SELECT count(*) FROM alerts WHERE alert_type <> 'platform'").await, 0);
+    r.fake.clear_faults();
+    r.run_for(60).await;
+    assert_eq!(r.open_alerts("platform").await, 0);
+    assert_eq!(r.app.count("SELECT count(*) FROM alerts WHERE alert_type <> 'platform'").await, 0);
+}
+
+#[tokio::test]
+async fn a_large_share_of_the_fleet_dropping_at_once_is_treated_as_a_platform_problem() {
+    let r = rig(10, 40).await;
+    r.run_for(20).await;
+    let mut dark = 0;
+    for a in r.fake.accounts() {
+        if dark >= 24 {
+            break;
+        }
+        dark += a.zones.len();
+        r.fault(FaultKind::AccountDark, Target::Account(a.id.clone()));
+    }
+    r.run_for(60).await;
+    assert_eq!(r.open_alerts("platform").await, 1);
+    assert_eq!(r.open_alerts("silent").await, 0, "zone alerts are held while the platform looks broken");
+}
+
+#[tokio::test]
+async fn a_zone_under_maintenance_raises_no_alert_until_the_window_ends() {
+    let r = rig(3, 9).await;
+    r.run_for(20).await;
+    let zone = r.zone(0, 0);
+    let zone_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM zones WHERE soundtrack_device_id = $1")
+        .bind(&zone)
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .expect("zone");
+    let now = r.clock.now();
+    bma_store::monitoring::add_maintenance(
+        &r.app.ctx.db,
+        None,
+        Some(zone_id),
+        now,
+        now + time::Duration::minutes(5),
+        "player swap",
+        None,
+    )
+    .await
+    .expect("window");
+    r.fault(FaultKind::Offline, Target::Zone(zone.clone()));
+    r.run_for(240).await;
+    assert_eq!(r.open_alerts("silent").await, 0);
+    r.run_for(120).await;
+    assert_eq!(r.open_alerts("silent").await, 1, "still silent after the window: the held alert opens");
+}
+
+#[tokio::test]
+async fn a_flapping_zone_raises_one_flapping_alert_not_a_storm() {
+    let r = rig(2, 6).await;
+    r.run_for(20).await;
+    let zone = r.zone(0, 0);
+    r.fault(FaultKind::Flapping { period: Duration::from_secs(10) }, Target::Zone(zone.clone()));
+    r.run_for(900).await;
+    let per_kind: Vec<(String, i64)> =
+        sqlx::query_as("SELECT alert_type, count(*) FROM alerts GROUP BY alert_type ORDER BY 1")
+            .fetch_all(&r.app.ctx.db)
+            .await
+            .unwrap_or_default();
+    assert!(per_kind.iter().all(|(_, n)| *n <= 1), "{per_kind:?}");
+    assert!(per_kind.iter().any(|(k, _)| k == "flapping"), "{per_kind:?}");
+}
+
+#[tokio::test]
+async fn a_closed_venue_raises_no_alert() {
+    let r = rig(2, 6).await;
+    sqlx::query("INSERT INTO venue_opening_hours (venue_id, weekday, opens_at, closes_at) SELECT id, d, 1200, 1320 FROM venues, generate_series(0, 6) d")
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("hours");
+    r.fault(FaultKind::Offline, Target::Zone(r.zone(0, 0)));
+    r.run_for(180).await;
+    assert_eq!(r.app.count("SELECT count(*) FROM alerts").await, 0);
+    let _ = Arc::new(());
+}
