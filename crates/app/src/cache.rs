@@ -5,6 +5,7 @@
 use crate::{AppContext, Result};
 
 pub const VENUE_LISTS: &str = "venues";
+pub const UPTIME: &str = "uptime";
 
 async fn generation(ctx: &AppContext, scope: &str) -> Result<String> {
     Ok(ctx.kv.cache.get(&format!("gen:{scope}")).await?.unwrap_or_else(|| "0".into()))

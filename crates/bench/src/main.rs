@@ -3,6 +3,7 @@
 //! connections: a hello-world route of the same server first, then the venue endpoints, so the
 //! ratio to the baseline is measured in the same run.
 
+mod monitor;
 mod openloop;
 
 use anyhow::{Context, bail};
@@ -108,7 +109,7 @@ async fn api() -> anyhow::Result<()> {
     let o = opts()?;
     let (db, url) = bma_store::testing::fresh_database().await?;
     let started = Instant::now();
-    let plan = bma_store::seed::SeedPlan { venues: o.venues, zones: o.zones, seed: 42 };
+    let plan = bma_store::seed::SeedPlan { venues: o.venues, zones: o.zones, seed: 42, soundtrack_ids: true };
     let report = bma_store::seed::seed_fleet(&db, &plan, |_, _| {}).await?;
     let seed_secs = started.elapsed().as_secs_f64();
 
@@ -294,6 +295,9 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match std::env::args().nth(1).as_deref() {
         Some("api") => rt.block_on(api()),
-        _ => bail!("usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]"),
+        Some("monitor") => rt.block_on(monitor::run()),
+        _ => bail!(
+            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
+        ),
     }
 }

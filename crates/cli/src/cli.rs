@@ -52,6 +52,9 @@ pub struct SeedArgs {
     /// Delete every venue (and what hangs off them) first.
     #[arg(long)]
     pub reset: bool,
+    /// Give the fleet made-up Soundtrack ids (`false` when discovery is to link real ones).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub soundtrack_ids: bool,
 }
 
 #[derive(clap::Args, Debug)]

@@ -65,7 +65,12 @@ async fn seed(rt: &Runtime, args: &SeedArgs) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    let plan = bma_store::seed::SeedPlan { venues: args.venues, zones: args.zones, seed: args.seed };
+    let plan = bma_store::seed::SeedPlan {
+        venues: args.venues,
+        zones: args.zones,
+        seed: args.seed,
+        soundtrack_ids: args.soundtrack_ids,
+    };
     let report = bma_store::seed::seed_fleet(&rt.ctx.db, &plan, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -110,10 +115,35 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             security: bma_integrations::email::SmtpSecurity::None,
         });
     }
+    // The demo's Soundtrack: a fake fleet on loopback, with faults that come and go by themselves.
+    let fake = bma_fakes::soundtrack::SoundtrackFake::start(bma_fakes::soundtrack::FleetConfig {
+        seed: 42,
+        accounts: 40,
+        zones: 120,
+        ..Default::default()
+    })
+    .await?;
+    if config.soundtrack_auth().is_none() {
+        config.soundtrack_api_url = fake.url();
+        config.soundtrack_client_id = Some(fake.client_id().to_owned());
+        config.soundtrack_client_secret = Some(bma_app::config::Secret::new(fake.client_secret()));
+        let now = fake.clock().now();
+        let schedule = bma_fakes::soundtrack::random_faults(
+            7,
+            &fake.accounts(),
+            now + time::Duration::seconds(30),
+            std::time::Duration::from_secs(8 * 3600),
+            2.0,
+        );
+        for f in schedule {
+            fake.inject(f);
+        }
+    }
     let rt = runtime::connect(config, true, true).await?;
     let venues = bma_store::seed::venue_count(&rt.ctx.db).await?;
     if venues == 0 {
-        seed(&rt, &SeedArgs { venues: args.venues, zones: args.zones, seed: 42, reset: false }).await?;
+        seed(&rt, &SeedArgs { venues: args.venues, zones: args.zones, seed: 42, reset: false, soundtrack_ids: false })
+            .await?;
     }
     let password = Password::parse(DEMO_PASSWORD)?;
     for (email, name, role) in DEMO_TEAM {
@@ -131,7 +161,21 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     println!("               -d '{{\"email\":\"manager@demo.bma\",\"password\":\"{DEMO_PASSWORD}\"}}'");
     println!("  team:      admin@demo.bma (enrols two-factor sign-in first), manager@demo.bma, viewer@demo.bma");
     println!("             password for all: {DEMO_PASSWORD}");
-    println!("  outgoing email goes to a fake SMTP server on 127.0.0.1:{}\n", smtp.port);
+    println!("  outgoing email goes to a fake SMTP server on 127.0.0.1:{}", smtp.port);
+    println!(
+        "  monitoring: {} zones of 40 accounts on a fake Soundtrack ({}); faults come and go on their own;",
+        120,
+        fake.url()
+    );
+    println!("             watch GET {url}/api/v1/monitoring/status and /api/v1/monitoring/alerts (as the manager),");
+    println!(
+        "             or break a zone yourself: curl -s -X POST {}/control/faults -H 'content-type: application/json' \\",
+        fake.base_url()
+    );
+    println!(
+        "               -d '{{\"kind\":\"offline\",\"target\":{{\"zone\":\"<id from {}/control/fleet>\"}}}}'\n",
+        fake.base_url()
+    );
     serve_until_stopped(rt.ctx.clone(), true, true, true).await
 }
 
@@ -168,6 +212,7 @@ async fn serve_until_stopped(ctx: AppContext, http: bool, worker: bool, schedule
     if scheduler {
         let s = Scheduler::new(ctx.clone(), Scheduler::standard());
         tasks.spawn(s.run(stop_rx.clone()));
+        tasks.spawn(bma_app::monitoring::runner::run(ctx.clone(), stop_rx.clone()));
     }
     if http {
         let listener = tokio::net::TcpListener::bind(ctx.config.bind)

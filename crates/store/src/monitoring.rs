@@ -307,6 +307,7 @@ pub async fn resolve_alert_by(db: impl PgExecutor<'_>, id: Uuid, member: Uuid) -
 
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct FleetStatus {
+    /// Zones linked to Soundtrack (the monitored ones).
     pub zones: i64,
     /// Zones per state (ok, suspect, down, recovering, flapping, offline_cached, unknown).
     pub by_status: std::collections::BTreeMap<String, i64>,
@@ -326,7 +327,7 @@ pub async fn fleet_status(db: impl PgExecutor<'_> + Copy, f: &FleetFilter) -> sq
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT z.last_status, count(*), count(DISTINCT z.venue_id) FILTER (WHERE z.last_status IN ('down', 'flapping')) \
          FROM zones z JOIN venues v ON v.id = z.venue_id \
-         WHERE z.archived_at IS NULL AND v.archived_at IS NULL \
+         WHERE z.archived_at IS NULL AND v.archived_at IS NULL AND z.soundtrack_device_id IS NOT NULL \
            AND ($1::uuid IS NULL OR v.id = $1) AND ($2::text IS NULL OR v.brand = $2) \
            AND ($3::text IS NULL OR v.country = $3) AND ($4::text IS NULL OR z.zone_type = $4) \
          GROUP BY z.last_status",
@@ -499,4 +500,78 @@ pub async fn flag_missing_zones(
         .await?
         .rows_affected();
     Ok((usize::try_from(vanished).unwrap_or(0), usize::try_from(returned).unwrap_or(0)))
+}
+
+/// Health changes of every zone in `[since, until)`, each zone's last one before `since` first.
+pub async fn all_health_changes(
+    db: impl PgExecutor<'_>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, String)>> {
+    sqlx::query_as(
+        "SELECT zone_id, created_at, status FROM ( \
+           (SELECT DISTINCT ON (zone_id) zone_id, created_at, status FROM music_status_logs \
+             WHERE kind = 'health' AND created_at < $1 ORDER BY zone_id, created_at DESC) \
+           UNION ALL \
+           (SELECT zone_id, created_at, status FROM music_status_logs WHERE kind = 'health' AND created_at >= $1 AND created_at < $2) \
+         ) h ORDER BY zone_id, created_at",
+    )
+    .bind(since)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+/// Opening periods of every live venue in `[since, until)`, as UTC intervals.
+pub async fn all_opening_intervals(
+    db: impl PgExecutor<'_>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, OffsetDateTime)>> {
+    sqlx::query_as(
+        "SELECT v.id, ((d::date + h.opens_at * interval '1 minute') AT TIME ZONE v.timezone), \
+                ((d::date + (CASE WHEN h.closes_at <= h.opens_at THEN h.closes_at + 1440 ELSE h.closes_at END) * interval '1 minute') AT TIME ZONE v.timezone) \
+         FROM venues v JOIN venue_opening_hours h ON h.venue_id = v.id, \
+              generate_series(($1 AT TIME ZONE v.timezone)::date - 1, ($2 AT TIME ZONE v.timezone)::date, interval '1 day') d \
+         WHERE v.archived_at IS NULL AND EXTRACT(ISODOW FROM d)::int - 1 = h.weekday",
+    )
+    .bind(since)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn all_maintenance(
+    db: impl PgExecutor<'_>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<(Option<Uuid>, Option<Uuid>, OffsetDateTime, OffsetDateTime)>> {
+    sqlx::query_as(
+        "SELECT venue_id, zone_id, starts_at, ends_at FROM maintenance_windows WHERE starts_at < $2 AND ends_at > $1",
+    )
+    .bind(since)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ZoneKeys {
+    pub zone_id: Uuid,
+    pub venue_id: Uuid,
+    pub venue_name: String,
+    pub brand: Option<String>,
+    pub country: Option<String>,
+    pub zone_type: String,
+    pub has_hours: bool,
+}
+
+pub async fn zone_keys(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ZoneKeys>> {
+    sqlx::query_as(
+        "SELECT z.id AS zone_id, v.id AS venue_id, v.name AS venue_name, v.brand, v.country, z.zone_type, \
+                EXISTS (SELECT 1 FROM venue_opening_hours h WHERE h.venue_id = v.id) AS has_hours \
+         FROM zones z JOIN venues v ON v.id = z.venue_id WHERE z.archived_at IS NULL AND v.archived_at IS NULL",
+    )
+    .fetch_all(db)
+    .await
 }

@@ -12,6 +12,9 @@ pub struct SeedPlan {
     pub venues: usize,
     pub zones: usize,
     pub seed: u64,
+    /// Give venues and zones (made-up) Soundtrack ids; off when Soundtrack discovery, real or
+    /// fake, is to link them instead.
+    pub soundtrack_ids: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -264,7 +267,8 @@ pub async fn seed_fleet(
             csv_field(&mut venues, Some(&name));
             venues.push(',');
             csv_field(&mut venues, brand);
-            let _ = writeln!(venues, ",{},{},{}", country.code, country.tz, soundtrack_id("Account", venue_no));
+            let account = if plan.soundtrack_ids { soundtrack_id("Account", venue_no) } else { String::new() };
+            let _ = writeln!(venues, ",{},{},{account}", country.code, country.tz);
 
             let mut seen = std::collections::HashMap::<&str, u32>::new();
             for z in 0..n_zones {
@@ -275,7 +279,8 @@ pub async fn seed_fleet(
                 zone_no += 1;
                 let _ = write!(zones, "{},{id},", Uuid::now_v7());
                 csv_field(&mut zones, Some(&zname));
-                let _ = writeln!(zones, ",{kind},{}", soundtrack_id("SoundZone", zone_no));
+                let device = if plan.soundtrack_ids { soundtrack_id("SoundZone", zone_no) } else { String::new() };
+                let _ = writeln!(zones, ",{kind},{device}");
             }
             report.zones += n_zones;
 

@@ -13,6 +13,7 @@
 //! alert then.
 
 pub mod discovery;
+pub mod runner;
 mod sweep;
 
 pub use sweep::{Monitor, MonitorSettings, TickReport};

@@ -272,6 +272,7 @@ impl Monitor {
         let mut detail: Vec<String> = hot;
         let mut covered = 0;
         let mut stale_accounts = Vec::new();
+        let mut unseen = 0;
         for (account, result) in statuses {
             let open = self.account_open(&st, &account);
             let Some(a) = st.accounts.get_mut(&account) else { continue };
@@ -290,7 +291,7 @@ impl Monitor {
                     }
                 }
                 Err(SoundtrackError::Forbidden(_) | SoundtrackError::NotFound(_)) => {
-                    tracing::warn!(account = %account, "Soundtrack no longer shows this account to us");
+                    unseen += 1;
                     a.last_status = Some(now);
                 }
                 Err(e) => {
@@ -298,6 +299,9 @@ impl Monitor {
                     tracing::warn!(account = %account, error = %e, "status counts failed");
                 }
             }
+        }
+        if unseen > 0 {
+            tracing::warn!(accounts = unseen, "Soundtrack does not show these linked accounts to our credential");
         }
         // The detail rotation: the stalest open accounts, within this tick's allowance.
         stale_accounts.sort();

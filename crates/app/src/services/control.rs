@@ -158,3 +158,73 @@ pub async fn check(ctx: &AppContext, zone_id: Uuid) -> Result<CheckResult> {
         checked_at,
     })
 }
+
+/// Resolves an alert by hand (the monitor resolves it too when the zone recovers).
+pub async fn resolve_alert(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<bma_store::monitoring::Alert> {
+    let mut tx = ctx.db.begin().await?;
+    let before = bma_store::monitoring::find_alert(&mut *tx, id).await?.ok_or(Error::NotFound("alert"))?;
+    let member = actor.member_id.ok_or_else(|| Error::Forbidden("sign in first".into()))?;
+    if bma_store::monitoring::resolve_alert_by(&mut *tx, id, member).await?.is_none() {
+        return Err(Error::conflict("alert_already_resolved", "the alert is already resolved"));
+    }
+    let after = bma_store::monitoring::find_alert(&mut *tx, id).await?.ok_or(Error::NotFound("alert"))?;
+    bma_store::audit::record(
+        &mut *tx,
+        actor.audit(
+            "alert.resolve",
+            "alert",
+            id,
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A maintenance window (or a silence) for a venue or a zone: no alerts while it lasts.
+pub async fn add_maintenance(
+    ctx: &AppContext,
+    actor: &Actor,
+    venue_id: Option<Uuid>,
+    zone_id: Option<Uuid>,
+    starts_at: time::OffsetDateTime,
+    ends_at: time::OffsetDateTime,
+    reason: &str,
+) -> Result<Uuid> {
+    let mut inv = bma_domain::Invalid::default();
+    if venue_id.is_none() && zone_id.is_none() {
+        inv.push("venue_id", "give a venue_id or a zone_id");
+    }
+    if ends_at <= starts_at {
+        inv.push("ends_at", "must be after starts_at");
+    }
+    if ends_at - starts_at > time::Duration::days(31) {
+        inv.push("ends_at", "a window lasts at most 31 days");
+    }
+    inv.into_result()?;
+    let mut tx = ctx.db.begin().await?;
+    if let Some(v) = venue_id {
+        store::find(&mut *tx, v).await?.ok_or(Error::NotFound("venue"))?;
+    }
+    if let Some(z) = zone_id {
+        store::find_zone(&mut *tx, z).await?.ok_or(Error::NotFound("zone"))?;
+    }
+    let id = bma_store::monitoring::add_maintenance(
+        &mut *tx,
+        venue_id,
+        zone_id,
+        starts_at,
+        ends_at,
+        reason,
+        actor.member_id,
+    )
+    .await?;
+    let after = serde_json::json!({"venue_id": venue_id, "zone_id": zone_id, "starts_at": starts_at.unix_timestamp(), "ends_at": ends_at.unix_timestamp(), "reason": reason});
+    bma_store::audit::record(&mut *tx, actor.audit("maintenance.create", "maintenance_window", id, None, Some(after)))
+        .await?;
+    tx.commit().await?;
+    crate::cache::bump(ctx, crate::cache::UPTIME).await?;
+    Ok(id)
+}

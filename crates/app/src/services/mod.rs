@@ -6,6 +6,7 @@ pub mod control;
 pub mod import;
 pub mod jobs_admin;
 pub mod team;
+pub mod uptime;
 pub mod venues;
 
 use std::net::IpAddr;

@@ -10,8 +10,6 @@ use serde_json::{Map, Value, json};
 pub struct ZoneRef {
     pub id: String,
     pub name: String,
-    pub location_id: Option<String>,
-    pub location_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +76,7 @@ fn next_cursor(conn: &Value) -> Option<String> {
 }
 
 const PAGE: u32 = 100;
+const ZONE_PAGE: u32 = 25;
 /// Accounts per batched document; keeps one document's cost well under the bucket size.
 pub const ACCOUNTS_PER_BATCH: usize = 12;
 
@@ -112,18 +111,15 @@ impl SoundtrackClient {
         let mut zones = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let q = "query Zones($id: ID!, $first: Int!, $after: String) { account(id: $id) { soundZones(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id name location { id name } } } } } }";
-            let a =
-                self.query(q, json!({"id": account, "first": PAGE, "after": after}), f64::from(1 + 2 * PAGE)).await?;
+            // 25 a page covers 99 % of real accounts in one request, at 26 tokens an account.
+            let q = "query Zones($id: ID!, $first: Int!, $after: String) { account(id: $id) { soundZones(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id name } } } } }";
+            let a = self
+                .query(q, json!({"id": account, "first": ZONE_PAGE, "after": after}), f64::from(1 + ZONE_PAGE))
+                .await?;
             let conn = a.root("account")?.get("soundZones").cloned().unwrap_or(Value::Null);
             for n in edges(&conn) {
                 let Some(id) = str_at(n, &["id"]) else { continue };
-                zones.push(ZoneRef {
-                    id: id.to_owned(),
-                    name: str_at(n, &["name"]).unwrap_or("").to_owned(),
-                    location_id: str_at(n, &["location", "id"]).map(str::to_owned),
-                    location_name: str_at(n, &["location", "name"]).map(str::to_owned),
-                });
+                zones.push(ZoneRef { id: id.to_owned(), name: str_at(n, &["name"]).unwrap_or("").to_owned() });
             }
             after = next_cursor(&conn);
             if after.is_none() {

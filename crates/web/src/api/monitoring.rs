@@ -139,3 +139,203 @@ pub async fn assign_source(
         .map_err(|_| Invalid::one("source_id", "must be a Soundtrack playlist or schedule id"))?;
     Ok(Json(control::control(&state.ctx, &actor, id, Action::Source(source.as_str().to_owned())).await?))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct StatusQuery {
+    pub venue_id: Option<uuid::Uuid>,
+    pub brand: Option<String>,
+    pub country: Option<String>,
+    /// lobby, restaurant, pool, spa, bar, retail or other.
+    pub zone_type: Option<String>,
+}
+
+/// The fleet at a glance: zones per state, open alerts, venues with a problem.
+#[utoipa::path(get, path = "/api/v1/monitoring/status", tag = "monitoring", security(("bearer" = [])), params(StatusQuery),
+    responses((status = 200, body = bma_store::monitoring::FleetStatus), (status = 400, body = ErrorBody)))]
+pub async fn fleet_status(
+    State(state): State<AppState>,
+    Query(q): Query<StatusQuery>,
+) -> ApiResult<Json<bma_store::monitoring::FleetStatus>> {
+    let mut inv = Invalid::default();
+    let country = q.country.as_deref().and_then(|c| inv.check("country", bma_domain::venue::CountryCode::parse(c)));
+    let zone_type = q.zone_type.as_deref().and_then(|t| inv.check("zone_type", bma_domain::venue::ZoneType::parse(t)));
+    if !inv.is_empty() {
+        return Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: "invalid query parameters".into(),
+            fields: inv.0,
+        });
+    }
+    let f = bma_store::monitoring::FleetFilter {
+        venue_id: q.venue_id,
+        brand: q.brand,
+        country: country.map(|c| c.as_str().to_owned()),
+        zone_type: zone_type.map(|t| t.as_str().to_owned()),
+    };
+    Ok(Json(bma_store::monitoring::fleet_status(&state.ctx.db, &f).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AlertsQuery {
+    pub resolved: Option<bool>,
+    /// info, warning or critical.
+    pub severity: Option<String>,
+    pub venue_id: Option<uuid::Uuid>,
+    pub zone_id: Option<uuid::Uuid>,
+    /// silent, muted, paused, unpaired, subscription_expired, flapping or platform.
+    pub alert_type: Option<String>,
+    /// RFC 3339; alerts opened at or after it.
+    pub since: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Alerts, newest first.
+#[utoipa::path(get, path = "/api/v1/monitoring/alerts", tag = "monitoring", security(("bearer" = [])), params(AlertsQuery),
+    responses((status = 200, body = Vec<bma_store::monitoring::Alert>), (status = 400, body = ErrorBody)))]
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    Query(q): Query<AlertsQuery>,
+) -> ApiResult<Json<Vec<bma_store::monitoring::Alert>>> {
+    let mut inv = Invalid::default();
+    let page = inv.check("page", bma_domain::page::PageRequest::new(q.page, q.per_page));
+    if q.severity.as_deref().is_some_and(|s| bma_domain::monitoring::Severity::parse(s).is_none()) {
+        inv.push("severity", "must be info, warning or critical");
+    }
+    let since = match q.since.as_deref() {
+        None => None,
+        Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push("since", "must be an RFC 3339 time")).ok(),
+    };
+    let Some(page) = page.filter(|_| inv.is_empty()) else {
+        return Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: "invalid query parameters".into(),
+            fields: inv.0,
+        });
+    };
+    let f = bma_store::monitoring::AlertFilter {
+        resolved: q.resolved,
+        severity: q.severity,
+        venue_id: q.venue_id,
+        zone_id: q.zone_id,
+        alert_type: q.alert_type,
+        since,
+    };
+    Ok(Json(bma_store::monitoring::list_alerts(&state.ctx.db, &f, page.limit(), page.offset()).await?))
+}
+
+/// Resolves an alert by hand.
+#[utoipa::path(post, path = "/api/v1/monitoring/alerts/{id}/resolve", tag = "monitoring", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = bma_store::monitoring::Alert), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resolve_alert(
+    State(state): State<AppState>,
+    AuditActor(actor): AuditActor,
+    Id(id): Id,
+) -> ApiResult<Json<bma_store::monitoring::Alert>> {
+    Ok(Json(control::resolve_alert(&state.ctx, &actor, id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceRequest {
+    pub venue_id: Option<uuid::Uuid>,
+    pub zone_id: Option<uuid::Uuid>,
+    /// RFC 3339.
+    pub starts_at: String,
+    /// RFC 3339; at most 31 days after starts_at.
+    pub ends_at: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Created {
+    pub id: uuid::Uuid,
+}
+
+/// A maintenance window or silence for a venue or a zone: no alerts while it lasts.
+#[utoipa::path(post, path = "/api/v1/monitoring/maintenance", tag = "monitoring", security(("bearer" = [])), request_body = MaintenanceRequest,
+    responses((status = 201, body = Created), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_maintenance(
+    State(state): State<AppState>,
+    AuditActor(actor): AuditActor,
+    Json(b): Json<MaintenanceRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<Created>)> {
+    let mut inv = Invalid::default();
+    let starts = OffsetDateTime::parse(&b.starts_at, &Rfc3339)
+        .map_err(|_| inv.push("starts_at", "must be an RFC 3339 time"))
+        .ok();
+    let ends =
+        OffsetDateTime::parse(&b.ends_at, &Rfc3339).map_err(|_| inv.push("ends_at", "must be an RFC 3339 time")).ok();
+    if b.reason.chars().count() > 500 {
+        inv.push("reason", "must be at most 500 characters");
+    }
+    let (Some(starts), Some(ends)) = (starts, ends) else { return Err(inv.into()) };
+    inv.into_result()?;
+    let id = control::add_maintenance(&state.ctx, &actor, b.venue_id, b.zone_id, starts, ends, b.reason.trim()).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(Created { id })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UptimeQuery {
+    /// venue (default), brand, country or zone_type.
+    pub group_by: Option<String>,
+    /// RFC 3339; default 7 days ago.
+    pub since: Option<String>,
+    /// RFC 3339; default now.
+    pub until: Option<String>,
+}
+
+/// Uptime over a range: only opening hours count, maintenance is left out, time without
+/// evidence is reported apart (neither up nor down).
+#[utoipa::path(get, path = "/api/v1/analytics/uptime", tag = "monitoring", security(("bearer" = [])), params(UptimeQuery),
+    responses((status = 200, body = Vec<bma_app::services::uptime::UptimeRow>), (status = 400, body = ErrorBody)))]
+pub async fn uptime(
+    State(state): State<AppState>,
+    Query(q): Query<UptimeQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    use bma_app::services::uptime::{GroupBy, report};
+    let mut inv = Invalid::default();
+    let group = match q.group_by.as_deref() {
+        None => Some(GroupBy::Venue),
+        Some(g) => GroupBy::parse(g).or_else(|| {
+            inv.push("group_by", "must be venue, brand, country or zone_type");
+            None
+        }),
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut time_of = |field: &str, v: Option<&str>, default: OffsetDateTime| match v {
+        None => Some(default),
+        Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push(field, "must be an RFC 3339 time")).ok(),
+    };
+    let since = time_of("since", q.since.as_deref(), now - time::Duration::days(7));
+    let until = time_of("until", q.until.as_deref(), now);
+    if let (Some(s), Some(u)) = (since, until)
+        && (u <= s || u - s > time::Duration::days(400))
+    {
+        inv.push("until", "must be after since, and the range at most 400 days");
+    }
+    let (Some(group), Some(since), Some(until)) = (group, since, until) else {
+        return Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: "invalid query parameters".into(),
+            fields: inv.0,
+        });
+    };
+    if !inv.is_empty() {
+        return Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: "invalid query parameters".into(),
+            fields: inv.0,
+        });
+    }
+    let key = format!("{group:?}|{}|{}", since.unix_timestamp() / 60, until.unix_timestamp() / 60);
+    let ctx = &state.ctx;
+    let body = bma_app::cache::json(ctx, bma_app::cache::UPTIME, &key, || async {
+        let rows = report(ctx, group, since, until).await?;
+        serde_json::to_string(&rows).map_err(|e| bma_app::Error::Internal(e.into()))
+    })
+    .await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+}

@@ -269,3 +269,95 @@ async fn a_closed_venue_raises_no_alert() {
     assert_eq!(r.app.count("SELECT count(*) FROM alerts").await, 0);
     let _ = Arc::new(());
 }
+
+#[tokio::test]
+async fn the_monitoring_endpoints_show_the_fleet_and_its_alerts_and_a_manager_resolves_one() {
+    let r = rig(3, 9).await;
+    r.run_for(20).await;
+    let zone = r.zone(0, 0);
+    r.fault(FaultKind::Offline, Target::Zone(zone.clone()));
+    r.run_for(90).await;
+    let token = r.app.token(Role::Manager).await;
+    let status = r.app.get("/api/v1/monitoring/status", &token).await;
+    assert_eq!(status.status, axum::http::StatusCode::OK, "{}", status.text);
+    assert_eq!(status.body["zones"], 9);
+    assert_eq!(status.body["by_status"]["down"], 1);
+    assert_eq!(status.body["open_alerts"], 1);
+    let alerts = r.app.get("/api/v1/monitoring/alerts?resolved=false", &token).await;
+    assert_eq!(alerts.body.as_array().map(Vec::len), Some(1));
+    assert_eq!(alerts.body[0]["alert_type"], "silent");
+    assert!(alerts.body[0]["message"].as_str().unwrap_or_default().contains("is silent"));
+    let id = alerts.body[0]["id"].as_str().unwrap_or_default().to_owned();
+    let resolved = r
+        .app
+        .call(axum::http::Method::POST, &format!("/api/v1/monitoring/alerts/{id}/resolve"), Some(&token), None)
+        .await;
+    assert_eq!(resolved.status, axum::http::StatusCode::OK, "{}", resolved.text);
+    assert_eq!(resolved.body["resolved"], true);
+    let again = r
+        .app
+        .call(axum::http::Method::POST, &format!("/api/v1/monitoring/alerts/{id}/resolve"), Some(&token), None)
+        .await;
+    assert_eq!(again.status, axum::http::StatusCode::CONFLICT);
+    let bad = r.app.get("/api/v1/monitoring/alerts?severity=apocalyptic", &token).await;
+    assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn uptime_counts_opening_hours_only_and_leaves_maintenance_out_exactly() {
+    let app = TestApp::spawn().await;
+    let t = app.token(Role::Manager).await;
+    let mut body = crate::helpers::venue_body("Uptime Hotel");
+    body["timezone"] = serde_json::json!("UTC");
+    body["opening_hours"] = serde_json::json!([{"weekday": 3, "opens": "08:00", "closes": "22:00"}]);
+    let venue = app.post("/api/v1/venues", Some(&t), body).await.body["id"].as_str().unwrap_or_default().to_owned();
+    let zone = app
+        .post(
+            &format!("/api/v1/venues/{venue}/zones"),
+            Some(&t),
+            serde_json::json!({"name": "Lobby", "zone_type": "lobby"}),
+        )
+        .await;
+    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().unwrap_or_default()).unwrap_or_default();
+    // Thursday 2026-11-26 (weekday 3): up from midnight, down 07:45–08:30, up after; closed before 08:00.
+    let at = |h: u8, m: u8| {
+        time::macros::datetime!(2026-11-26 00:00 UTC)
+            .replace_hour(h)
+            .and_then(|t| t.replace_minute(m))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    };
+    for (when, status) in [(at(0, 0), "up"), (at(7, 45), "down"), (at(8, 30), "up")] {
+        bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.unwrap_or_default();
+    }
+    let ask =
+        |since: &str, until: &str| format!("/api/v1/analytics/uptime?group_by=zone_type&since={since}&until={until}");
+    let r = app.get(&ask("2026-11-26T00:00:00Z", "2026-11-26T12:00:00Z"), &t).await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text);
+    let row = r.body.as_array().and_then(|rows| rows.iter().find(|x| x["key"] == "lobby").cloned()).unwrap_or_default();
+    assert_eq!(row["down_seconds"], 30 * 60, "only 08:00–08:30 counts: {row}");
+    assert_eq!(row["up_seconds"], 3 * 3600 + 30 * 60);
+    assert_eq!(row["uptime_percentage"], 87.5);
+    let m = app.post("/api/v1/monitoring/maintenance", Some(&t), serde_json::json!({"venue_id": venue, "starts_at": "2026-11-26T08:00:00Z", "ends_at": "2026-11-26T08:15:00Z", "reason": "tuning"})).await;
+    assert_eq!(m.status, axum::http::StatusCode::CREATED);
+    let r = app.get(&ask("2026-11-26T00:00:00Z", "2026-11-26T12:00:00Z"), &t).await;
+    let row = r.body.as_array().and_then(|rows| rows.iter().find(|x| x["key"] == "lobby").cloned()).unwrap_or_default();
+    assert_eq!(row["down_seconds"], 15 * 60, "maintenance 08:00–08:15 is left out: {row}");
+    let bad = app.get("/api/v1/analytics/uptime?group_by=planet", &t).await;
+    assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_maintenance_window_is_created_through_the_api_and_audited() {
+    let app = TestApp::spawn().await;
+    let t = app.token(Role::Manager).await;
+    let venue = app.post("/api/v1/venues", Some(&t), crate::helpers::venue_body("Quiet Hotel")).await.body["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let ok = app.post("/api/v1/monitoring/maintenance", Some(&t), serde_json::json!({"venue_id": venue, "starts_at": "2026-11-26T10:00:00Z", "ends_at": "2026-11-26T12:00:00Z", "reason": "renovation"})).await;
+    assert_eq!(ok.status, axum::http::StatusCode::CREATED, "{}", ok.text);
+    let backwards = app.post("/api/v1/monitoring/maintenance", Some(&t), serde_json::json!({"venue_id": venue, "starts_at": "2026-11-26T12:00:00Z", "ends_at": "2026-11-26T10:00:00Z"})).await;
+    assert_eq!(backwards.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("SELECT count(*) FROM maintenance_windows").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'maintenance.create'").await, 1);
+}

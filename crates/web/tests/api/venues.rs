@@ -85,7 +85,7 @@ async fn the_list_filters_by_brand_country_and_name_sorts_and_paginates() {
     let t = app.token(Role::Viewer).await;
     bma_store::seed::seed_fleet(
         &app.ctx.db,
-        &bma_store::seed::SeedPlan { venues: 120, zones: 400, seed: 9 },
+        &bma_store::seed::SeedPlan { venues: 120, zones: 400, seed: 9, soundtrack_ids: true },
         |_, _| {},
     )
     .await

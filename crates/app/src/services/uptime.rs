@@ -1,0 +1,112 @@
+//! Uptime reports: the exact uptime of each zone over a range (see `bma_domain::monitoring::uptime`
+//! for the definition: only opening hours count, maintenance is left out, time with no evidence
+//! is neither up nor down), summed by venue, brand, country or zone type.
+
+use crate::{AppContext, Result};
+use bma_domain::monitoring::{Health, Interval, status_spans, uptime};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Venue,
+    Brand,
+    Country,
+    ZoneType,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "venue" => Self::Venue,
+            "brand" => Self::Brand,
+            "country" => Self::Country,
+            "zone_type" => Self::ZoneType,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct UptimeRow {
+    /// The venue id, brand, country code or zone type.
+    pub key: String,
+    /// The venue's name, when grouped by venue.
+    pub label: Option<String>,
+    pub zones: usize,
+    pub up_seconds: i64,
+    pub down_seconds: i64,
+    pub unknown_seconds: i64,
+    pub excluded_seconds: i64,
+    /// up / (up + down) × 100; null when nothing was measured.
+    pub uptime_percentage: Option<f64>,
+}
+
+pub async fn report(
+    ctx: &AppContext,
+    group_by: GroupBy,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Vec<UptimeRow>> {
+    use bma_store::monitoring as store;
+    let keys = store::zone_keys(&ctx.db).await?;
+    let mut changes: HashMap<Uuid, Vec<(OffsetDateTime, Health)>> = HashMap::new();
+    for (zone, at, status) in store::all_health_changes(&ctx.db, since, until).await? {
+        let h = match status.as_str() {
+            "up" => Health::Up,
+            "down" => Health::Down,
+            _ => Health::Unknown,
+        };
+        changes.entry(zone).or_default().push((at.max(since), h));
+    }
+    let mut hours: HashMap<Uuid, Vec<Interval>> = HashMap::new();
+    for (venue, start, end) in store::all_opening_intervals(&ctx.db, since, until).await? {
+        hours.entry(venue).or_default().push(Interval { start, end });
+    }
+    let mut maint_venue: HashMap<Uuid, Vec<Interval>> = HashMap::new();
+    let mut maint_zone: HashMap<Uuid, Vec<Interval>> = HashMap::new();
+    for (venue, zone, start, end) in store::all_maintenance(&ctx.db, since, until).await? {
+        if let Some(v) = venue {
+            maint_venue.entry(v).or_default().push(Interval { start, end });
+        }
+        if let Some(z) = zone {
+            maint_zone.entry(z).or_default().push(Interval { start, end });
+        }
+    }
+    let window = Interval { start: since, end: until };
+    let mut rows: BTreeMap<String, UptimeRow> = BTreeMap::new();
+    for k in keys {
+        let spans = status_spans(changes.get(&k.zone_id).map_or(&[][..], Vec::as_slice), until);
+        let mut excluded = maint_venue.get(&k.venue_id).cloned().unwrap_or_default();
+        excluded.extend(maint_zone.get(&k.zone_id).cloned().unwrap_or_default());
+        let expected = match hours.get(&k.venue_id) {
+            Some(h) => h.clone(),
+            // A venue with opening hours but none in the range is closed throughout.
+            None if k.has_hours => vec![Interval { start: since, end: since }],
+            None => Vec::new(),
+        };
+        let u = uptime(&spans, window, &expected, &excluded);
+        let (key, label) = match group_by {
+            GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
+            GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
+            GroupBy::Country => (k.country.clone().unwrap_or_else(|| "(none)".into()), None),
+            GroupBy::ZoneType => (k.zone_type.clone(), None),
+        };
+        let row = rows.entry(key.clone()).or_insert_with(|| UptimeRow { key, label, ..UptimeRow::default() });
+        row.zones += 1;
+        row.up_seconds += u.up.whole_seconds();
+        row.down_seconds += u.down.whole_seconds();
+        row.unknown_seconds += u.unknown.whole_seconds();
+        row.excluded_seconds += u.excluded.whole_seconds();
+    }
+    let mut out: Vec<UptimeRow> = rows.into_values().collect();
+    for r in &mut out {
+        let measured = r.up_seconds + r.down_seconds;
+        #[allow(clippy::cast_precision_loss)]
+        let pct = (measured > 0).then(|| r.up_seconds as f64 * 100.0 / measured as f64);
+        r.uptime_percentage = pct;
+    }
+    Ok(out)
+}
