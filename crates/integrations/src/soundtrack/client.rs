@@ -153,6 +153,8 @@ pub struct SoundtrackClient {
 
 impl SoundtrackClient {
     pub fn new(settings: Settings, clock: Clock) -> Result<Self, SoundtrackError> {
+        // The one TLS backend of the process; a no-op when `main` installed it already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent("bma-social/0.1")
