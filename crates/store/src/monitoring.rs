@@ -575,3 +575,13 @@ pub async fn zone_keys(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ZoneKeys>> {
     .fetch_all(db)
     .await
 }
+
+/// Raises the severity of a zone's open problem alerts.
+pub async fn raise_severity(db: impl PgExecutor<'_>, zone_id: Uuid, severity: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE alerts SET severity = $2 WHERE zone_id = $1 AND NOT resolved AND alert_type <> 'flapping'")
+        .bind(zone_id)
+        .bind(severity)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

@@ -66,6 +66,8 @@ struct ZoneEntry {
     machine: ZoneMachine,
     observation: Observation,
     last_detail: Option<OffsetDateTime>,
+    /// The severity last announced for its open alert; it rises with the time down.
+    severity: Option<bma_domain::monitoring::Severity>,
 }
 
 #[derive(Default)]
@@ -178,6 +180,7 @@ impl Monitor {
                 zone_type: ZoneType::parse(&z.zone_type).unwrap_or(ZoneType::Other),
                 machine,
                 observation: previous.as_ref().map_or(Observation::Unknown, |p| p.observation),
+                severity: previous.as_ref().and_then(|p| p.severity),
                 last_detail: previous.and_then(|p| p.last_detail),
             };
             let a = accounts.entry(account.clone()).or_default();
@@ -480,7 +483,31 @@ impl Monitor {
             .await?;
         }
 
-        // 5. Held alerts whose hold has ended open now if the zone is still down.
+        // 5. Severity rises with the time a zone has been down (a silent lobby turns critical).
+        {
+            let State { zones, groups, held, .. } = &mut *st;
+            for z in zones.values_mut() {
+                let (Some(problem), Some(since)) = (z.machine.open_problem(), z.machine.open_since()) else {
+                    z.severity = None;
+                    continue;
+                };
+                if held.contains(&z.zone_id.to_string()) {
+                    continue;
+                }
+                let now_sev = severity(z.zone_type, problem, now - since);
+                if z.severity.is_some_and(|s| s < now_sev) {
+                    store::raise_severity(&mut *tx, z.zone_id, now_sev.as_str()).await?;
+                    groups
+                        .entry(z.venue_id)
+                        .or_insert_with(|| VenueAlertGroup::new(z.venue_id))
+                        .zone_opened(z.zone_id, &z.name, problem, now_sev, now);
+                    touched_venues.insert(z.venue_id);
+                }
+                z.severity = Some(now_sev);
+            }
+        }
+
+        // 6. Held alerts whose hold has ended open now if the zone is still down.
         if !st.inhibitor.active() {
             let held: Vec<String> = st.held.iter().cloned().collect();
             for key in held {
@@ -515,7 +542,7 @@ impl Monitor {
             }
         }
 
-        // 6. Grouped notices, enqueued with the state that produced them.
+        // 7. Grouped notices, enqueued with the state that produced them.
         let venue_ids: Vec<Uuid> = st.groups.keys().copied().collect();
         for venue_id in venue_ids {
             let (name, total) = st.venues.get(&venue_id).map_or((String::new(), 0), |v| (v.name.clone(), v.zones));

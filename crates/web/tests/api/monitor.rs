@@ -361,3 +361,35 @@ async fn a_maintenance_window_is_created_through_the_api_and_audited() {
     assert_eq!(app.count("SELECT count(*) FROM maintenance_windows").await, 1);
     assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'maintenance.create'").await, 1);
 }
+
+#[tokio::test]
+async fn a_silent_lobby_turns_critical_after_ten_minutes_and_the_venue_hears_of_it() {
+    let r = rig(2, 6).await;
+    r.run_for(20).await;
+    let zone = r.zone(0, 0);
+    sqlx::query("UPDATE zones SET zone_type = 'lobby' WHERE soundtrack_device_id = $1")
+        .bind(&zone)
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("lobby");
+    r.monitor.reload().await.expect("reload");
+    r.fault(FaultKind::Offline, Target::Zone(zone.clone()));
+    r.run_for(120).await;
+    let sev: String = sqlx::query_scalar("SELECT severity FROM alerts WHERE NOT resolved")
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .unwrap_or_default();
+    assert_eq!(sev, "warning");
+    r.run_for(600).await;
+    let sev: String = sqlx::query_scalar("SELECT severity FROM alerts WHERE NOT resolved")
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .unwrap_or_default();
+    assert_eq!(sev, "critical");
+    let texts: Vec<String> =
+        sqlx::query_scalar("SELECT payload->>'text' FROM jobs WHERE kind = 'send_email' ORDER BY created_at")
+            .fetch_all(&r.app.ctx.db)
+            .await
+            .unwrap_or_default();
+    assert_eq!(texts.len(), 2, "the first notice, then one update when it turned critical: {texts:?}");
+}
