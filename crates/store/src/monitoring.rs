@@ -585,3 +585,40 @@ pub async fn raise_severity(db: impl PgExecutor<'_>, zone_id: Uuid, severity: &s
         .await
         .map(|_| ())
 }
+
+/// One zone's uptime over one hour or day.
+#[derive(Debug, Clone)]
+pub struct Rollup {
+    pub zone_id: Uuid,
+    pub venue_id: Uuid,
+    pub up: i32,
+    pub down: i32,
+    pub unknown: i32,
+    pub excluded: i32,
+}
+
+pub async fn save_rollups(
+    db: impl PgExecutor<'_>,
+    period: &str,
+    starts_at: OffsetDateTime,
+    rows: &[Rollup],
+) -> sqlx::Result<u64> {
+    let col = |f: fn(&Rollup) -> i32| rows.iter().map(f).collect::<Vec<i32>>();
+    sqlx::query(
+        "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, excluded_seconds) \
+         SELECT z, v, $3, $4, u, d, k, e FROM UNNEST($1::uuid[], $2::uuid[], $5::int[], $6::int[], $7::int[], $8::int[]) AS t(z, v, u, d, k, e) \
+         ON CONFLICT (zone_id, period, starts_at) DO UPDATE SET up_seconds = EXCLUDED.up_seconds, down_seconds = EXCLUDED.down_seconds, \
+             unknown_seconds = EXCLUDED.unknown_seconds, excluded_seconds = EXCLUDED.excluded_seconds",
+    )
+    .bind(rows.iter().map(|r| r.zone_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.venue_id).collect::<Vec<_>>())
+    .bind(period)
+    .bind(starts_at)
+    .bind(col(|r| r.up))
+    .bind(col(|r| r.down))
+    .bind(col(|r| r.unknown))
+    .bind(col(|r| r.excluded))
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}

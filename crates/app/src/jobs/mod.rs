@@ -33,6 +33,7 @@ impl Registry {
         r.register(tasks::PARTITION_UPKEEP, tasks::PartitionUpkeep);
         r.register(tasks::HOUSEKEEPING, tasks::Housekeeping);
         r.register(tasks::REQUEUE_STALLED, tasks::RequeueStalled);
+        r.register(tasks::UPTIME_ROLLUP, tasks::UptimeRollup);
         r
     }
 

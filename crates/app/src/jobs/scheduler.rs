@@ -46,6 +46,11 @@ impl Scheduler {
                 job: |c| job(c, tasks::HOUSEKEEPING, Priority::LOW),
             },
             Periodic {
+                name: tasks::UPTIME_ROLLUP,
+                every: Duration::from_secs(3600),
+                job: |c| job(c, tasks::UPTIME_ROLLUP, Priority::LOW),
+            },
+            Periodic {
                 name: tasks::REQUEUE_STALLED,
                 every: Duration::from_secs(60),
                 job: |c| job(c, tasks::REQUEUE_STALLED, Priority::URGENT),

@@ -10,6 +10,7 @@ pub const SEND_EMAIL: &str = "send_email";
 pub const PARTITION_UPKEEP: &str = "partition_upkeep";
 pub const HOUSEKEEPING: &str = "housekeeping";
 pub const REQUEUE_STALLED: &str = "requeue_stalled";
+pub const UPTIME_ROLLUP: &str = "uptime_rollup";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmailJob {
@@ -74,6 +75,17 @@ impl JobHandler for RequeueStalled {
         if n > 0 {
             tracing::warn!(jobs = n, "re-queued jobs whose worker stopped");
         }
+        Ok(())
+    }
+}
+
+pub struct UptimeRollup;
+
+#[async_trait]
+impl JobHandler for UptimeRollup {
+    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
+        let rows = crate::services::uptime::roll_up(ctx, time::OffsetDateTime::now_utc()).await?;
+        tracing::info!(rows, "uptime rolled up");
         Ok(())
     }
 }

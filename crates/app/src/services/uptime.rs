@@ -3,7 +3,7 @@
 //! is neither up nor down), summed by venue, brand, country or zone type.
 
 use crate::{AppContext, Result};
-use bma_domain::monitoring::{Health, Interval, status_spans, uptime};
+use bma_domain::monitoring::{Health, Interval, Uptime, status_spans, uptime};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
@@ -44,12 +44,12 @@ pub struct UptimeRow {
     pub uptime_percentage: Option<f64>,
 }
 
-pub async fn report(
+/// The exact uptime of every live zone over `[since, until)`.
+pub async fn per_zone(
     ctx: &AppContext,
-    group_by: GroupBy,
     since: OffsetDateTime,
     until: OffsetDateTime,
-) -> Result<Vec<UptimeRow>> {
+) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Uptime)>> {
     use bma_store::monitoring as store;
     let keys = store::zone_keys(&ctx.db).await?;
     let mut changes: HashMap<Uuid, Vec<(OffsetDateTime, Health)>> = HashMap::new();
@@ -76,18 +76,32 @@ pub async fn report(
         }
     }
     let window = Interval { start: since, end: until };
+    Ok(keys
+        .into_iter()
+        .map(|k| {
+            let spans = status_spans(changes.get(&k.zone_id).map_or(&[][..], Vec::as_slice), until);
+            let mut excluded = maint_venue.get(&k.venue_id).cloned().unwrap_or_default();
+            excluded.extend(maint_zone.get(&k.zone_id).cloned().unwrap_or_default());
+            let expected = match hours.get(&k.venue_id) {
+                Some(h) => h.clone(),
+                // A venue with opening hours but none in the range is closed throughout.
+                None if k.has_hours => vec![Interval { start: since, end: since }],
+                None => Vec::new(),
+            };
+            let u = uptime(&spans, window, &expected, &excluded);
+            (k, u)
+        })
+        .collect())
+}
+
+pub async fn report(
+    ctx: &AppContext,
+    group_by: GroupBy,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Vec<UptimeRow>> {
     let mut rows: BTreeMap<String, UptimeRow> = BTreeMap::new();
-    for k in keys {
-        let spans = status_spans(changes.get(&k.zone_id).map_or(&[][..], Vec::as_slice), until);
-        let mut excluded = maint_venue.get(&k.venue_id).cloned().unwrap_or_default();
-        excluded.extend(maint_zone.get(&k.zone_id).cloned().unwrap_or_default());
-        let expected = match hours.get(&k.venue_id) {
-            Some(h) => h.clone(),
-            // A venue with opening hours but none in the range is closed throughout.
-            None if k.has_hours => vec![Interval { start: since, end: since }],
-            None => Vec::new(),
-        };
-        let u = uptime(&spans, window, &expected, &excluded);
+    for (k, u) in per_zone(ctx, since, until).await? {
         let (key, label) = match group_by {
             GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
             GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
@@ -109,4 +123,33 @@ pub async fn report(
         r.uptime_percentage = pct;
     }
     Ok(out)
+}
+
+/// Stores the hourly rollup of the hour before `now` (and, in the first hour of a UTC day, the
+/// daily rollup of the day before). Idempotent: running it twice rewrites the same rows.
+pub async fn roll_up(ctx: &AppContext, now: OffsetDateTime) -> Result<usize> {
+    let hour_end =
+        now.replace_minute(0).and_then(|t| t.replace_second(0)).and_then(|t| t.replace_nanosecond(0)).unwrap_or(now);
+    let mut written = 0;
+    let mut periods = vec![("hour", hour_end - time::Duration::HOUR, hour_end)];
+    if hour_end.hour() == 0 {
+        periods.push(("day", hour_end - time::Duration::DAY, hour_end));
+    }
+    for (period, start, end) in periods {
+        let rows: Vec<bma_store::monitoring::Rollup> = per_zone(ctx, start, end)
+            .await?
+            .into_iter()
+            .map(|(k, u)| bma_store::monitoring::Rollup {
+                zone_id: k.zone_id,
+                venue_id: k.venue_id,
+                up: i32::try_from(u.up.whole_seconds()).unwrap_or(i32::MAX),
+                down: i32::try_from(u.down.whole_seconds()).unwrap_or(i32::MAX),
+                unknown: i32::try_from(u.unknown.whole_seconds()).unwrap_or(i32::MAX),
+                excluded: i32::try_from(u.excluded.whole_seconds()).unwrap_or(i32::MAX),
+            })
+            .collect();
+        written += rows.len();
+        bma_store::monitoring::save_rollups(&ctx.db, period, start, &rows).await?;
+    }
+    Ok(written)
 }

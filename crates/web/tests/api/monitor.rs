@@ -393,3 +393,47 @@ async fn a_silent_lobby_turns_critical_after_ten_minutes_and_the_venue_hears_of_
             .unwrap_or_default();
     assert_eq!(texts.len(), 2, "the first notice, then one update when it turned critical: {texts:?}");
 }
+
+#[tokio::test]
+async fn hourly_and_daily_rollups_hold_the_exact_uptime_per_zone_and_venue() {
+    let app = TestApp::spawn().await;
+    let t = app.token(Role::Manager).await;
+    let mut body = crate::helpers::venue_body("Rollup Hotel");
+    body["timezone"] = serde_json::json!("UTC");
+    body["opening_hours"] = serde_json::json!([{"weekday": 3, "opens": "08:00", "closes": "22:00"}]);
+    let venue = app.post("/api/v1/venues", Some(&t), body).await.body["id"].as_str().unwrap_or_default().to_owned();
+    let zone = app
+        .post(
+            &format!("/api/v1/venues/{venue}/zones"),
+            Some(&t),
+            serde_json::json!({"name": "Bar", "zone_type": "bar"}),
+        )
+        .await;
+    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().unwrap_or_default()).unwrap_or_default();
+    let at = |h: u8, m: u8| {
+        time::macros::datetime!(2026-11-26 00:00 UTC)
+            .replace_hour(h)
+            .and_then(|t| t.replace_minute(m))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    };
+    for (when, status) in [(at(0, 0), "up"), (at(7, 45), "down"), (at(8, 30), "up")] {
+        bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.unwrap_or_default();
+    }
+    let n = bma_app::services::uptime::roll_up(&app.ctx, at(9, 5)).await.unwrap_or_default();
+    assert_eq!(n, 1);
+    let hour: (i32, i32, i32) = sqlx::query_as("SELECT up_seconds, down_seconds, excluded_seconds FROM uptime_rollups WHERE period = 'hour' AND starts_at = $1")
+        .bind(at(8, 0))
+        .fetch_one(&app.ctx.db)
+        .await
+        .unwrap_or_default();
+    assert_eq!(hour, (1800, 1800, 0));
+    bma_app::services::uptime::roll_up(&app.ctx, at(0, 0) + time::Duration::DAY + time::Duration::minutes(10))
+        .await
+        .unwrap_or_default();
+    let day: (i64, i64, i64, i64) = sqlx::query_as("SELECT up_seconds, down_seconds, excluded_seconds, zones FROM venue_uptime_rollups WHERE period = 'day' AND starts_at = $1")
+        .bind(at(0, 0))
+        .fetch_one(&app.ctx.db)
+        .await
+        .unwrap_or_default();
+    assert_eq!(day, (14 * 3600 - 1800, 1800, 10 * 3600, 1), "open 08:00–22:00, down 08:00–08:30");
+}
