@@ -23,7 +23,8 @@ pub enum Role {
     Serve,
     /// Run background jobs (emails, notifications, upkeep) from the PostgreSQL queue. Run N.
     Worker,
-    /// Enqueue periodic jobs (upkeep, sweeps); safe to run N, each slot fires once.
+    /// Enqueue periodic jobs (upkeep, rollups) and run the music monitor; safe to run N: each slot
+    /// fires once, and one scheduler at a time (by advisory lock) monitors.
     Scheduler,
     /// serve + worker + scheduler in one process. With DATABASE_URL unset, starts a private
     /// PostgreSQL in .bma/postgres; with REDIS_URL unset, shares state in process.
@@ -35,6 +36,9 @@ pub enum Role {
     /// Everything a newcomer needs, with no set-up: a private PostgreSQL, migrations, a seeded
     /// fleet, a demo team, the fake outside services, and all roles.
     Demo(DemoArgs),
+    /// Link the accounts and zones our Soundtrack credential sees to venues and zones (new ones
+    /// appear, vanished ones are flagged); the scheduler also does this every six hours.
+    Discover(DiscoverArgs),
     /// Create an active admin (the first one of a new deployment). The password is read from
     /// BMA_ADMIN_PASSWORD.
     CreateAdmin(CreateAdminArgs),
@@ -71,4 +75,11 @@ pub struct CreateAdminArgs {
     pub email: String,
     #[arg(long)]
     pub name: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiscoverArgs {
+    /// The time zone given to venues created for new accounts.
+    #[arg(long, default_value = "Asia/Bangkok")]
+    pub timezone: String,
 }

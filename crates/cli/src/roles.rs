@@ -51,6 +51,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Role::Demo(args) => demo(config, &args).await,
         Role::CreateAdmin(args) => create_admin(config, &args).await,
+        Role::Discover(args) => {
+            let rt = runtime::connect(config, true, true).await?;
+            let client = rt
+                .ctx
+                .soundtrack
+                .clone()
+                .context("set SOUNDTRACK_CLIENT_ID and SOUNDTRACK_CLIENT_SECRET (or SOUNDTRACK_API_TOKEN)")?;
+            let report = bma_app::monitoring::discovery::sync(&rt.ctx, &client, &args.timezone).await?;
+            println!(
+                "{} accounts, {} zones: {} venues and {} zones created, {} zones vanished, {} returned",
+                report.accounts,
+                report.zones,
+                report.venues_created,
+                report.zones_created,
+                report.zones_vanished,
+                report.zones_returned
+            );
+            Ok(())
+        }
     }
 }
 
