@@ -69,6 +69,11 @@ impl ApiError {
         ApiError::BadRequest { code, message: message.into(), fields: Vec::new() }
     }
 
+    /// A query string whose parameters failed to parse, with every failing field.
+    pub fn invalid_query(fields: Vec<FieldError>) -> Self {
+        ApiError::BadRequest { code: "invalid_query", message: "invalid query parameters".into(), fields }
+    }
+
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Unauthorized { code, message: message.into() }
     }

@@ -52,11 +52,7 @@ pub async fn list_audit(
     let since = time_param(&mut inv, "since", q.since.as_deref());
     let until = time_param(&mut inv, "until", q.until.as_deref());
     let Some(page) = page.filter(|_| inv.is_empty()) else {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     };
     let filter = Filter {
         actor_id: q.actor_id,
@@ -87,11 +83,7 @@ pub struct DeadJobs {
 #[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", security(("bearer" = [])), params(JobsQuery),
     responses((status = 200, body = DeadJobs)))]
 pub async fn list_jobs(State(state): State<AppState>, Query(q): Query<JobsQuery>) -> ApiResult<Json<DeadJobs>> {
-    let page = PageRequest::new(q.page, q.per_page).map_err(|i| ApiError::BadRequest {
-        code: "invalid_query",
-        message: "invalid query parameters".into(),
-        fields: i.0,
-    })?;
+    let page = PageRequest::new(q.page, q.per_page).map_err(|i| ApiError::invalid_query(i.0))?;
     let stats = jobs::stats(&state.ctx.db).await?;
     let dead = jobs::list_dead(&state.ctx.db, page.limit(), page.offset()).await?;
     Ok(Json(DeadJobs { stats, dead }))

@@ -51,18 +51,10 @@ pub async fn zone_history(
         inv.push("limit", "must be between 1 and 5000");
     }
     let (Some(since), Some(until)) = (since, until) else {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     };
     if !inv.is_empty() {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     }
     bma_store::venues::find_zone(&state.ctx.db, id).await?.ok_or_else(|| ApiError::NotFound("zone".into()))?;
     Ok(Json(bma_store::monitoring::history(&state.ctx.db, id, since, until, limit).await?))
@@ -160,11 +152,7 @@ pub async fn fleet_status(
     let country = q.country.as_deref().and_then(|c| inv.check("country", bma_domain::venue::CountryCode::parse(c)));
     let zone_type = q.zone_type.as_deref().and_then(|t| inv.check("zone_type", bma_domain::venue::ZoneType::parse(t)));
     if !inv.is_empty() {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     }
     let f = bma_store::monitoring::FleetFilter {
         venue_id: q.venue_id,
@@ -207,11 +195,7 @@ pub async fn list_alerts(
         Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push("since", "must be an RFC 3339 time")).ok(),
     };
     let Some(page) = page.filter(|_| inv.is_empty()) else {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     };
     let f = bma_store::monitoring::AlertFilter {
         resolved: q.resolved,
@@ -317,18 +301,10 @@ pub async fn uptime(
         inv.push("until", "must be after since, and the range at most 400 days");
     }
     let (Some(group), Some(since), Some(until)) = (group, since, until) else {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     };
     if !inv.is_empty() {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     }
     let key = format!("{group:?}|{}|{}", since.unix_timestamp() / 60, until.unix_timestamp() / 60);
     let ctx = &state.ctx;

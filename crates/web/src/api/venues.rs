@@ -58,11 +58,7 @@ pub async fn list_venues(State(state): State<AppState>, Query(q): Query<ListVenu
         inv.push("q", "must be at most 100 characters");
     }
     if !inv.is_empty() {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "invalid query parameters".into(),
-            fields: inv.0,
-        });
+        return Err(ApiError::invalid_query(inv.0));
     }
     let (Some(page), Some(sort)) = (page, sort) else {
         return Err(ApiError::bad_request("invalid_query", "invalid query parameters"));
