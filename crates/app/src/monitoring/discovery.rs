@@ -50,7 +50,7 @@ pub async fn sync(
         zones: accounts.iter().map(|a| a.zones.len()).sum(),
         ..DiscoveryReport::default()
     };
-    let now = time::OffsetDateTime::now_utc();
+    let now = client.clock().now();
     let mut tx = ctx.db.begin().await?;
     let linked = bma_store::monitoring::venues_by_account(&mut *tx).await?;
     let known_zones: HashMap<String, uuid::Uuid> =

@@ -23,8 +23,10 @@ pub struct MonitorSettings {
     pub group: GroupPolicy,
     /// Accounts asked for their status counts per tick.
     pub accounts_per_tick: usize,
-    /// Hot zones are re-checked at most this often.
+    /// Suspect and recovering zones are re-checked at most this often…
     pub recheck_every: Duration,
+    /// …and zones confirmed down (or flapping) this often.
+    pub down_recheck_every: Duration,
     /// An open account's zones are looked at in detail at least this often (paused and muted
     /// players do not change the cheap status counts, so only this finds them)…
     pub detail_every: Duration,
@@ -50,6 +52,7 @@ impl MonitorSettings {
             },
             accounts_per_tick: 96,
             recheck_every: Duration::seconds(10),
+            down_recheck_every: Duration::minutes(2),
             detail_every: Duration::minutes(2),
             stale_zones_per_tick: 30,
             closed_every: Duration::try_from(c.polling_interval).unwrap_or(Duration::minutes(5)),
@@ -248,7 +251,16 @@ impl Monitor {
                 !matches!(z.machine.status(), ZoneStatus::Ok | ZoneStatus::Unknown | ZoneStatus::OfflineCached)
                     || st.held.contains(&z.zone_id.to_string())
             })
-            .filter(|(_, z)| z.last_detail.is_none_or(|t| now - t >= self.settings.recheck_every))
+            .filter(|(_, z)| {
+                // Suspect and recovering zones are settling and are re-checked fast; a confirmed
+                // problem changes the cheap status counts when it ends (paused ones excepted, which
+                // the slower re-check catches), so it costs only an occasional look.
+                let every = match z.machine.status() {
+                    ZoneStatus::Down | ZoneStatus::Flapping => self.settings.down_recheck_every,
+                    _ => self.settings.recheck_every,
+                };
+                z.last_detail.is_none_or(|t| now - t >= every)
+            })
             .map(|(id, _)| id.clone())
             .collect();
 
@@ -322,6 +334,8 @@ impl Monitor {
         detail.dedup();
         let answers = if detail.is_empty() { Vec::new() } else { self.client.zones_detail(&detail).await };
         report.zones_detailed = answers.len();
+        // What was seen is stamped when it was seen, after any wait for the budget.
+        let now = self.clock.now();
         let mut observed: Vec<(String, Observation, Option<String>)> = Vec::with_capacity(answers.len());
         for (zone, r) in answers {
             match r {
@@ -352,8 +366,9 @@ impl Monitor {
             .count();
         let checked = covered.max(observed.iter().filter(|(_, o, _)| *o != Observation::Unknown).count());
         let bad_now = {
+            let seen: HashMap<&str, Observation> = observed.iter().map(|(k, o, _)| (k.as_str(), *o)).collect();
             let still_bad = |key: &String, e: &ZoneEntry| {
-                let obs = observed.iter().find(|(k, _, _)| k == key).map_or(e.observation, |(_, o, _)| *o);
+                let obs = seen.get(key.as_str()).copied().unwrap_or(e.observation);
                 !obs.is_healthy() && obs != Observation::Unknown
             };
             let bad = st.zones.iter().filter(|(k, e)| still_bad(k, e)).count();
@@ -510,8 +525,13 @@ impl Monitor {
         // 6. Held alerts whose hold has ended open now if the zone is still down.
         if !st.inhibitor.active() {
             let held: Vec<String> = st.held.iter().cloned().collect();
+            let by_id: HashMap<String, String> = if held.is_empty() {
+                HashMap::new()
+            } else {
+                st.zones.iter().map(|(k, z)| (z.zone_id.to_string(), k.clone())).collect()
+            };
             for key in held {
-                let Some(z) = st.zones.values().find(|z| z.zone_id.to_string() == key) else {
+                let Some(z) = by_id.get(&key).and_then(|k| st.zones.get(k)) else {
                     st.held.remove(&key);
                     continue;
                 };
