@@ -50,11 +50,11 @@ impl MonitorSettings {
                 group_wait: Duration::seconds(60),
                 cooldown: Duration::try_from(c.alert_cooldown).unwrap_or(Duration::HOUR),
             },
-            accounts_per_tick: 96,
+            accounts_per_tick: 200,
             recheck_every: Duration::seconds(10),
             down_recheck_every: Duration::minutes(2),
             detail_every: Duration::minutes(2),
-            stale_zones_per_tick: 30,
+            stale_zones_per_tick: 16,
             closed_every: Duration::try_from(c.polling_interval).unwrap_or(Duration::minutes(5)),
             calendar_every: Duration::minutes(1),
         }
