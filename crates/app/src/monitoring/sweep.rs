@@ -337,11 +337,15 @@ impl Monitor {
         // What was seen is stamped when it was seen, after any wait for the budget.
         let now = self.clock.now();
         let mut observed: Vec<(String, Observation, Option<String>)> = Vec::with_capacity(answers.len());
+        let mut seen_at: HashMap<String, OffsetDateTime> = HashMap::with_capacity(answers.len());
         for (zone, r) in answers {
             match r {
-                Ok(s) => observed.push((zone, crate::services::control::observe(&s), None)),
+                Ok(s) => {
+                    seen_at.insert(zone.clone(), s.observed_at);
+                    observed.push((zone, crate::services::control::observe(&s), None));
+                }
                 Err(SoundtrackError::NotFound(m)) => {
-                    observed.push((zone, Observation::Unknown, Some(format!("zone not found: {m}"))))
+                    observed.push((zone, Observation::Unknown, Some(format!("zone not found: {m}"))));
                 }
                 Err(e) => {
                     api_errors += 1;
@@ -393,15 +397,16 @@ impl Monitor {
             let State { zones, groups, held, venues, .. } = &mut *st;
             let Some(z) = zones.get_mut(&zone_key) else { continue };
             z.last_detail = Some(now);
+            let at = seen_at.get(&zone_key).copied().unwrap_or(now);
             let before = z.observation;
             if obs != Observation::Unknown {
                 z.observation = obs;
             }
-            store::log(&mut *tx, z.zone_id, "sample", obs.as_str(), note.as_deref(), now).await?;
+            store::log(&mut *tx, z.zone_id, "sample", obs.as_str(), note.as_deref(), at).await?;
             if health(before) != health(obs) && obs != Observation::Unknown {
-                store::log(&mut *tx, z.zone_id, "health", health(obs), None, now).await?;
+                store::log(&mut *tx, z.zone_id, "health", health(obs), None, at).await?;
             }
-            let transitions = z.machine.observe(now, obs, &self.settings.policy);
+            let transitions = z.machine.observe(at, obs, &self.settings.policy);
             report.transitions += transitions.len();
             for t in &transitions {
                 if t.from != t.to {

@@ -51,6 +51,8 @@ pub struct ZoneSnapshot {
     pub status_code: Option<String>,
     pub subscription_state: Option<String>,
     pub now_playing: Option<String>,
+    /// When the answer arrived (on the client's clock).
+    pub observed_at: time::OffsetDateTime,
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -218,8 +220,9 @@ impl SoundtrackClient {
             let cost = 6.0 * chunk.len() as f64;
             match self.query(&q, vars, cost).await {
                 Ok(a) => {
+                    let at = self.clock().now();
                     for (i, id) in chunk.iter().enumerate() {
-                        out.push((id.clone(), a.root(&format!("a{i}")).and_then(snapshot)));
+                        out.push((id.clone(), a.root(&format!("a{i}")).and_then(|v| snapshot(v, at))));
                     }
                 }
                 Err(e) => out.extend(chunk.iter().map(|id| (id.clone(), Err(e.clone())))),
@@ -288,7 +291,7 @@ impl SoundtrackClient {
     }
 }
 
-fn snapshot(v: &Value) -> Result<ZoneSnapshot, SoundtrackError> {
+fn snapshot(v: &Value, observed_at: time::OffsetDateTime) -> Result<ZoneSnapshot, SoundtrackError> {
     let id = str_at(v, &["id"]).ok_or_else(|| SoundtrackError::Malformed("zone without id".into()))?;
     Ok(ZoneSnapshot {
         id: id.to_owned(),
@@ -304,6 +307,7 @@ fn snapshot(v: &Value) -> Result<ZoneSnapshot, SoundtrackError> {
         status_code: str_at(v, &["status", "code"]).map(str::to_owned),
         subscription_state: str_at(v, &["subscription", "state"]).map(str::to_owned),
         now_playing: str_at(v, &["nowPlaying", "track", "title"]).map(str::to_owned),
+        observed_at,
     })
 }
 
