@@ -1262,15 +1262,16 @@ fn analyse(
         }
     }
 
-    // False zone alerts: the zone was healthy in truth at the first bad check (in the tick that
-    // began at `started_at`) or at the confirming one (in the tick that began at `created_at`).
+    // False zone alerts: the zone was healthy in truth at the first bad check (`started_at`, the
+    // moment that answer arrived) or throughout until the alert opened (`created_at`, the end of
+    // the confirming tick; the confirming answer itself arrived within that tick).
     let no_spans: Vec<(i64, i64)> = Vec::new();
     let (mut false_zone_alerts, mut zone_alert_count) = (0, 0);
     for a in alerts.iter().filter(|a| a.zone.is_some() && a.kind != "flapping" && a.kind != "platform") {
         zone_alert_count += 1;
         let sp = a.zone.as_deref().and_then(|z| spans.get(z)).unwrap_or(&no_spans);
         let first = a.started.unwrap_or(a.created);
-        if !meets(sp, first, observed(first)) || !meets(sp, a.created, observed(a.created)) {
+        if !meets(sp, first, observed(first)) || !meets(sp, first, observed(a.created)) {
             false_zone_alerts += 1;
         }
     }
