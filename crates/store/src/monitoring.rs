@@ -358,67 +358,6 @@ pub async fn fleet_status(db: impl PgExecutor<'_> + Copy, f: &FleetFilter) -> sq
     Ok(s)
 }
 
-/// Health changes of a zone in `[since, until)`, plus the last one before `since`.
-pub async fn health_changes(
-    db: impl PgExecutor<'_> + Copy,
-    zone_id: Uuid,
-    since: OffsetDateTime,
-    until: OffsetDateTime,
-) -> sqlx::Result<Vec<(OffsetDateTime, String)>> {
-    sqlx::query_as(
-        "(SELECT created_at, status FROM music_status_logs WHERE zone_id = $1 AND kind = 'health' AND created_at < $2 ORDER BY created_at DESC LIMIT 1) \
-         UNION ALL \
-         (SELECT created_at, status FROM music_status_logs WHERE zone_id = $1 AND kind = 'health' AND created_at >= $2 AND created_at < $3 ORDER BY created_at) \
-         ORDER BY 1",
-    )
-    .bind(zone_id)
-    .bind(since)
-    .bind(until)
-    .fetch_all(db)
-    .await
-}
-
-/// The venue's opening periods in `[since, until)` as UTC intervals.
-pub async fn opening_intervals(
-    db: impl PgExecutor<'_>,
-    venue_id: Uuid,
-    since: OffsetDateTime,
-    until: OffsetDateTime,
-) -> sqlx::Result<Vec<(OffsetDateTime, OffsetDateTime)>> {
-    sqlx::query_as(
-        "SELECT ((d::date + h.opens_at * interval '1 minute') AT TIME ZONE v.timezone), \
-                ((d::date + (CASE WHEN h.closes_at <= h.opens_at THEN h.closes_at + 1440 ELSE h.closes_at END) * interval '1 minute') AT TIME ZONE v.timezone) \
-         FROM venues v JOIN venue_opening_hours h ON h.venue_id = v.id, \
-              generate_series(($2 AT TIME ZONE v.timezone)::date - 1, ($3 AT TIME ZONE v.timezone)::date, interval '1 day') d \
-         WHERE v.id = $1 AND EXTRACT(ISODOW FROM d)::int - 1 = h.weekday",
-    )
-    .bind(venue_id)
-    .bind(since)
-    .bind(until)
-    .fetch_all(db)
-    .await
-}
-
-/// Maintenance windows touching `[since, until)` for a zone or its venue.
-pub async fn maintenance_intervals(
-    db: impl PgExecutor<'_>,
-    zone_id: Uuid,
-    venue_id: Uuid,
-    since: OffsetDateTime,
-    until: OffsetDateTime,
-) -> sqlx::Result<Vec<(OffsetDateTime, OffsetDateTime)>> {
-    sqlx::query_as(
-        "SELECT starts_at, ends_at FROM maintenance_windows \
-         WHERE (zone_id = $1 OR venue_id = $2) AND starts_at < $4 AND ends_at > $3",
-    )
-    .bind(zone_id)
-    .bind(venue_id)
-    .bind(since)
-    .bind(until)
-    .fetch_all(db)
-    .await
-}
-
 pub async fn add_maintenance(
     db: impl PgExecutor<'_>,
     venue_id: Option<Uuid>,

@@ -303,8 +303,16 @@ async fn the_monitoring_endpoints_show_the_fleet_and_its_alerts_and_a_manager_re
     assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn uptime_counts_opening_hours_only_and_leaves_maintenance_out_exactly() {
+fn at(h: u8, m: u8) -> time::OffsetDateTime {
+    time::macros::datetime!(2026-11-26 00:00 UTC)
+        .replace_hour(h)
+        .and_then(|t| t.replace_minute(m))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A venue open 08:00–22:00 UTC on Thursdays with one lobby zone whose health on Thursday
+/// 2026-11-26 was: up from midnight, down 07:45–08:30, up after (so closed hours hide 15 min of it).
+async fn crafted_venue() -> (TestApp, String, String, uuid::Uuid) {
     let app = TestApp::spawn().await;
     let t = app.token(Role::Manager).await;
     let mut body = crate::helpers::venue_body("Uptime Hotel");
@@ -319,16 +327,15 @@ async fn uptime_counts_opening_hours_only_and_leaves_maintenance_out_exactly() {
         )
         .await;
     let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().unwrap_or_default()).unwrap_or_default();
-    // Thursday 2026-11-26 (weekday 3): up from midnight, down 07:45–08:30, up after; closed before 08:00.
-    let at = |h: u8, m: u8| {
-        time::macros::datetime!(2026-11-26 00:00 UTC)
-            .replace_hour(h)
-            .and_then(|t| t.replace_minute(m))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-    };
     for (when, status) in [(at(0, 0), "up"), (at(7, 45), "down"), (at(8, 30), "up")] {
         bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.unwrap_or_default();
     }
+    (app, t, venue, zone_id)
+}
+
+#[tokio::test]
+async fn uptime_counts_opening_hours_only_and_leaves_maintenance_out_exactly() {
+    let (app, t, venue, _) = crafted_venue().await;
     let ask =
         |since: &str, until: &str| format!("/api/v1/analytics/uptime?group_by=zone_type&since={since}&until={until}");
     let r = app.get(&ask("2026-11-26T00:00:00Z", "2026-11-26T12:00:00Z"), &t).await;
@@ -396,29 +403,7 @@ async fn a_silent_lobby_turns_critical_after_ten_minutes_and_the_venue_hears_of_
 
 #[tokio::test]
 async fn hourly_and_daily_rollups_hold_the_exact_uptime_per_zone_and_venue() {
-    let app = TestApp::spawn().await;
-    let t = app.token(Role::Manager).await;
-    let mut body = crate::helpers::venue_body("Rollup Hotel");
-    body["timezone"] = serde_json::json!("UTC");
-    body["opening_hours"] = serde_json::json!([{"weekday": 3, "opens": "08:00", "closes": "22:00"}]);
-    let venue = app.post("/api/v1/venues", Some(&t), body).await.body["id"].as_str().unwrap_or_default().to_owned();
-    let zone = app
-        .post(
-            &format!("/api/v1/venues/{venue}/zones"),
-            Some(&t),
-            serde_json::json!({"name": "Bar", "zone_type": "bar"}),
-        )
-        .await;
-    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().unwrap_or_default()).unwrap_or_default();
-    let at = |h: u8, m: u8| {
-        time::macros::datetime!(2026-11-26 00:00 UTC)
-            .replace_hour(h)
-            .and_then(|t| t.replace_minute(m))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-    };
-    for (when, status) in [(at(0, 0), "up"), (at(7, 45), "down"), (at(8, 30), "up")] {
-        bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.unwrap_or_default();
-    }
+    let (app, _, _, zone_id) = crafted_venue().await;
     let n = bma_app::services::uptime::roll_up(&app.ctx, at(9, 5)).await.unwrap_or_default();
     assert_eq!(n, 1);
     let hour: (i32, i32, i32) = sqlx::query_as("SELECT up_seconds, down_seconds, excluded_seconds FROM uptime_rollups WHERE period = 'hour' AND starts_at = $1")
