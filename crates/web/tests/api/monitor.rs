@@ -403,7 +403,7 @@ async fn a_silent_lobby_turns_critical_after_ten_minutes_and_the_venue_hears_of_
 
 #[tokio::test]
 async fn hourly_and_daily_rollups_hold_the_exact_uptime_per_zone_and_venue() {
-    let (app, _, _, zone_id) = crafted_venue().await;
+    let (app, _, _, _) = crafted_venue().await;
     let n = bma_app::services::uptime::roll_up(&app.ctx, at(9, 5)).await.unwrap_or_default();
     assert_eq!(n, 1);
     let hour: (i32, i32, i32) = sqlx::query_as("SELECT up_seconds, down_seconds, excluded_seconds FROM uptime_rollups WHERE period = 'hour' AND starts_at = $1")
