@@ -285,6 +285,7 @@ impl Monitor {
         let statuses = if due.is_empty() { Vec::new() } else { self.client.zone_statuses(&due).await };
         let mut api_errors = 0;
         let mut detail: Vec<String> = hot;
+        let mut whole: Vec<String> = Vec::new();
         let mut covered = 0;
         let mut stale_accounts = Vec::new();
         let mut unseen = 0;
@@ -300,7 +301,7 @@ impl Monitor {
                     a.last_status = Some(now);
                     if changed {
                         a.last_detail = Some(now);
-                        detail.extend(a.zones.iter().cloned());
+                        whole.push(account.clone());
                     } else if open && a.last_detail.is_none_or(|t| now - t >= self.settings.detail_every) {
                         stale_accounts.push((a.last_detail, account.clone()));
                     }
@@ -328,11 +329,41 @@ impl Monitor {
             }
             allowance = allowance.saturating_sub(a.zones.len());
             a.last_detail = Some(now);
-            detail.extend(a.zones.iter().cloned());
+            whole.push(account.clone());
         }
+        // Whole accounts in one query each; hot zones of other accounts one by one.
+        let covered_by_whole: HashSet<&String> =
+            whole.iter().filter_map(|a| st.accounts.get(a)).flat_map(|a| a.zones.iter()).collect();
+        detail.retain(|z| !covered_by_whole.contains(z));
         detail.sort();
         detail.dedup();
-        let answers = if detail.is_empty() { Vec::new() } else { self.client.zones_detail(&detail).await };
+        let sized: Vec<(String, u32)> = whole
+            .iter()
+            .map(|a| (a.clone(), st.accounts.get(a).map_or(1, |e| u32::try_from(e.zones.len()).unwrap_or(u32::MAX))))
+            .collect();
+        let mut answers: Vec<(String, Result<bma_integrations::soundtrack::ZoneSnapshot, SoundtrackError>)> =
+            Vec::new();
+        if !sized.is_empty() {
+            for (account, r) in self.client.zones_state(&sized).await {
+                let zones = st.accounts.get(&account).map(|a| a.zones.clone()).unwrap_or_default();
+                match r {
+                    Ok(snaps) => {
+                        let mut by_id: HashMap<String, bma_integrations::soundtrack::ZoneSnapshot> =
+                            snaps.into_iter().map(|s| (s.id.clone(), s)).collect();
+                        for z in zones {
+                            let answer = by_id
+                                .remove(&z)
+                                .ok_or_else(|| SoundtrackError::NotFound("zone not listed in its account".into()));
+                            answers.push((z, answer));
+                        }
+                    }
+                    Err(e) => answers.extend(zones.into_iter().map(|z| (z, Err(e.clone())))),
+                }
+            }
+        }
+        if !detail.is_empty() {
+            answers.extend(self.client.zones_detail(&detail).await);
+        }
         report.zones_detailed = answers.len();
         // What was seen is stamped when it was seen, after any wait for the budget.
         let now = self.clock.now();
@@ -353,7 +384,7 @@ impl Monitor {
                 }
             }
         }
-        let asked = due.len() + usize::from(!detail.is_empty());
+        let asked = due.len() + whole.len() + usize::from(!detail.is_empty());
         report.api_failed = asked > 0 && api_errors > 0 && api_errors * 2 >= asked.max(1);
 
         // 3. Inhibition first, so that this tick's own alerts are held when the platform fails.
