@@ -92,6 +92,7 @@ struct State {
     venues: HashMap<Uuid, VenueEntry>,
     groups: HashMap<Uuid, VenueAlertGroup>,
     inhibitor: Inhibitor,
+    /// Zones (by Soundtrack zone id) whose alert is held: closed, maintenance or platform trouble.
     held: HashSet<String>,
     open_venues: HashSet<Uuid>,
     maintenance_venues: HashSet<Uuid>,
@@ -207,10 +208,6 @@ impl Monitor {
         Ok(())
     }
 
-    pub fn zones(&self) -> usize {
-        self.state.try_lock().map_or(0, |s| s.zones.len())
-    }
-
     /// Opening hours are re-read every `calendar_every`; maintenance windows (which a person
     /// may have just added) every tick.
     async fn refresh_calendar(&self, st: &mut State, now: OffsetDateTime) -> anyhow::Result<()> {
@@ -247,9 +244,9 @@ impl Monitor {
         let hot: Vec<String> = st
             .zones
             .iter()
-            .filter(|(_, z)| {
+            .filter(|(key, z)| {
                 !matches!(z.machine.status(), ZoneStatus::Ok | ZoneStatus::Unknown | ZoneStatus::OfflineCached)
-                    || st.held.contains(&z.zone_id.to_string())
+                    || st.held.contains(*key)
             })
             .filter(|(_, z)| {
                 // Suspect and recovering zones are settling and are re-checked fast; a confirmed
@@ -452,7 +449,7 @@ impl Monitor {
                     .await?;
                 }
                 let Some(event) = &t.event else { continue };
-                let key = z.zone_id.to_string();
+                let key = zone_key.clone();
                 match event {
                     ZoneEvent::Opened { problem, since } if suppressed => {
                         held.insert(key);
@@ -537,12 +534,12 @@ impl Monitor {
         // 5. Severity rises with the time a zone has been down (a silent lobby turns critical).
         {
             let State { zones, groups, held, .. } = &mut *st;
-            for z in zones.values_mut() {
+            for (key, z) in zones.iter_mut() {
                 let (Some(problem), Some(since)) = (z.machine.open_problem(), z.machine.open_since()) else {
                     z.severity = None;
                     continue;
                 };
-                if held.contains(&z.zone_id.to_string()) {
+                if held.contains(key) {
                     continue;
                 }
                 let now_sev = severity(z.zone_type, problem, now - since);
@@ -561,13 +558,8 @@ impl Monitor {
         // 6. Held alerts whose hold has ended open now if the zone is still down.
         if !st.inhibitor.active() {
             let held: Vec<String> = st.held.iter().cloned().collect();
-            let by_id: HashMap<String, String> = if held.is_empty() {
-                HashMap::new()
-            } else {
-                st.zones.iter().map(|(k, z)| (z.zone_id.to_string(), k.clone())).collect()
-            };
             for key in held {
-                let Some(z) = by_id.get(&key).and_then(|k| st.zones.get(k)) else {
+                let Some(z) = st.zones.get(&key) else {
                     st.held.remove(&key);
                     continue;
                 };

@@ -169,15 +169,6 @@ impl SoundtrackClient {
         &self.clock
     }
 
-    /// Tokens our model believes are available now.
-    pub async fn tokens_available(&self) -> f64 {
-        self.bucket.lock().await.available(self.clock.now())
-    }
-
-    pub fn refill_per_sec(&self) -> f64 {
-        self.settings.refill_per_sec
-    }
-
     async fn authorization(&self) -> Result<String, SoundtrackError> {
         match &self.settings.auth {
             Auth::Token(t) => Ok(format!("Basic {t}")),

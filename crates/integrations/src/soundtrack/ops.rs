@@ -25,20 +25,6 @@ pub struct StatusCount {
     pub total: u32,
 }
 
-/// The cheapest view of a zone: enough to see that it is offline or unpaired.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneBrief {
-    pub id: String,
-    pub online: bool,
-    pub is_paired: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountZones {
-    pub account_id: String,
-    pub zones: Vec<ZoneBrief>,
-}
-
 /// A detailed view of one zone, enough to classify it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneSnapshot {
@@ -164,51 +150,7 @@ impl SoundtrackClient {
         out
     }
 
-    /// Online and paired flags of every zone of each account, sized to its known zone count.
-    pub async fn zones_brief(
-        &self,
-        accounts: &[(String, u32)],
-    ) -> Vec<(String, Result<Vec<ZoneBrief>, SoundtrackError>)> {
-        let mut out = Vec::with_capacity(accounts.len());
-        for chunk in accounts.chunks(ACCOUNTS_PER_BATCH) {
-            let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
-            let firsts: Vec<u32> = chunk.iter().map(|(_, n)| (*n).clamp(1, 500)).collect();
-            let (q, vars) = batch("Brief", "ID!", &ids, |alias, var| {
-                let i: usize = alias[1..].parse().unwrap_or(0);
-                format!(
-                    "{alias}: account(id: ${var}) {{ soundZones(first: {}) {{ edges {{ node {{ id online isPaired }} }} }} }}",
-                    firsts[i]
-                )
-            });
-            let cost: f64 = firsts.iter().map(|n| 1.0 + f64::from(*n)).sum();
-            match self.query(&q, vars, cost).await {
-                Ok(a) => {
-                    for (i, id) in ids.iter().enumerate() {
-                        let r = a.root(&format!("a{i}")).map(|v| {
-                            v.get("soundZones")
-                                .map(|c| {
-                                    edges(c)
-                                        .filter_map(|n| {
-                                            Some(ZoneBrief {
-                                                id: str_at(n, &["id"])?.to_owned(),
-                                                online: n.get("online")?.as_bool()?,
-                                                is_paired: n.get("isPaired")?.as_bool()?,
-                                            })
-                                        })
-                                        .collect()
-                                })
-                                .unwrap_or_default()
-                        });
-                        out.push((id.clone(), r));
-                    }
-                }
-                Err(e) => out.extend(ids.iter().map(|id| (id.clone(), Err(e.clone())))),
-            }
-        }
-        out
-    }
-
-    /// The full picture of some zones (four tokens a zone).
+    /// The full picture of some zones (six tokens a zone), for zones checked one by one.
     pub async fn zones_detail(&self, zones: &[String]) -> Vec<(String, Result<ZoneSnapshot, SoundtrackError>)> {
         let mut out = Vec::with_capacity(zones.len());
         for chunk in zones.chunks(50) {
