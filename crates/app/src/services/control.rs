@@ -106,16 +106,10 @@ pub async fn control(ctx: &AppContext, actor: &Actor, zone_id: Uuid, action: Act
 pub struct CheckResult {
     pub zone_id: Uuid,
     pub observation: Observation,
-    pub online: bool,
-    pub is_paired: bool,
-    pub playback_state: Option<String>,
-    pub volume: Option<u8>,
-    pub status_code: Option<String>,
-    pub subscription_state: Option<String>,
-    pub now_playing: Option<String>,
     pub response_time_ms: i32,
-    #[serde(with = "time::serde::rfc3339")]
-    pub checked_at: time::OffsetDateTime,
+    /// What Soundtrack said, field by field.
+    #[serde(flatten)]
+    pub soundtrack: ZoneSnapshot,
 }
 
 pub fn observe(s: &ZoneSnapshot) -> Observation {
@@ -144,19 +138,7 @@ pub async fn check(ctx: &AppContext, zone_id: Uuid) -> Result<CheckResult> {
     bma_store::monitoring::record_sample(&ctx.db, zone_id, observation.as_str(), ms, error.as_deref(), checked_at)
         .await?;
     let s = answer.map_err(|e| map_error(&zone, e))?;
-    Ok(CheckResult {
-        zone_id,
-        observation,
-        online: s.online,
-        is_paired: s.is_paired,
-        playback_state: s.playback_state,
-        volume: s.volume,
-        status_code: s.status_code,
-        subscription_state: s.subscription_state,
-        now_playing: s.now_playing,
-        response_time_ms: ms,
-        checked_at,
-    })
+    Ok(CheckResult { zone_id, observation, response_time_ms: ms, soundtrack: s })
 }
 
 /// Resolves an alert by hand (the monitor resolves it too when the zone recovers).

@@ -26,8 +26,9 @@ pub struct StatusCount {
 }
 
 /// A detailed view of one zone, enough to classify it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ZoneSnapshot {
+    #[serde(rename = "soundtrack_zone_id")]
     pub id: String,
     pub name: String,
     pub online: bool,
@@ -38,6 +39,7 @@ pub struct ZoneSnapshot {
     pub subscription_state: Option<String>,
     pub now_playing: Option<String>,
     /// When the answer arrived (on the client's clock).
+    #[serde(with = "time::serde::rfc3339")]
     pub observed_at: time::OffsetDateTime,
 }
 

@@ -100,6 +100,9 @@ async fn a_check_reports_what_the_player_is_doing_and_is_kept_in_the_history() {
         r.app.call(Method::POST, &format!("/api/v1/monitoring/zones/{}/check", r.zone), Some(&r.token), None).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     assert_eq!(ok.body["observation"], "playing");
+    assert_eq!(ok.body["soundtrack_zone_id"], r.remote.as_str());
+    assert_eq!(ok.body["online"], true);
+    assert_eq!(ok.body["volume"], 8);
     r.fake.inject(Fault {
         kind: FaultKind::Muted,
         target: Target::Zone(r.remote.clone()),
