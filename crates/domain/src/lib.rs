@@ -8,6 +8,7 @@ pub mod error;
 pub mod hours;
 pub mod ids;
 pub mod member;
+pub mod messaging;
 pub mod monitoring;
 pub mod music;
 pub mod page;
