@@ -10,25 +10,38 @@
 //! missing transitions count as no change, so a young history cannot look flappy. Flapping starts
 //! when the percentage is above `high` and stops only when it falls below `low` (hysteresis).
 //!
+//! That percentage only sees flapping faster than the checks: a zone that is silent for three
+//! minutes, back for three, silent again, gives long runs of equal results and a low score. The
+//! state machine therefore also calls a zone flapping when a confirmed outage begins within
+//! [`FlapPolicy::repeat_within`] of the zone's recovery from the previous one, and lets flapping
+//! stop only once the zone's health has held for [`FlapPolicy::settle`].
+//!
 //! The history is a 21-bit ring in a `u32`: no allocation, cheap to store as JSON.
 
 use serde::{Deserialize, Serialize};
+use time::Duration;
 
 /// How many health results the percentage looks at.
 pub const WINDOW: usize = 21;
 
-/// The thresholds, in percent; `high` should not be below `low`.
+/// The thresholds: percentages (`high` should not be below `low`) and the slow-flapping times.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FlapPolicy {
     /// Flapping starts when the percent state change is above this (default 50).
     pub high: f64,
     /// Flapping stops when the percent state change is below this (default 25).
     pub low: f64,
+    /// A confirmed outage that begins within this of the recovery from the previous one is
+    /// flapping, not a new alert (default 15 min).
+    pub repeat_within: Duration,
+    /// Flapping stops only once the health has held this long (default 5 min).
+    pub settle: Duration,
 }
 
 impl Default for FlapPolicy {
     fn default() -> Self {
-        Self { high: 50.0, low: 25.0 }
+        Self { high: 50.0, low: 25.0, repeat_within: Duration::minutes(15), settle: Duration::minutes(5) }
     }
 }
 

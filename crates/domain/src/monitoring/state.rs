@@ -10,6 +10,7 @@
 //!            ◀──────healthy × recover_checks, ≥ recover_after (Resolved)────────── recovering
 //!                                                                     down ◀──bad──┘ (the alert stays open)
 //!   any ──percent state change > high──▶ flapping (FlappingStarted) ──< low──▶ FlappingStopped
+//!   suspect ──confirmed within repeat_within of the last recovery──▶ flapping (FlappingStarted)
 //! ```
 //!
 //! Counting rules: a "run" is the current streak of consecutive known observations with the same
@@ -18,6 +19,11 @@
 //! observation; recovery likewise with the healthy run. `Opened.since` is the run's first bad
 //! observation; `Resolved.down_for` runs from that instant to the first healthy observation of the
 //! run that resolved it. Observations older than the newest one seen are stale and ignored.
+//!
+//! Slow flapping (outages of minutes with minutes of music between them) scores low on the
+//! percentage, so a second confirmed outage that begins within `flap.repeat_within` of the
+//! recovery from the previous one starts flapping instead of opening another alert; flapping
+//! stops only when the percentage is below `low` and the current run has lasted `flap.settle`.
 //!
 //! While flapping no Opened, Resolved or ProblemChanged is emitted. When flapping stops on a bad
 //! observation the zone goes straight to down (the flapping was the confirmation) and, unless an
@@ -177,6 +183,9 @@ pub struct ZoneMachine {
     problem: Option<Problem>,
     open: Option<OpenAlert>,
     history: HealthHistory,
+    /// When music came back after the last alert or flapping episode (its healthy run began).
+    #[serde(with = "time::serde::rfc3339::option")]
+    recovered_at: Option<OffsetDateTime>,
 }
 
 impl ZoneMachine {
@@ -225,7 +234,9 @@ impl ZoneMachine {
 
         self.history.push(healthy);
         let was_flapping = self.status == ZoneStatus::Flapping;
-        let flapping = flapping::next_flapping(was_flapping, self.history.percent_state_change(), &policy.flap);
+        let unsettled = self.run.is_some_and(|run| at - run.since < policy.flap.settle);
+        let flapping = flapping::next_flapping(was_flapping, self.history.percent_state_change(), &policy.flap)
+            || (was_flapping && unsettled);
         match (was_flapping, flapping) {
             (false, true) => self.go(&mut out, at, ZoneStatus::Flapping, Some(ZoneEvent::FlappingStarted)),
             (true, true) => {}
@@ -288,6 +299,7 @@ impl ZoneMachine {
             self.go(out, at, ZoneStatus::Recovering, Some(ZoneEvent::FlappingStopped { still_bad }));
             self.try_recover(out, at, obs, policy);
         } else {
+            self.recovered_at = self.run.map(|run| run.since);
             self.go(out, at, calm(obs), Some(ZoneEvent::FlappingStopped { still_bad }));
         }
     }
@@ -295,6 +307,10 @@ impl ZoneMachine {
     fn try_confirm(&mut self, out: &mut Vec<Transition>, at: OffsetDateTime, policy: &Policy) {
         let (Some(run), Some(problem)) = (self.run, self.problem) else { return };
         if run.count >= policy.confirm_checks && at - run.since >= policy.confirm_after {
+            if self.recovered_at.is_some_and(|back| run.since - back <= policy.flap.repeat_within) {
+                self.go(out, at, ZoneStatus::Flapping, Some(ZoneEvent::FlappingStarted));
+                return;
+            }
             self.open = Some(OpenAlert { problem, since: run.since });
             self.go(out, at, ZoneStatus::Down, Some(ZoneEvent::Opened { problem, since: run.since }));
         }
@@ -303,6 +319,9 @@ impl ZoneMachine {
     fn try_recover(&mut self, out: &mut Vec<Transition>, at: OffsetDateTime, obs: Observation, policy: &Policy) {
         let Some(run) = self.run else { return };
         if run.count >= policy.recover_checks && at - run.since >= policy.recover_after {
+            if self.open.is_some() {
+                self.recovered_at = Some(run.since);
+            }
             let event = self.open.take().map(|open| ZoneEvent::Resolved {
                 problem: open.problem,
                 down_for: (run.since - open.since).max(Duration::ZERO),
@@ -633,6 +652,67 @@ mod tests {
         assert_eq!(old, ZoneMachine::new());
     }
 
+    /// The monitor's policy: confirmation after 20 s, recovery after 30 s.
+    fn monitor_policy() -> Policy {
+        Policy { confirm_after: Duration::seconds(20), recover_after: Duration::seconds(30), ..Policy::default() }
+    }
+
+    /// `cycles` of `bad` seconds silent then `good` seconds playing, checked every `every` seconds.
+    fn slow_flap(cycles: i64, bad: i64, good: i64, every: i64) -> Vec<(i64, Observation)> {
+        let period = bad + good;
+        (0..cycles * period / every)
+            .map(|i| {
+                let t = i * every;
+                (t, if t % period < bad { Offline } else { Playing })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_zone_silent_again_soon_after_recovering_is_flapping_not_a_second_alert() {
+        let mut m = ZoneMachine::new();
+        let ts = feed(&mut m, &slow_flap(6, 180, 180, 10), &monitor_policy());
+        assert_eq!(count(&ts, is_opened), 1, "{:?}", events(&ts));
+        assert_eq!(count(&ts, is_resolved), 1);
+        assert_eq!(count(&ts, |e| *e == ZoneEvent::FlappingStarted), 1);
+        assert_eq!(m.status(), ZoneStatus::Flapping);
+    }
+
+    #[test]
+    fn slow_flapping_stops_once_the_zone_has_held_steady_for_the_settle_time() {
+        let mut m = ZoneMachine::new();
+        let p = monitor_policy();
+        let mut steps = slow_flap(4, 120, 120, 10);
+        let end = 4 * 240;
+        steps.extend((0..60).map(|i| (end + i * 10, Offline)));
+        let ts = feed(&mut m, &steps, &p);
+        let stopped = ts.iter().find(|t| matches!(t.event, Some(ZoneEvent::FlappingStopped { .. })));
+        assert_eq!(stopped.map(|t| t.at), Some(at(end + 300)), "stops when the silence has lasted `settle`");
+        assert_eq!(count(&ts, is_opened), 2, "the first outage, then the silence it settled into");
+        assert_eq!(m.open_since(), Some(at(end)));
+        assert_eq!(m.status(), ZoneStatus::Down);
+    }
+
+    #[test]
+    fn outages_further_apart_than_repeat_within_each_open_their_own_alert() {
+        let mut m = ZoneMachine::new();
+        let ts = feed(&mut m, &slow_flap(3, 120, 20 * 60, 10), &monitor_policy());
+        assert_eq!(count(&ts, is_opened), 3);
+        assert_eq!(count(&ts, is_flap), 0);
+    }
+
+    #[test]
+    fn a_blip_that_never_confirmed_does_not_count_as_a_recovery() {
+        let mut m = ZoneMachine::new();
+        let p = monitor_policy();
+        let ts = feed(
+            &mut m,
+            &[(0, Playing), (10, Offline), (20, Playing), (100, Offline), (110, Offline), (130, Offline)],
+            &p,
+        );
+        assert_eq!(events(&ts), [ZoneEvent::Opened { problem: Problem::Silent, since: at(100) }]);
+    }
+
     fn any_observation() -> impl Strategy<Value = Observation> {
         prop::sample::select(&Observation::ALL[..])
     }
@@ -648,7 +728,7 @@ mod tests {
                 confirm_after: Duration::seconds(ca),
                 recover_checks: rc,
                 recover_after: Duration::seconds(ra),
-                flap: FlapPolicy { high, low },
+                flap: FlapPolicy { high, low, ..FlapPolicy::default() },
             }
         })
     }
@@ -797,6 +877,30 @@ mod tests {
             prop_assert!(started.is_some());
             let after = &evs[started.map_or(0, |i| i + 1)..];
             prop_assert!(!after.iter().any(|e| is_opened(e) || is_resolved(e)));
+            prop_assert_eq!(m.status(), ZoneStatus::Flapping);
+        }
+
+        #[test]
+        fn slow_flapping_raises_one_flapping_alert_and_at_most_the_first_outage_alert(
+            bad in 40i64..=280,
+            good in 50i64..=280,
+            cycles in 3i64..10,
+            every in 5i64..=15,
+            offset in 0i64..15,
+            problem in bad_observation(),
+        ) {
+            let period = bad + good;
+            let steps: Vec<(i64, Observation)> = (0..cycles * period / every)
+                .map(|i| {
+                    let t = offset + i * every;
+                    (t, if t % period < bad { problem } else { Playing })
+                })
+                .collect();
+            let mut m = ZoneMachine::new();
+            let ts = feed(&mut m, &steps, &monitor_policy());
+            prop_assert!(count(&ts, is_opened) <= 1, "{:?}", events(&ts));
+            prop_assert_eq!(count(&ts, |e| *e == ZoneEvent::FlappingStarted), 1, "{:?}", events(&ts));
+            prop_assert_eq!(count(&ts, |e| matches!(e, ZoneEvent::FlappingStopped { .. })), 0);
             prop_assert_eq!(m.status(), ZoneStatus::Flapping);
         }
 
