@@ -75,8 +75,9 @@ impl RichMenu {
         })
     }
 
-    /// A PNG of the menu's exact size: one flat colour per area, white dividers between them.
-    /// Flat bands compress to a few kilobytes, far under LINE's 1 MB.
+    /// A PNG of the menu's exact size: one flat colour per area with its label in white capitals,
+    /// white dividers between areas. Flat bands compress to a few tens of kilobytes, far under
+    /// LINE's 1 MB.
     pub fn placeholder_png(&self) -> Vec<u8> {
         let (w, h) = (self.width as usize, self.height as usize);
         let mut pixels = vec![0u8; w * h];
@@ -91,8 +92,71 @@ impl RichMenu {
                     *px = if border { 0 } else { colour };
                 }
             }
+            draw_label(&mut pixels, w, a, &a.display_text.to_uppercase());
         }
         png::encode_indexed(self.width, self.height, &PALETTE, &pixels)
+    }
+}
+
+/// 5x7 capitals, one row per byte, bit 4 the leftmost column.
+const GLYPHS: [[u8; 7]; 26] = [
+    [0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001],
+    [0b11110, 0b10001, 0b10001, 0b11110, 0b10001, 0b10001, 0b11110],
+    [0b01110, 0b10001, 0b10000, 0b10000, 0b10000, 0b10001, 0b01110],
+    [0b11110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b11110],
+    [0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b11111],
+    [0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b10000],
+    [0b01110, 0b10001, 0b10000, 0b10111, 0b10001, 0b10001, 0b01111],
+    [0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001],
+    [0b01110, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110],
+    [0b00111, 0b00010, 0b00010, 0b00010, 0b00010, 0b10010, 0b01100],
+    [0b10001, 0b10010, 0b10100, 0b11000, 0b10100, 0b10010, 0b10001],
+    [0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b11111],
+    [0b10001, 0b11011, 0b10101, 0b10101, 0b10001, 0b10001, 0b10001],
+    [0b10001, 0b10001, 0b11001, 0b10101, 0b10011, 0b10001, 0b10001],
+    [0b01110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110],
+    [0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000, 0b10000],
+    [0b01110, 0b10001, 0b10001, 0b10001, 0b10101, 0b10010, 0b01101],
+    [0b11110, 0b10001, 0b10001, 0b11110, 0b10100, 0b10010, 0b10001],
+    [0b01111, 0b10000, 0b10000, 0b01110, 0b00001, 0b00001, 0b11110],
+    [0b11111, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100],
+    [0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110],
+    [0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100],
+    [0b10001, 0b10001, 0b10001, 0b10101, 0b10101, 0b10101, 0b01010],
+    [0b10001, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001, 0b10001],
+    [0b10001, 0b10001, 0b01010, 0b00100, 0b00100, 0b00100, 0b00100],
+    [0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b11111],
+];
+
+/// Writes `text` (A–Z and spaces; anything else is a gap) centred in the area, in palette
+/// colour 0, as large as fits.
+fn draw_label(pixels: &mut [u8], stride: usize, a: &RichMenuArea, text: &str) {
+    let cols = text.chars().count() * 6;
+    if cols == 0 {
+        return;
+    }
+    let scale = ((a.width as usize).saturating_sub(80) / cols).min((a.height as usize) / 20).min(12);
+    if scale == 0 {
+        return;
+    }
+    let x0 = a.x as usize + (a.width as usize - (cols - 1) * scale) / 2;
+    let y0 = a.y as usize + (a.height as usize - 7 * scale) / 2;
+    for (i, c) in text.chars().enumerate() {
+        let Some(glyph) = c.is_ascii_uppercase().then(|| GLYPHS[(c as u8 - b'A') as usize]) else { continue };
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..5 {
+                if bits & (0b10000 >> col) == 0 {
+                    continue;
+                }
+                for dy in 0..scale {
+                    let y = y0 + row * scale + dy;
+                    let x = x0 + (i * 6 + col) * scale;
+                    if let Some(run) = pixels.get_mut(y * stride + x..y * stride + x + scale) {
+                        run.fill(0);
+                    }
+                }
+            }
+        }
     }
 }
 
