@@ -62,6 +62,22 @@ pub struct RateLimits {
     pub login_window: Duration,
 }
 
+/// Where the channel APIs live and how conversations are shared out.
+#[derive(Debug, Clone)]
+pub struct MessagingConfig {
+    pub whatsapp_api_url: String,
+    /// The Graph API version (v17.0 of the specification has expired).
+    pub whatsapp_api_version: String,
+    pub whatsapp_phone_number_id: Option<String>,
+    pub whatsapp_business_account_id: Option<String>,
+    pub line_api_url: String,
+    pub line_data_url: String,
+    /// Open conversations a member may hold before automatic assignment passes them over.
+    pub assign_cap: u32,
+    /// New conversations start with the bot (pending) instead of the team (open).
+    pub bot_enabled: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Option<Secret>,
@@ -91,6 +107,7 @@ pub struct Config {
     pub whatsapp_app_secret: Option<Secret>,
     pub line_channel_access_token: Option<Secret>,
     pub line_channel_secret: Option<Secret>,
+    pub messaging: MessagingConfig,
     pub claude_api_key: Option<Secret>,
     pub openweathermap_api_key: Option<Secret>,
     pub bcrypt_cost: u32,
@@ -300,6 +317,16 @@ impl Config {
             whatsapp_app_secret: secret(src, "WHATSAPP_APP_SECRET"),
             line_channel_access_token: secret(src, "LINE_CHANNEL_ACCESS_TOKEN"),
             line_channel_secret: secret(src, "LINE_CHANNEL_SECRET"),
+            messaging: MessagingConfig {
+                whatsapp_api_url: src.get("WHATSAPP_API_URL").unwrap_or_else(|| "https://graph.facebook.com".into()),
+                whatsapp_api_version: src.get("WHATSAPP_API_VERSION").unwrap_or_else(|| "v23.0".into()),
+                whatsapp_phone_number_id: src.get("WHATSAPP_PHONE_NUMBER_ID"),
+                whatsapp_business_account_id: src.get("WHATSAPP_BUSINESS_ACCOUNT_ID"),
+                line_api_url: src.get("LINE_API_URL").unwrap_or_else(|| "https://api.line.me".into()),
+                line_data_url: src.get("LINE_DATA_URL").unwrap_or_else(|| "https://api-data.line.me".into()),
+                assign_cap: parsed(src, "CONVERSATION_ASSIGN_CAP", 20)?,
+                bot_enabled: parsed(src, "BOT_ENABLED", false)?,
+            },
             claude_api_key: secret(src, "CLAUDE_API_KEY"),
             openweathermap_api_key: secret(src, "OPENWEATHERMAP_API_KEY"),
             bcrypt_cost,

@@ -19,13 +19,16 @@ pub struct AppContext {
     pub dummy_hash: Arc<str>,
     /// The Soundtrack client, when a credential is configured.
     pub soundtrack: Option<Arc<SoundtrackClient>>,
+    /// The WhatsApp and LINE clients, when configured.
+    pub channels: crate::messaging::Channels,
 }
 
 impl AppContext {
     pub fn new(db: PgPool, kv: Kv, mailer: Arc<dyn Mailer>, config: Config) -> Self {
         let jwt = JwtKeys::new(config.jwt_secret.expose().as_bytes());
         let dummy_hash = crate::security::password::make_dummy_hash(config.bcrypt_cost).into();
-        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None }
+        let channels = crate::messaging::Channels::from_config(&config);
+        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None, channels }
     }
 
     #[must_use]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod jobs;
+pub mod messaging;
 pub mod monitoring;
 pub mod security;
 pub mod services;

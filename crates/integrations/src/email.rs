@@ -14,6 +14,9 @@ pub struct OutgoingEmail {
     pub text: String,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    /// The Message-ID to carry, fixed by the caller so a thread can be joined before it is
+    /// sent; a fresh one when `None`.
+    pub message_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +86,8 @@ impl Mailer for SmtpMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
         let to: Mailbox =
             email.to.parse().map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
-        let message_id = format!("<{}@{}>", uuid::Uuid::now_v7(), self.domain);
+        let message_id =
+            email.message_id.clone().unwrap_or_else(|| format!("<{}@{}>", uuid::Uuid::now_v7(), self.domain));
         let mut b = Message::builder()
             .from(self.from.clone())
             .to(to)

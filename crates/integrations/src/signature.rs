@@ -40,8 +40,13 @@ pub fn sign_base64_sha256(secret: &[u8], body: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
 }
 
+/// Equality that takes the same time wherever the inputs differ (tokens, passwords).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()

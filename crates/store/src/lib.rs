@@ -5,6 +5,7 @@ pub mod audit;
 pub mod embedded;
 pub mod jobs;
 pub mod members;
+pub mod messaging;
 pub mod monitoring;
 pub mod partitions;
 pub mod periodic;

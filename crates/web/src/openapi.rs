@@ -19,6 +19,9 @@ use utoipa::{Modify, OpenApi};
         (name = "zones", description = "Sound zones"),
         (name = "monitoring", description = "Zone checks and history"),
         (name = "control", description = "Remote control of a zone's player"),
+        (name = "conversations", description = "The inbox: conversations, replies, notes, assignment, surveys"),
+        (name = "webhooks", description = "Signed deliveries from WhatsApp, LINE and the inbound-mail provider"),
+        (name = "analytics", description = "Satisfaction and conversation figures"),
         (name = "admin", description = "Audit log and background jobs"),
         (name = "system", description = "Health and metrics"),
     )

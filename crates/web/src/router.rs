@@ -1,7 +1,7 @@
 //! Assembles the application: routes (with their OpenAPI paths), the access table's middleware
 //! on every route, and the layers every request passes through.
 
-use crate::api::{admin, auth, health, monitoring, team, venues, zones};
+use crate::api::{admin, analytics, auth, conversations, health, monitoring, team, venues, webhooks, zones};
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::{AppState, access, middleware as mw};
@@ -59,6 +59,21 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_audit))
         .routes(routes!(admin::list_jobs))
         .routes(routes!(admin::requeue_job))
+        .routes(routes!(webhooks::whatsapp_verify, webhooks::whatsapp_events))
+        .routes(routes!(webhooks::line_events))
+        .routes(routes!(webhooks::email_events))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::post_message))
+        .routes(routes!(conversations::assign))
+        .routes(routes!(conversations::close))
+        .routes(routes!(conversations::snooze))
+        .routes(routes!(conversations::link))
+        .routes(routes!(conversations::hand_to_bot))
+        .routes(routes!(conversations::media))
+        .routes(routes!(conversations::templates))
+        .routes(routes!(analytics::satisfaction))
+        .routes(routes!(analytics::conversations))
         .split_for_parts()
 }
 
@@ -90,6 +105,7 @@ pub fn build_with_extra(state: AppState, extra: Router<AppState>) -> (Router, ut
     let app = Router::new()
         .merge(api)
         .merge(docs)
+        .merge(webhooks::legacy_routes())
         .merge(extra)
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

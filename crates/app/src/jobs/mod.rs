@@ -34,6 +34,8 @@ impl Registry {
         r.register(tasks::HOUSEKEEPING, tasks::Housekeeping);
         r.register(tasks::REQUEUE_STALLED, tasks::RequeueStalled);
         r.register(tasks::UPTIME_ROLLUP, tasks::UptimeRollup);
+        r.register(crate::messaging::jobs_kinds::SEND_MESSAGE, crate::messaging::outbound::SendMessage);
+        r.register(crate::messaging::jobs_kinds::FETCH_MEDIA, crate::messaging::media::FetchMedia);
         r
     }
 

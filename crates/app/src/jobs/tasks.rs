@@ -33,6 +33,7 @@ impl JobHandler for SendEmail {
                 text: job.text,
                 in_reply_to: None,
                 references: vec![],
+                message_id: None,
             })
             .await?;
         tracing::info!(message_id = %id, "email sent");

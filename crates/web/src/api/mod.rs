@@ -2,11 +2,14 @@
 //! calls a service or a store function, and answers JSON.
 
 pub mod admin;
+pub mod analytics;
 pub mod auth;
+pub mod conversations;
 pub mod health;
 pub mod monitoring;
 pub mod team;
 pub mod venues;
+pub mod webhooks;
 pub mod zones;
 
 use serde::Serialize;

@@ -138,6 +138,26 @@ impl TestApp {
         self.send(req.expect("a valid request")).await
     }
 
+    /// POSTs raw bytes with the given headers, as a provider's webhook would.
+    pub async fn post_raw(&self, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> Response {
+        let mut b = Request::builder().method(Method::POST).uri(path).header("content-type", "application/json");
+        for (k, v) in headers {
+            b = b.header(*k, v);
+        }
+        self.send(b.body(Body::from(body)).expect("a valid request")).await
+    }
+
+    /// Serves the router on a loopback port (for fakes that call our webhooks over HTTP).
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = self.router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Response {
         self.call(Method::GET, path, Some(token), None).await
     }

@@ -16,3 +16,4 @@ mod system;
 mod team;
 mod validation;
 mod venues;
+mod webhooks;

@@ -1,0 +1,262 @@
+//! Storing what venues send. A webhook's whole batch is written in one transaction, together
+//! with the jobs it causes (bot reply, media download), and only then acknowledged; a
+//! redelivered item finds its provider id already stored and changes nothing.
+
+use super::{jobs_kinds, outbound, survey};
+use crate::{AppContext, Result};
+use bma_domain::contact::Channel;
+use bma_domain::messaging::{
+    ConversationStatus, DeliveryStatus, DeliveryUpdate, InboundItem, InboundMessage, MessageBody, Score, Sender,
+};
+use bma_store::jobs::{self, NewJob, Priority};
+use bma_store::messaging as store;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct IngestReport {
+    /// New messages stored.
+    pub stored: usize,
+    /// Items already stored by an earlier delivery.
+    pub duplicates: usize,
+    /// Delivery statuses applied.
+    pub statuses: usize,
+    /// Items read but not stored (unknown event kinds, malformed items).
+    pub skipped: usize,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub conversations: Vec<Uuid>,
+}
+
+/// Stores a parsed webhook batch. Returns once everything is durable.
+pub async fn ingest(ctx: &AppContext, channel: Channel, items: Vec<InboundItem>) -> Result<IngestReport> {
+    let mut report = IngestReport::default();
+    if items.is_empty() {
+        return Ok(report);
+    }
+    let mut tx = ctx.db.begin().await?;
+    for item in items {
+        match item {
+            InboundItem::Message(m) => store_message(ctx, &mut tx, m, &mut report).await?,
+            InboundItem::Delivery(d) => {
+                if apply_delivery(&mut tx, channel, &d).await? {
+                    report.statuses += 1;
+                }
+            }
+            InboundItem::Follow { event_id, from, at, .. } => {
+                follow_event(ctx, &mut tx, &event_id, &from, at, false, &mut report).await?;
+            }
+            InboundItem::Unfollow { event_id, from, at } => {
+                follow_event(ctx, &mut tx, &event_id, &from, at, true, &mut report).await?;
+            }
+            InboundItem::Skipped { kind, reason } => {
+                tracing::warn!(channel = channel.as_str(), kind = %kind, reason = %reason, "webhook item skipped");
+                report.skipped += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    for id in &report.conversations {
+        let _ = ctx.kv.pubsub.publish("events", &json!({"type": "conversation.updated", "id": id}).to_string()).await;
+    }
+    metrics::counter!("messages_inbound_total", "channel" => channel.as_str()).increment(report.stored as u64);
+    Ok(report)
+}
+
+fn initial_status(ctx: &AppContext) -> ConversationStatus {
+    if ctx.config.messaging.bot_enabled { ConversationStatus::Pending } else { ConversationStatus::Open }
+}
+
+async fn store_message(
+    ctx: &AppContext,
+    tx: &mut PgConnection,
+    m: InboundMessage,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let channel = m.from.channel();
+    let contact = store::find_contact(&mut *tx, channel.as_str(), m.from.address()).await?;
+    let mut subject = None;
+    let address = match (&m.from, &m.thread) {
+        (Sender::Email(_), Some(thread)) => {
+            subject = Some(thread.subject.clone());
+            let mut ids: Vec<String> = thread.references.clone();
+            ids.extend(thread.in_reply_to.clone());
+            match store::conversation_of_email_thread(&mut *tx, &ids).await? {
+                Some(existing) => existing,
+                None => m.external_id.clone(),
+            }
+        }
+        _ => m.from.address().to_owned(),
+    };
+    let conv = store::upsert_conversation(
+        &mut *tx,
+        store::NewConversation {
+            channel: channel.as_str(),
+            external_id: &address,
+            venue_id: contact.as_ref().map(|c| c.venue_id),
+            contact_id: contact.as_ref().map(|c| c.id),
+            contact_name: m.sender_name.as_deref().or(contact.as_ref().map(|c| c.name.as_str())),
+            subject: subject.as_deref(),
+            reply_to: matches!(m.from, Sender::Email(_)).then(|| m.from.address()),
+            status: initial_status(ctx).as_str(),
+        },
+    )
+    .await?;
+    let choice_id = match &m.body {
+        MessageBody::Choice { id, .. } => Some(id.as_str()),
+        _ => None,
+    };
+    let text = m.body.preview();
+    let survey_answer = match conv.survey_sent_at {
+        Some(_) if !store::has_score(&mut *tx, conv.id).await? => Score::from_answer(choice_id, &text),
+        _ => None,
+    };
+    let kind = if survey_answer.is_some() { "survey_answer" } else { m.body.kind() };
+    let metadata = json!({
+        "body": m.body,
+        "sender_name": m.sender_name,
+        "thread": m.thread,
+        "raw": m.raw,
+    });
+    let Some(message_id) = store::insert_message(
+        &mut *tx,
+        store::NewMessage {
+            conversation_id: conv.id,
+            channel: channel.as_str(),
+            external_id: Some(&m.external_id),
+            direction: "in",
+            sender_type: "user",
+            kind,
+            content: &text,
+            metadata,
+            author_id: None,
+            outbound: None,
+            created_at: Some(m.sent_at),
+        },
+    )
+    .await?
+    else {
+        report.duplicates += 1;
+        return Ok(());
+    };
+    report.stored += 1;
+    report.conversations.push(conv.id);
+
+    if let Some((score, comment)) = survey_answer {
+        survey::record_answer(ctx, &mut *tx, conv.id, score, comment.as_deref()).await?;
+        return Ok(());
+    }
+
+    let current = ConversationStatus::parse(&conv.status).unwrap_or(ConversationStatus::Open);
+    let status = if conv.inserted {
+        current
+    } else {
+        current.on_inbound(ctx.config.messaging.bot_enabled, conv.handed_over_at.is_some())
+    };
+    store::note_inbound(&mut *tx, conv.id, m.sent_at, status.as_str(), m.reply_token.as_deref()).await?;
+
+    if let MessageBody::Media { media_id: Some(media_id), .. } = &m.body {
+        let job = NewJob::new(
+            jobs_kinds::FETCH_MEDIA,
+            json!({"message_id": message_id, "channel": channel.as_str(), "media_id": media_id}),
+            ctx.config.job_max_attempts(),
+        )
+        .dedup(format!("media:{message_id}"));
+        jobs::enqueue(&mut *tx, job).await?;
+    }
+    match status {
+        ConversationStatus::Pending => {
+            let job = NewJob::new(
+                jobs_kinds::BOT_REPLY,
+                json!({"conversation_id": conv.id, "message_id": message_id}),
+                ctx.config.job_max_attempts(),
+            )
+            .priority(Priority::URGENT);
+            jobs::enqueue(&mut *tx, job).await?;
+        }
+        ConversationStatus::Open => {
+            super::assignment::assign_if_unassigned(ctx, &mut *tx, conv.id).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies a provider's status report to the message it names; statuses only move forward.
+async fn apply_delivery(tx: &mut PgConnection, channel: Channel, d: &DeliveryUpdate) -> Result<bool> {
+    let our_id = d.our_id.as_deref().and_then(|s| Uuid::parse_str(s).ok());
+    let Some((id, current, _)) = store::delivery_target(&mut *tx, channel.as_str(), &d.external_id, our_id).await?
+    else {
+        tracing::info!(channel = channel.as_str(), "status for a message we do not know; ignored");
+        return Ok(false);
+    };
+    let current = current.as_deref().and_then(DeliveryStatus::parse).unwrap_or(DeliveryStatus::Sending);
+    let next = current.advance(d.status);
+    let error = d.error.as_ref().map(|e| json!(e));
+    store::set_delivery(&mut *tx, id, next.as_str(), &d.external_id, error.as_ref(), d.at).await?;
+    if next == DeliveryStatus::Failed && current != DeliveryStatus::Failed {
+        tracing::warn!(message_id = %id, error = ?d.error, "provider reports a failed delivery");
+    }
+    Ok(true)
+}
+
+async fn follow_event(
+    ctx: &AppContext,
+    tx: &mut PgConnection,
+    event_id: &str,
+    from: &Sender,
+    at: time::OffsetDateTime,
+    unfollow: bool,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let channel = from.channel();
+    let contact = store::find_contact(&mut *tx, channel.as_str(), from.address()).await?;
+    let conv = store::upsert_conversation(
+        &mut *tx,
+        store::NewConversation {
+            channel: channel.as_str(),
+            external_id: from.address(),
+            venue_id: contact.as_ref().map(|c| c.venue_id),
+            contact_id: contact.as_ref().map(|c| c.id),
+            contact_name: contact.as_ref().map(|c| c.name.as_str()),
+            subject: None,
+            reply_to: None,
+            status: initial_status(ctx).as_str(),
+        },
+    )
+    .await?;
+    let text = if unfollow { "The contact blocked our LINE account." } else { "The contact added our LINE account." };
+    let inserted = store::insert_message(
+        &mut *tx,
+        store::NewMessage {
+            conversation_id: conv.id,
+            channel: channel.as_str(),
+            external_id: Some(event_id),
+            direction: "note",
+            sender_type: "system",
+            kind: if unfollow { "unfollow" } else { "follow" },
+            content: text,
+            metadata: json!({}),
+            author_id: None,
+            outbound: None,
+            created_at: Some(at),
+        },
+    )
+    .await?;
+    if inserted.is_none() {
+        report.duplicates += 1;
+        return Ok(());
+    }
+    report.stored += 1;
+    if let Some(c) = contact {
+        store::set_opted_out(&mut *tx, c.id, unfollow).await?;
+    }
+    Ok(())
+}
+
+/// Helper for services that post on behalf of the system (handover notices, survey results).
+pub async fn system_note(db: &mut PgConnection, conversation_id: Uuid, text: &str) -> Result<()> {
+    outbound::note(db, conversation_id, None, "system", text).await.map(|_| ())
+}

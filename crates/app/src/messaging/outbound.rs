@@ -1,0 +1,434 @@
+//! Sending to venues. A message is stored with what to send and a job in one transaction; the
+//! job calls the channel once. Before the call the message is marked `sending` and committed, so
+//! a worker that dies mid-call leaves a trace: a LINE push is repeated under the same
+//! `X-Line-Retry-Key` (LINE executes it once), while a WhatsApp or email send whose outcome is
+//! unknown is never repeated — it is marked failed for a person to check, so no venue gets a
+//! message twice and none is silently lost.
+
+use super::jobs_kinds;
+use crate::jobs::JobHandler;
+use crate::{AppContext, Error, Result};
+use async_trait::async_trait;
+use bma_domain::contact::{LineUserId, PhoneNumber};
+use bma_domain::messaging::ServiceWindow;
+use bma_integrations::email::OutgoingEmail;
+use bma_integrations::line::{LineMessage, QuickAction, QuickReply};
+use bma_integrations::whatsapp::Outbound;
+use bma_store::jobs::{self, NewJob, Priority};
+use bma_store::messaging::{self as store, Outgoing};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What we send, independent of the channel; stored on the message and turned into an API call
+/// by the send job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboundBody {
+    Text {
+        text: String,
+    },
+    /// An approved WhatsApp template (the only thing allowed outside the 24-hour window).
+    Template {
+        name: String,
+        language: String,
+        #[serde(default)]
+        params: Vec<String>,
+        /// Payloads of the template's quick-reply buttons.
+        #[serde(default)]
+        quick_replies: Vec<String>,
+        /// What the message says, for the inbox and for channels without templates.
+        text: String,
+    },
+    /// A question with buttons: WhatsApp reply buttons (≤3) or a list, LINE quick replies, a
+    /// numbered list by email.
+    Choices {
+        text: String,
+        choices: Vec<Choice>,
+    },
+    Image {
+        url: String,
+        caption: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Choice {
+    pub id: String,
+    pub title: String,
+}
+
+impl OutboundBody {
+    pub fn preview(&self) -> String {
+        match self {
+            OutboundBody::Text { text } | OutboundBody::Template { text, .. } => text.clone(),
+            OutboundBody::Choices { text, choices } => {
+                let list: Vec<&str> = choices.iter().map(|c| c.title.as_str()).collect();
+                format!("{text} [{}]", list.join(" | "))
+            }
+            OutboundBody::Image { url, caption } => match caption {
+                Some(c) => format!("[image] {c}"),
+                None => format!("[image] {url}"),
+            },
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            OutboundBody::Text { .. } => "text",
+            OutboundBody::Template { .. } => "template",
+            OutboundBody::Choices { .. } => "choice",
+            OutboundBody::Image { .. } => "media",
+        }
+    }
+
+    pub fn is_template(&self) -> bool {
+        matches!(self, OutboundBody::Template { .. })
+    }
+
+    fn to_whatsapp(&self) -> Outbound {
+        match self.clone() {
+            OutboundBody::Text { text } => Outbound::Text { body: text },
+            OutboundBody::Template { name, language, params, quick_replies, .. } => {
+                Outbound::Template { name, language, body_params: params, quick_replies }
+            }
+            OutboundBody::Choices { text, choices } if choices.len() <= 3 => {
+                Outbound::Buttons { body: text, buttons: choices.into_iter().map(|c| (c.id, c.title)).collect() }
+            }
+            OutboundBody::Choices { text, choices } => Outbound::List {
+                body: text,
+                button: "Choose".into(),
+                rows: choices.into_iter().map(|c| (c.id, c.title, None)).collect(),
+            },
+            OutboundBody::Image { url, caption } => Outbound::Image { link: url, caption },
+        }
+    }
+
+    fn to_line(&self) -> LineMessage {
+        match self.clone() {
+            OutboundBody::Text { text } | OutboundBody::Template { text, .. } => LineMessage::text(text),
+            OutboundBody::Choices { text, choices } => LineMessage::Text {
+                text,
+                quick_replies: choices
+                    .into_iter()
+                    .map(|c| QuickReply {
+                        label: c.title.chars().take(20).collect(),
+                        action: QuickAction::Postback { data: c.id, display_text: Some(c.title) },
+                    })
+                    .collect(),
+            },
+            OutboundBody::Image { url, .. } => LineMessage::Image { original_url: url.clone(), preview_url: url },
+        }
+    }
+
+    fn to_email_text(&self) -> String {
+        match self {
+            OutboundBody::Choices { text, choices } => {
+                let mut out = format!("{text}\n\n");
+                for c in choices {
+                    out.push_str(&format!("- {}\n", c.title));
+                }
+                out.push_str("\nReply to this email with your answer.");
+                out
+            }
+            other => other.preview(),
+        }
+    }
+}
+
+/// Who is sending.
+#[derive(Debug, Clone, Copy)]
+pub enum Author {
+    Member(Uuid),
+    Bot,
+    System,
+}
+
+impl Author {
+    fn sender_type(self) -> &'static str {
+        match self {
+            Author::Member(_) => "team",
+            Author::Bot => "bot",
+            Author::System => "system",
+        }
+    }
+
+    fn member(self) -> Option<Uuid> {
+        match self {
+            Author::Member(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Where a conversation's messages go, read for queueing.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Target {
+    channel: String,
+    last_inbound_at: Option<OffsetDateTime>,
+}
+
+/// Stores an outbound message and its send job in the caller's transaction. A free-form
+/// WhatsApp message outside the 24-hour window is refused here, with the templates to use.
+pub async fn queue(
+    ctx: &AppContext,
+    db: &mut PgConnection,
+    conversation_id: Uuid,
+    author: Author,
+    body: &OutboundBody,
+) -> Result<Uuid> {
+    let target: Target = sqlx::query_as("SELECT channel, last_inbound_at FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind(conversation_id)
+        .fetch_optional(&mut *db)
+        .await?
+        .ok_or(Error::NotFound("conversation"))?;
+    if target.channel == "whatsapp"
+        && !body.is_template()
+        && !ServiceWindow::at(target.last_inbound_at, OffsetDateTime::now_utc()).is_open()
+    {
+        return Err(Error::conflict(
+            "whatsapp_window_closed",
+            "More than 24 hours have passed since this venue last wrote on WhatsApp, so only an approved \
+             template can be sent (see GET /api/v1/messaging/templates).",
+        ));
+    }
+    if body.is_template() && target.channel != "whatsapp" {
+        return Err(Error::Invalid(bma_domain::Invalid::one("template", "templates exist only on WhatsApp")));
+    }
+    let id = bma_domain::ids::new_id();
+    let external_id = (target.channel == "email").then(|| email_message_id(ctx, id));
+    let inserted: Uuid = sqlx::query_scalar(
+        "INSERT INTO messages (id, conversation_id, channel, external_id, direction, sender_type, kind, content, \
+                               metadata, author_id, outbound, delivery_status, status_at, retry_key) \
+         VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, '{}'::jsonb, $8, $9, 'queued', now(), $1) RETURNING id",
+    )
+    .bind(id)
+    .bind(conversation_id)
+    .bind(&target.channel)
+    .bind(external_id)
+    .bind(author.sender_type())
+    .bind(body.kind())
+    .bind(body.preview())
+    .bind(author.member())
+    .bind(json!(body))
+    .fetch_one(&mut *db)
+    .await?;
+    let job = NewJob::new(jobs_kinds::SEND_MESSAGE, json!({"message_id": inserted}), ctx.config.job_max_attempts())
+        .priority(Priority::HIGH)
+        .dedup(format!("send:{inserted}"));
+    jobs::enqueue(&mut *db, job).await?;
+    store::note_reply(&mut *db, conversation_id, matches!(author, Author::Member(_))).await?;
+    Ok(inserted)
+}
+
+/// A private note: stored on the conversation, never sent.
+pub async fn note(
+    db: &mut PgConnection,
+    conversation_id: Uuid,
+    author: Option<Uuid>,
+    sender_type: &str,
+    text: &str,
+) -> Result<Uuid> {
+    store::insert_message(
+        &mut *db,
+        store::NewMessage {
+            conversation_id,
+            channel: "email",
+            external_id: None,
+            direction: "note",
+            sender_type,
+            kind: "note",
+            content: text,
+            metadata: json!({}),
+            author_id: author,
+            outbound: None,
+            created_at: None,
+        },
+    )
+    .await?
+    .ok_or_else(|| Error::Internal(anyhow::anyhow!("note not stored")))
+}
+
+fn email_message_id(ctx: &AppContext, id: Uuid) -> String {
+    let domain = ctx
+        .config
+        .smtp
+        .as_ref()
+        .and_then(|s| s.from.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>').to_owned()))
+        .unwrap_or_else(|| "bma-social.local".into());
+    format!("<{}@{domain}>", id.simple())
+}
+
+#[derive(Debug, Deserialize)]
+struct SendPayload {
+    message_id: Uuid,
+}
+
+/// How long a LINE reply token is worth trying (LINE guarantees a minute).
+const REPLY_TOKEN_MAX_AGE: time::Duration = time::Duration::seconds(50);
+
+/// The job that sends one outbound message.
+pub struct SendMessage;
+
+enum Sent {
+    Done(Option<String>),
+    /// Nothing reached the venue; try again later.
+    Retry(Value),
+    /// It will never go out; a person should look.
+    Failed(Value),
+    /// We cannot know whether it went out; it is not repeated.
+    Unknown(Value),
+}
+
+#[async_trait]
+impl JobHandler for SendMessage {
+    async fn run(&self, ctx: &AppContext, payload: Value) -> anyhow::Result<()> {
+        let SendPayload { message_id } = serde_json::from_value(payload)?;
+        let mut tx = ctx.db.begin().await?;
+        let Some(out) = store::outgoing_for_update(&mut *tx, message_id).await? else {
+            return Ok(());
+        };
+        let mut reply_token = None;
+        let method = match (out.delivery_status.as_deref(), out.channel.as_str(), out.send_method.as_deref()) {
+            (Some("queued"), "line", _) => {
+                reply_token = store::take_reply_token(&mut *tx, out.conversation_id, REPLY_TOKEN_MAX_AGE).await?;
+                if reply_token.is_some() { "reply" } else { "push" }
+            }
+            (Some("queued"), "whatsapp", _) => "api",
+            (Some("queued"), _, _) => "smtp",
+            (Some("sending"), "line", Some("push")) => "push",
+            (Some("sending"), _, _) => {
+                let err = json!({"code": "outcome_unknown", "title": "The worker stopped while sending; it was not \
+                    sent again to avoid a duplicate. Check with the venue and resend if needed."});
+                store::mark_failed(&mut *tx, out.id, &err).await?;
+                super::inbound::system_note(
+                    &mut tx,
+                    out.conversation_id,
+                    "A message may not have been delivered (the sender stopped mid-send). It was not repeated.",
+                )
+                .await?;
+                tx.commit().await?;
+                tracing::warn!(message_id = %out.id, "send outcome unknown after a worker stopped; not repeated");
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        store::mark_sending(&mut *tx, out.id, method).await?;
+        tx.commit().await?;
+
+        let outcome = match out.channel.as_str() {
+            "whatsapp" => send_whatsapp(ctx, &out).await,
+            "line" => send_line(ctx, &out, reply_token).await,
+            _ => send_email(ctx, &out).await,
+        };
+        match outcome {
+            Sent::Done(external_id) => {
+                store::mark_sent(&ctx.db, out.id, external_id.as_deref()).await?;
+                metrics::counter!("messages_outbound_total", "channel" => out.channel.clone()).increment(1);
+                Ok(())
+            }
+            Sent::Retry(err) => {
+                store::mark_queued(&ctx.db, out.id, &err).await?;
+                anyhow::bail!("send failed, will retry: {err}")
+            }
+            Sent::Failed(err) | Sent::Unknown(err) => {
+                store::mark_failed(&ctx.db, out.id, &err).await?;
+                let mut conn = ctx.db.acquire().await?;
+                super::inbound::system_note(&mut conn, out.conversation_id, &format!("Message not delivered: {err}"))
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn body_of(out: &Outgoing) -> OutboundBody {
+    out.outbound
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_else(|| OutboundBody::Text { text: out.content.clone() })
+}
+
+async fn send_whatsapp(ctx: &AppContext, out: &Outgoing) -> Sent {
+    let Some(client) = ctx.channels.whatsapp.as_ref() else {
+        return Sent::Retry(json!({"code": "not_configured", "title": "WhatsApp is not configured"}));
+    };
+    let body = body_of(out);
+    if !body.is_template() && !ServiceWindow::at(out.last_inbound_at, OffsetDateTime::now_utc()).is_open() {
+        return Sent::Failed(
+            json!({"code": "131047", "title": "The 24-hour window closed before it was sent; use a template."}),
+        );
+    }
+    let to = match PhoneNumber::parse(&out.address) {
+        Ok(p) => p,
+        Err(_) => return Sent::Failed(json!({"code": "bad_address", "title": "not a phone number"})),
+    };
+    match client.send(&to, &body.to_whatsapp(), &out.id.to_string()).await {
+        Ok(wamid) => Sent::Done(Some(wamid)),
+        Err(e) => {
+            let err = json!({"code": e.code(), "title": e.to_string()});
+            if matches!(e, bma_integrations::whatsapp::SendError::Timeout) {
+                Sent::Unknown(err)
+            } else if e.is_retryable() {
+                Sent::Retry(err)
+            } else {
+                Sent::Failed(err)
+            }
+        }
+    }
+}
+
+async fn send_line(ctx: &AppContext, out: &Outgoing, reply_token: Option<String>) -> Sent {
+    let Some(client) = ctx.channels.line.as_ref() else {
+        return Sent::Retry(json!({"code": "not_configured", "title": "LINE is not configured"}));
+    };
+    let to = match LineUserId::parse(&out.address) {
+        Ok(u) => u,
+        Err(_) => return Sent::Failed(json!({"code": "bad_address", "title": "not a LINE user id"})),
+    };
+    let messages = [body_of(out).to_line()];
+    let retry_key = out.retry_key.unwrap_or(out.id);
+    if let Some(token) = reply_token {
+        match client.reply(&token, &messages).await {
+            Ok(ids) => return Sent::Done(ids.into_iter().next()),
+            Err(e) if e.is_invalid_reply_token() => {}
+            Err(e) if e.is_retryable() => return Sent::Unknown(json!({"code": e.code(), "title": e.to_string()})),
+            Err(e) => return Sent::Failed(json!({"code": e.code(), "title": e.to_string()})),
+        }
+        if let Err(e) = store::mark_sending(&ctx.db, out.id, "push").await {
+            return Sent::Retry(json!({"code": "database", "title": e.to_string()}));
+        }
+    }
+    match client.push(&to, &messages, retry_key).await {
+        Ok(o) => Sent::Done(o.sent_ids.into_iter().next()),
+        Err(e) if e.is_retryable() => Sent::Retry(json!({"code": e.code(), "title": e.to_string()})),
+        Err(e) => Sent::Failed(json!({"code": e.code(), "title": e.to_string()})),
+    }
+}
+
+async fn send_email(ctx: &AppContext, out: &Outgoing) -> Sent {
+    let references = match store::email_thread_ids(&ctx.db, out.conversation_id).await {
+        Ok(ids) => ids.into_iter().filter(|i| Some(i) != out.external_id.as_ref()).collect::<Vec<_>>(),
+        Err(e) => return Sent::Retry(json!({"code": "database", "title": e.to_string()})),
+    };
+    let subject = out.subject.clone().unwrap_or_else(|| "Your message to BMA".into());
+    let subject = if subject.to_lowercase().starts_with("re:") { subject } else { format!("Re: {subject}") };
+    let email = OutgoingEmail {
+        to: out.address.clone(),
+        subject,
+        text: body_of(out).to_email_text(),
+        in_reply_to: references.last().cloned(),
+        references,
+        message_id: out.external_id.clone(),
+    };
+    match ctx.mailer.send(&email).await {
+        Ok(id) => Sent::Done(Some(id)),
+        Err(bma_integrations::email::MailError::NotConfigured) => {
+            Sent::Retry(json!({"code": "not_configured", "title": "email is not configured"}))
+        }
+        // SMTP refuses before DATA is accepted in practice, so a failed call sent nothing.
+        Err(e) => Sent::Retry(json!({"code": "smtp", "title": e.to_string()})),
+    }
+}
