@@ -27,6 +27,7 @@ fn choices() -> Vec<Choice> {
 #[derive(Debug, sqlx::FromRow)]
 struct Target {
     channel: String,
+    contact_name: Option<String>,
     last_inbound_at: Option<OffsetDateTime>,
     opted_out: Option<bool>,
 }
@@ -34,7 +35,7 @@ struct Target {
 /// Sends the survey of a conversation being closed, once. Returns whether it was sent.
 pub async fn send_on_close(ctx: &AppContext, db: &mut PgConnection, conversation_id: Uuid) -> Result<bool> {
     let t: Option<Target> = sqlx::query_as(
-        "SELECT c.channel, c.last_inbound_at, vc.opted_out FROM conversations c \
+        "SELECT c.channel, c.contact_name, c.last_inbound_at, vc.opted_out FROM conversations c \
          LEFT JOIN venue_contacts vc ON vc.id = c.contact_id WHERE c.id = $1",
     )
     .bind(conversation_id)
@@ -52,7 +53,7 @@ pub async fn send_on_close(ctx: &AppContext, db: &mut PgConnection, conversation
         OutboundBody::Template {
             name: TEMPLATE.into(),
             language: "en_US".into(),
-            params: vec![],
+            params: vec![t.contact_name.clone().unwrap_or_else(|| "there".into())],
             quick_replies: choices().into_iter().map(|c| c.id).collect(),
             text: QUESTION.into(),
         }

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod auth;
 mod control;
+mod conversations;
 mod helpers;
 mod import;
 mod jobs;
