@@ -16,7 +16,9 @@ pub const ROW_ID_MAX: usize = 200;
 pub const ROW_TITLE_MAX: usize = 24;
 pub const ROW_DESCRIPTION_MAX: usize = 72;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialises as `{"type": "text", "body": …}` so that a job can carry it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Outbound {
     Text {
         body: String,
@@ -298,6 +300,14 @@ mod tests {
         assert_eq!(v["template"]["components"][0]["parameters"][0]["text"], "Khun Som");
         assert_eq!(v["template"]["components"][2]["index"], "1");
         assert_eq!(v["template"]["components"][2]["parameters"][0]["payload"], "csat:2");
+    }
+
+    #[test]
+    fn an_outbound_message_survives_a_json_round_trip() {
+        let b = Outbound::Buttons { body: "Pick".into(), buttons: vec![("a".into(), "A".into())] };
+        let v = serde_json::to_value(&b).expect("json");
+        assert_eq!(v["type"], "buttons");
+        assert_eq!(serde_json::from_value::<Outbound>(v).expect("back"), b);
     }
 
     #[test]
