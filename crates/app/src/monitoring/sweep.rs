@@ -3,12 +3,13 @@
 use crate::AppContext;
 use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
 use bma_domain::clock::Clock;
+use bma_domain::monitoring::alerting::critical_after;
 use bma_domain::monitoring::{
     GroupPolicy, Inhibitor, Observation, PlatformEvent, Policy, Problem, VenueAlertGroup, ZoneEvent, ZoneMachine,
     ZoneStatus, severity,
 };
 use bma_domain::venue::ZoneType;
-use bma_integrations::soundtrack::{SoundtrackClient, SoundtrackError, StatusCount};
+use bma_integrations::soundtrack::{SoundtrackClient, SoundtrackError, StatusCount, ZoneSnapshot, cost};
 use bma_store::jobs::{NewJob, Priority};
 use bma_store::monitoring as store;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -21,17 +22,22 @@ use uuid::Uuid;
 pub struct MonitorSettings {
     pub policy: Policy,
     pub group: GroupPolicy,
-    /// Accounts asked for their status counts per tick.
-    pub accounts_per_tick: usize,
-    /// Suspect and recovering zones are re-checked at most this often…
-    pub recheck_every: Duration,
-    /// …and zones confirmed down (or flapping) this often.
+    /// The largest share of the refill that zone reads (everything but the status counts) may
+    /// take, so that the status round, which sees most faults, keeps its pace at any fleet size.
+    pub detail_share: f64,
+    /// Unused zone-read allowance is saved up to this much of the share, for bursts.
+    pub detail_burst: Duration,
+    /// Accounts asked for their status counts per tick; `None`: about five seconds of the
+    /// status counts' share of the refill.
+    pub accounts_per_tick: Option<usize>,
+    /// Zones confirmed down whose recovery the status counts cannot show (paused), flapping
+    /// zones and zones whose alert is held are re-checked this often…
     pub down_recheck_every: Duration,
-    /// An open account's zones are looked at in detail at least this often (paused and muted
-    /// players do not change the cheap status counts, so only this finds them)…
-    pub detail_every: Duration,
-    /// …at most this many zones a tick, so the rotation never starves the status round.
-    pub stale_zones_per_tick: usize,
+    /// …other zones confirmed down this often (their recovery changes their account's counts).
+    pub settled_recheck_every: Duration,
+    /// An open venue's zone has its playback read at most this often (three times this for zone
+    /// types where silence is less urgent); the allowance usually makes it rarer.
+    pub playback_every: Duration,
     /// Accounts whose venues are all closed are asked this often (POLLING_INTERVAL).
     pub closed_every: Duration,
     /// Opening hours and maintenance are re-read this often.
@@ -50,11 +56,12 @@ impl MonitorSettings {
                 group_wait: Duration::seconds(60),
                 cooldown: Duration::try_from(c.alert_cooldown).unwrap_or(Duration::HOUR),
             },
-            accounts_per_tick: 200,
-            recheck_every: Duration::seconds(10),
+            detail_share: 0.25,
+            detail_burst: Duration::seconds(60),
+            accounts_per_tick: None,
             down_recheck_every: Duration::minutes(2),
-            detail_every: Duration::minutes(2),
-            stale_zones_per_tick: 16,
+            settled_recheck_every: Duration::minutes(15),
+            playback_every: Duration::minutes(1),
             closed_every: Duration::try_from(c.polling_interval).unwrap_or(Duration::minutes(5)),
             calendar_every: Duration::minutes(1),
         }
@@ -69,6 +76,10 @@ struct ZoneEntry {
     machine: ZoneMachine,
     observation: Observation,
     last_detail: Option<OffsetDateTime>,
+    /// When its playback was last read (every read of a zone includes it).
+    last_playback: Option<OffsetDateTime>,
+    /// Its place in the playback rotation (stride scheduling: the lowest goes first).
+    pass: f64,
     /// The severity last announced for its open alert; it rises with the time down.
     severity: Option<bma_domain::monitoring::Severity>,
 }
@@ -78,7 +89,6 @@ struct AccountEntry {
     zones: Vec<String>,
     counts: Option<Vec<StatusCount>>,
     last_status: Option<OffsetDateTime>,
-    last_detail: Option<OffsetDateTime>,
 }
 
 struct VenueEntry {
@@ -99,13 +109,27 @@ struct State {
     maintenance_zones: HashSet<Uuid>,
     calendar_at: Option<OffsetDateTime>,
     cursor: usize,
+    /// Accounts whose counts changed and whose zones are still to be read, oldest first.
+    changed: Vec<String>,
+    /// The zone-read allowance, in tokens, and when it was last topped up.
+    credit: f64,
+    credit_at: Option<OffsetDateTime>,
+    pass_floor: f64,
 }
 
 /// What one tick did, for logs, tests and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickReport {
     pub accounts_asked: usize,
+    /// Zones read in any way (health, troubled, playback).
     pub zones_detailed: usize,
+    /// Of those, zones read by the playback rotation.
+    pub zones_probed: usize,
+    /// Tokens of the status counts and of the zone reads, by Soundtrack's cost rule.
+    pub status_tokens: u64,
+    pub detail_tokens: u64,
+    /// Documents sent to Soundtrack (retries not counted).
+    pub requests: usize,
     pub transitions: usize,
     pub alerts_opened: usize,
     pub alerts_resolved: usize,
@@ -155,6 +179,10 @@ impl Monitor {
                 maintenance_zones: HashSet::new(),
                 calendar_at: None,
                 cursor: 0,
+                changed: Vec::new(),
+                credit: 0.0,
+                credit_at: None,
+                pass_floor: 0.0,
             }),
         };
         m.reload().await?;
@@ -185,13 +213,14 @@ impl Monitor {
                 machine,
                 observation: previous.as_ref().map_or(Observation::Unknown, |p| p.observation),
                 severity: previous.as_ref().and_then(|p| p.severity),
-                last_detail: previous.and_then(|p| p.last_detail),
+                last_detail: previous.as_ref().and_then(|p| p.last_detail),
+                last_playback: previous.as_ref().and_then(|p| p.last_playback),
+                pass: previous.map_or(st.pass_floor, |p| p.pass),
             };
             let a = accounts.entry(account.clone()).or_default();
             if let Some(old) = st.accounts.get(&account) {
                 a.counts.clone_from(&old.counts);
                 a.last_status = old.last_status;
-                a.last_detail = old.last_detail;
             }
             a.zones.push(z.soundtrack_zone_id.clone());
             venues.entry(z.venue_id).or_insert_with(|| VenueEntry { name: z.venue_name.clone(), zones: 0 }).zones += 1;
@@ -240,34 +269,22 @@ impl Monitor {
         self.refresh_calendar(&mut st, now).await?;
         let mut report = TickReport::default();
 
-        // 1. Hot zones, re-checked in detail.
-        let hot: Vec<String> = st
-            .zones
-            .iter()
-            .filter(|(key, z)| {
-                !matches!(z.machine.status(), ZoneStatus::Ok | ZoneStatus::Unknown | ZoneStatus::OfflineCached)
-                    || st.held.contains(*key)
-            })
-            .filter(|(_, z)| {
-                // Suspect and recovering zones are settling and are re-checked fast; a confirmed
-                // problem changes the cheap status counts when it ends (paused ones excepted, which
-                // the slower re-check catches), so it costs only an occasional look.
-                let every = match z.machine.status() {
-                    ZoneStatus::Down | ZoneStatus::Flapping => self.settings.down_recheck_every,
-                    _ => self.settings.recheck_every,
-                };
-                z.last_detail.is_none_or(|t| now - t >= every)
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
+        // The zone reads' allowance: a share of the refill, saved up for a short while at most.
+        let rate = self.settings.detail_share.clamp(0.0, 1.0) * self.client.refill_per_sec().max(0.0);
+        if let Some(t) = st.credit_at {
+            st.credit += rate * (now - t).as_seconds_f64().max(0.0);
+        }
+        st.credit = st.credit.min(rate * self.settings.detail_burst.as_seconds_f64().max(0.0));
+        st.credit_at = Some(now);
 
-        // 2. The next slice of accounts, asked for their counts per status.
+        // 1. The next slice of accounts, asked for their counts per status.
         let ids: Vec<String> = st.accounts.keys().cloned().collect();
         let mut due = Vec::new();
         if !ids.is_empty() {
             let n = ids.len();
+            let per_tick = self.settings.accounts_per_tick.unwrap_or_else(|| self.derived_accounts_per_tick());
             let mut scanned = 0;
-            while due.len() < self.settings.accounts_per_tick && scanned < n {
+            while due.len() < per_tick && scanned < n {
                 let id = &ids[(st.cursor + scanned) % n];
                 scanned += 1;
                 let open = self.account_open(&st, id);
@@ -279,15 +296,14 @@ impl Monitor {
             st.cursor = (st.cursor + scanned) % n;
         }
         report.accounts_asked = due.len();
+        report.status_tokens = tokens(cost::STATUS * due.len() as f64);
+        let documents_before = self.client.documents_sent();
         let statuses = if due.is_empty() { Vec::new() } else { self.client.zone_statuses(&due).await };
         let mut api_errors = 0;
-        let mut detail: Vec<String> = hot;
-        let mut whole: Vec<String> = Vec::new();
+        let mut asked = due.len();
         let mut covered = 0;
-        let mut stale_accounts = Vec::new();
         let mut unseen = 0;
         for (account, result) in statuses {
-            let open = self.account_open(&st, &account);
             let Some(a) = st.accounts.get_mut(&account) else { continue };
             match result {
                 Ok(mut counts) => {
@@ -296,11 +312,8 @@ impl Monitor {
                     let changed = a.counts.as_ref() != Some(&counts);
                     a.counts = Some(counts);
                     a.last_status = Some(now);
-                    if changed {
-                        a.last_detail = Some(now);
-                        whole.push(account.clone());
-                    } else if open && a.last_detail.is_none_or(|t| now - t >= self.settings.detail_every) {
-                        stale_accounts.push((a.last_detail, account.clone()));
+                    if changed && !st.changed.contains(&account) {
+                        st.changed.push(account.clone());
                     }
                 }
                 Err(SoundtrackError::Forbidden(_) | SoundtrackError::NotFound(_)) => {
@@ -316,57 +329,68 @@ impl Monitor {
         if unseen > 0 {
             tracing::warn!(accounts = unseen, "Soundtrack does not show these linked accounts to our credential");
         }
-        // The detail rotation: the stalest open accounts, within this tick's allowance.
-        stale_accounts.sort();
-        let mut allowance = self.settings.stale_zones_per_tick;
-        for (_, account) in stale_accounts {
-            let Some(a) = st.accounts.get_mut(&account) else { continue };
-            if a.zones.len() > allowance && allowance < self.settings.stale_zones_per_tick {
-                break;
-            }
-            allowance = allowance.saturating_sub(a.zones.len());
-            a.last_detail = Some(now);
-            whole.push(account.clone());
-        }
-        // Whole accounts in one query each; hot zones of other accounts one by one.
-        let covered_by_whole: HashSet<&String> =
-            whole.iter().filter_map(|a| st.accounts.get(a)).flat_map(|a| a.zones.iter()).collect();
-        detail.retain(|z| !covered_by_whole.contains(z));
-        detail.sort();
-        detail.dedup();
-        let sized: Vec<(String, u32)> = whole
-            .iter()
-            .map(|a| (a.clone(), st.accounts.get(a).map_or(1, |e| u32::try_from(e.zones.len()).unwrap_or(u32::MAX))))
-            .collect();
-        let mut answers: Vec<(String, Result<bma_integrations::soundtrack::ZoneSnapshot, SoundtrackError>)> =
-            Vec::new();
-        if !sized.is_empty() {
-            for (account, r) in self.client.zones_state(&sized).await {
-                let zones = st.accounts.get(&account).map(|a| a.zones.clone()).unwrap_or_default();
+
+        // 2. Zone reads, most urgent first, within the allowance.
+        let plan = self.plan(&mut st, now);
+        report.zones_probed = plan.rotation;
+        let planned_probes = plan.probe.len() + plan.troubled.iter().map(|(_, _, z)| z.len()).sum::<usize>();
+        let mut answers: Vec<(String, Result<ZoneSnapshot, SoundtrackError>)> = Vec::new();
+        let mut probe = plan.probe;
+        if !plan.troubled.is_empty() {
+            asked += plan.troubled.len();
+            let sized: Vec<(String, u32)> = plan.troubled.iter().map(|(a, k, _)| (a.clone(), *k)).collect();
+            let results = self.client.troubled_zones(&sized).await;
+            for ((account, r), (_, _, was_troubled)) in results.into_iter().zip(plan.troubled) {
                 match r {
-                    Ok(snaps) => {
-                        let mut by_id: HashMap<String, bma_integrations::soundtrack::ZoneSnapshot> =
-                            snaps.into_iter().map(|s| (s.id.clone(), s)).collect();
-                        for z in zones {
-                            let answer = by_id
-                                .remove(&z)
-                                .ok_or_else(|| SoundtrackError::NotFound("zone not listed in its account".into()));
-                            answers.push((z, answer));
+                    Ok(t) => {
+                        let listed: HashSet<String> = t.zones.iter().map(|z| z.id.clone()).collect();
+                        answers.extend(
+                            t.zones.into_iter().filter(|z| st.zones.contains_key(&z.id)).map(|z| (z.id.clone(), Ok(z))),
+                        );
+                        // Zones that were in trouble and are no longer listed have status OK now:
+                        // their playback says whether music is back.
+                        probe.extend(was_troubled.into_iter().filter(|z| !listed.contains(z)));
+                        if !t.complete
+                            && let Some(a) = st.accounts.get_mut(&account)
+                        {
+                            a.counts = None;
                         }
                     }
-                    Err(e) => answers.extend(zones.into_iter().map(|z| (z, Err(e.clone())))),
+                    Err(SoundtrackError::Forbidden(_) | SoundtrackError::NotFound(_)) => {}
+                    Err(e) => {
+                        api_errors += 1;
+                        tracing::warn!(account = %account, error = %e, "troubled zones failed");
+                        if !st.changed.contains(&account) {
+                            st.changed.push(account);
+                        }
+                    }
                 }
             }
         }
-        if !detail.is_empty() {
-            answers.extend(self.client.zones_detail(&detail).await);
+        if !plan.health.is_empty() {
+            asked += plan.health.len();
+            answers.extend(self.client.zones_health(&plan.health).await);
         }
+        if !probe.is_empty() {
+            asked += probe.len();
+            answers.extend(self.client.zones_playback(&probe).await);
+        }
+        // Zones planned for a look but listed among the troubled ones after all cost nothing more.
+        st.credit += cost::PLAYBACK * planned_probes.saturating_sub(probe.len()) as f64;
+        report.detail_tokens = tokens(
+            plan.troubled_tokens + cost::HEALTH * plan.health.len() as f64 + cost::PLAYBACK * probe.len() as f64,
+        );
         report.zones_detailed = answers.len();
+        report.requests = usize::try_from(self.client.documents_sent().saturating_sub(documents_before)).unwrap_or(0);
         // What was seen is stamped when it was seen, after any wait for the budget.
         let now = self.clock.now();
         let mut observed: Vec<(String, Observation, Option<String>)> = Vec::with_capacity(answers.len());
         let mut seen_at: HashMap<String, OffsetDateTime> = HashMap::with_capacity(answers.len());
         for (zone, r) in answers {
+            if let Some(z) = st.zones.get_mut(&zone) {
+                z.last_playback = Some(now);
+                z.pass = z.pass.max(plan.pass_floor) + stride(z.zone_type);
+            }
             match r {
                 Ok(s) => {
                     seen_at.insert(zone.clone(), s.observed_at);
@@ -381,7 +405,6 @@ impl Monitor {
                 }
             }
         }
-        let asked = due.len() + whole.len() + usize::from(!detail.is_empty());
         report.api_failed = asked > 0 && api_errors > 0 && api_errors * 2 >= asked.max(1);
 
         // 3. Inhibition first, so that this tick's own alerts are held when the platform fails.
@@ -614,6 +637,138 @@ impl Monitor {
         Ok(report)
     }
 
+    /// The accounts asked per tick when the settings leave it open: about five seconds of the
+    /// status counts' share of the refill.
+    fn derived_accounts_per_tick(&self) -> usize {
+        let share = 1.0 - self.settings.detail_share.clamp(0.0, 1.0);
+        let n = self.client.refill_per_sec() * share * 5.0 / cost::STATUS;
+        (n.round() as usize).clamp(4, 200)
+    }
+
+    /// What this tick reads beyond the status counts, in order of urgency, while the allowance
+    /// lasts: (a) suspect and recovering zones whose next check is due (three tokens each);
+    /// (b) accounts whose counts changed: their zones not OK, and those that were not OK before;
+    /// (c) zones confirmed down, flapping or held, now and then; (d) the playback rotation over
+    /// the zones of open venues (two tokens each, the only way to see a paused player), stalest
+    /// first by stride scheduling, so that zone types where silence matters sooner come round
+    /// more often.
+    fn plan(&self, st: &mut State, now: OffsetDateTime) -> Plan {
+        let s = &self.settings;
+        let full = s.detail_share.clamp(0.0, 1.0) * self.client.refill_per_sec() * s.detail_burst.as_seconds_f64();
+        let mut credit = st.credit;
+        // A read costlier than the whole allowance still goes once the allowance is full.
+        let mut spend = |cost: f64| {
+            let ok = cost <= credit || credit >= full - 1e-9;
+            if ok {
+                credit -= cost;
+            }
+            ok
+        };
+        let mut plan = Plan { pass_floor: st.pass_floor, ..Plan::default() };
+        let mut settling: Vec<(Option<OffsetDateTime>, &String)> = Vec::new();
+        let mut down: Vec<(Option<OffsetDateTime>, &String)> = Vec::new();
+        let mut rotation: Vec<(f64, &String)> = Vec::new();
+        for (key, z) in &st.zones {
+            let held = st.held.contains(key);
+            let wait = match z.machine.status() {
+                ZoneStatus::Suspect => Some((true, s.policy.confirm_after)),
+                ZoneStatus::Recovering => Some((true, s.policy.recover_after)),
+                ZoneStatus::Flapping => Some((false, s.down_recheck_every)),
+                ZoneStatus::Down if held || z.machine.open_problem() == Some(Problem::Paused) => {
+                    Some((false, s.down_recheck_every))
+                }
+                ZoneStatus::Down => Some((false, s.settled_recheck_every)),
+                _ if held => Some((false, s.down_recheck_every)),
+                _ => None,
+            };
+            match wait {
+                Some((settle, every)) => {
+                    if z.last_detail.is_none_or(|t| now - t >= every) {
+                        if settle { &mut settling } else { &mut down }.push((z.last_detail, key));
+                    }
+                }
+                None => {
+                    let watched = st.open_venues.contains(&z.venue_id)
+                        && !st.maintenance_venues.contains(&z.venue_id)
+                        && !st.maintenance_zones.contains(&z.zone_id);
+                    let rested = z.last_playback.is_none_or(|t| now - t >= s.playback_every * stride(z.zone_type));
+                    if watched && rested {
+                        rotation.push((z.pass, key));
+                    }
+                }
+            }
+        }
+        settling.sort();
+        let mut taken: HashSet<&String> = HashSet::new();
+        for (_, key) in settling {
+            if !spend(cost::HEALTH) {
+                break;
+            }
+            taken.insert(key);
+            plan.health.push(key.clone());
+        }
+        let mut waiting = Vec::new();
+        for account in &st.changed {
+            let Some(a) = st.accounts.get(account) else { continue };
+            if !waiting.is_empty() {
+                waiting.push(account.clone());
+                continue;
+            }
+            let k: u32 = a.counts.iter().flatten().filter(|c| c.status != "OK").map(|c| c.total).sum();
+            let was: Vec<String> = a
+                .zones
+                .iter()
+                .filter(|z| !taken.contains(z) && st.zones.get(*z).is_some_and(|e| status_not_ok(e.observation)))
+                .cloned()
+                .collect();
+            let tokens = if k > 0 { cost::troubled(k) } else { 0.0 };
+            if !spend(tokens + cost::PLAYBACK * was.len() as f64) {
+                waiting.push(account.clone());
+                continue;
+            }
+            taken.extend(a.zones.iter().filter(|z| st.zones.contains_key(*z)));
+            if k > 0 {
+                plan.troubled_tokens += tokens;
+                plan.troubled.push((account.clone(), k, was));
+            } else {
+                plan.probe.extend(was);
+            }
+        }
+        down.sort();
+        for (_, key) in down {
+            if taken.contains(key) {
+                continue;
+            }
+            if !spend(cost::HEALTH) {
+                break;
+            }
+            taken.insert(key);
+            plan.health.push(key.clone());
+        }
+        rotation.retain(|(_, key)| !taken.contains(key));
+        if let Some(floor) = rotation.iter().map(|(p, _)| *p).min_by(f64::total_cmp) {
+            plan.pass_floor = plan.pass_floor.max(floor);
+        }
+        let by_pass = |x: &(f64, &String), y: &(f64, &String)| x.0.total_cmp(&y.0).then_with(|| x.1.cmp(y.1));
+        let mut n = 0;
+        while n < rotation.len() && spend(cost::PLAYBACK) {
+            n += 1;
+        }
+        if n < rotation.len() {
+            if n > 0 {
+                rotation.select_nth_unstable_by(n - 1, by_pass);
+            }
+            rotation.truncate(n);
+        }
+        rotation.sort_by(by_pass);
+        plan.rotation = rotation.len();
+        plan.probe.extend(rotation.into_iter().map(|(_, key)| key.clone()));
+        st.changed = waiting;
+        st.credit = credit;
+        st.pass_floor = plan.pass_floor;
+        plan
+    }
+
     fn account_open(&self, st: &State, account: &str) -> bool {
         st.accounts.get(account).is_some_and(|a| {
             a.zones.iter().any(|z| st.zones.get(z).is_some_and(|e| st.open_venues.contains(&e.venue_id)))
@@ -679,6 +834,39 @@ impl Monitor {
         tx.commit().await?;
         Ok(())
     }
+}
+
+#[derive(Default)]
+struct Plan {
+    /// Zones read in full (three tokens each).
+    health: Vec<String>,
+    /// Zones whose playback is read (two tokens each).
+    probe: Vec<String>,
+    /// How many of `probe` are the rotation's.
+    rotation: usize,
+    /// Accounts whose zones not OK are read: how many there are, and the zones that were not OK
+    /// before (read for their playback unless still listed).
+    troubled: Vec<(String, u32, Vec<String>)>,
+    troubled_tokens: f64,
+    /// The rotation's virtual time: a zone read goes to the back of the queue from here.
+    pass_floor: f64,
+}
+
+/// How far back in the playback rotation a read puts a zone: zone types where silence turns
+/// critical sooner (lobbies, restaurants, bars, shops: 10 min) come round three times as often as
+/// the others (30 min).
+fn stride(zone_type: ZoneType) -> f64 {
+    critical_after(zone_type).as_seconds_f64() / 600.0
+}
+
+/// Whether a zone seen this way has a status other than OK in its account's counts (a paused or
+/// playing one is OK, so only its playback shows the difference).
+fn status_not_ok(o: Observation) -> bool {
+    !matches!(o, Observation::Playing | Observation::Paused | Observation::Unknown)
+}
+
+fn tokens(t: f64) -> u64 {
+    if t.is_finite() && t > 0.0 { t.round() as u64 } else { 0 }
 }
 
 fn problem_kinds() -> Vec<&'static str> {

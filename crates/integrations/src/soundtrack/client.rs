@@ -149,6 +149,7 @@ pub struct SoundtrackClient {
     bucket: Mutex<BucketModel>,
     session: Mutex<Option<UserSession>>,
     clock: Clock,
+    documents: std::sync::atomic::AtomicU64,
 }
 
 impl SoundtrackClient {
@@ -162,11 +163,28 @@ impl SoundtrackClient {
             .map_err(|e| SoundtrackError::Unavailable(e.to_string()))?;
         let bucket =
             BucketModel::new(settings.bucket_max, settings.refill_per_sec, settings.requests_per_minute, clock.now());
-        Ok(Self { http, settings, bucket: Mutex::new(bucket), session: Mutex::new(None), clock })
+        Ok(Self {
+            http,
+            settings,
+            bucket: Mutex::new(bucket),
+            session: Mutex::new(None),
+            clock,
+            documents: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The budget's refill, tokens per second (what the monitor shares out).
+    pub fn refill_per_sec(&self) -> f64 {
+        self.settings.refill_per_sec
+    }
+
+    /// Documents sent so far, each counted once however often it was retried.
+    pub fn documents_sent(&self) -> u64 {
+        self.documents.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn authorization(&self) -> Result<String, SoundtrackError> {
@@ -225,6 +243,7 @@ impl SoundtrackClient {
 
     /// Sends one document, within budget, with retries; GraphQL errors come back inside the answer.
     pub async fn query(&self, query: &str, variables: Value, cost: f64) -> Result<Answer, SoundtrackError> {
+        self.documents.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut reauthed = false;
         loop {
             let auth = self.authorization().await?;

@@ -8,4 +8,4 @@ mod client;
 mod ops;
 
 pub use client::{Auth, GqlError, Settings, SoundtrackClient, SoundtrackError};
-pub use ops::{Account, StatusCount, ZoneRef, ZoneSnapshot};
+pub use ops::{Account, StatusCount, Troubled, ZoneRef, ZoneSnapshot, cost};

@@ -56,6 +56,11 @@ fn edges(conn: &Value) -> impl Iterator<Item = &Value> {
         .filter(|n| !n.is_null())
 }
 
+/// Whether a connection holds every item (its page has no next one).
+fn is_complete(conn: &Value) -> bool {
+    conn.get("pageInfo").and_then(|p| p.get("hasNextPage")).and_then(Value::as_bool) != Some(true)
+}
+
 fn next_cursor(conn: &Value) -> Option<String> {
     let page = conn.get("pageInfo")?;
     if page.get("hasNextPage").and_then(Value::as_bool) == Some(true) {
@@ -64,6 +69,34 @@ fn next_cursor(conn: &Value) -> Option<String> {
         None
     }
 }
+
+/// What the monitor's queries cost, by the rule above.
+pub mod cost {
+    /// Zone counts per status of one account: `account { soundZoneStatuses { status total } }`.
+    pub const STATUS: f64 = 2.0;
+    /// One zone's health: `soundZone { online isPaired playback { state volume } status { code } }`.
+    pub const HEALTH: f64 = 3.0;
+    /// One zone's playback, the only signal of a paused player: `soundZone { playback { state volume } }`.
+    pub const PLAYBACK: f64 = 2.0;
+
+    /// The health of the zones of one account whose status is not OK, `k` of them at most.
+    pub fn troubled(k: u32) -> f64 {
+        1.0 + 3.0 * f64::from(k)
+    }
+}
+
+/// The zones of one account whose status is not OK; `complete` is false when there were more
+/// than were asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Troubled {
+    pub zones: Vec<ZoneSnapshot>,
+    pub complete: bool,
+}
+
+const HEALTH_FIELDS: &str = "id name online isPaired playback { state volume } status { code }";
+const PLAYBACK_FIELDS: &str = "id online isPaired playback { state volume }";
+/// Most tokens one batched monitor document may cost.
+const DOCUMENT_TOKENS: f64 = 600.0;
 
 const PAGE: u32 = 100;
 const ZONE_PAGE: u32 = 25;
@@ -175,32 +208,75 @@ impl SoundtrackClient {
         out
     }
 
-    /// The full picture of every zone of some accounts, one connection an account sized to its
-    /// known zone count: 1 + 4n tokens an account instead of 6 a zone asked one by one.
-    pub async fn zones_state(
+    /// The health of some zones (three tokens a zone): enough to classify each, without the
+    /// now-playing track and subscription that a person's check also shows.
+    pub async fn zones_health(&self, zones: &[String]) -> Vec<(String, Result<ZoneSnapshot, SoundtrackError>)> {
+        self.zones_with("Health", HEALTH_FIELDS, cost::HEALTH, zones).await
+    }
+
+    /// The playback of some zones (two tokens a zone), the cheapest look that shows a paused player.
+    pub async fn zones_playback(&self, zones: &[String]) -> Vec<(String, Result<ZoneSnapshot, SoundtrackError>)> {
+        self.zones_with("Playback", PLAYBACK_FIELDS, cost::PLAYBACK, zones).await
+    }
+
+    async fn zones_with(
         &self,
-        accounts: &[(String, u32)],
-    ) -> Vec<(String, Result<Vec<ZoneSnapshot>, SoundtrackError>)> {
+        name: &str,
+        fields: &str,
+        each: f64,
+        zones: &[String],
+    ) -> Vec<(String, Result<ZoneSnapshot, SoundtrackError>)> {
+        let mut out = Vec::with_capacity(zones.len());
+        let per_document = ((DOCUMENT_TOKENS / each) as usize).max(1);
+        for chunk in zones.chunks(per_document) {
+            let (q, vars) =
+                batch(name, "ID!", chunk, |alias, var| format!("{alias}: soundZone(id: ${var}) {{ {fields} }}"));
+            match self.query(&q, vars, each * chunk.len() as f64).await {
+                Ok(a) => {
+                    let at = self.clock().now();
+                    for (i, id) in chunk.iter().enumerate() {
+                        out.push((id.clone(), a.root(&format!("a{i}")).and_then(|v| snapshot(v, at))));
+                    }
+                }
+                Err(e) => out.extend(chunk.iter().map(|id| (id.clone(), Err(e.clone())))),
+            }
+        }
+        out
+    }
+
+    /// For each account, the health of its zones whose status is not OK, at most `k` of them
+    /// (the count its status counts gave): 1 + 3k tokens, whatever the account's size.
+    pub async fn troubled_zones(&self, accounts: &[(String, u32)]) -> Vec<(String, Result<Troubled, SoundtrackError>)> {
         let mut out = Vec::with_capacity(accounts.len());
-        for chunk in accounts.chunks(ACCOUNTS_PER_BATCH) {
+        let mut rest = accounts;
+        while !rest.is_empty() {
+            let mut n = 0;
+            let mut tokens = 0.0;
+            while n < rest.len() && (n == 0 || tokens + cost::troubled(rest[n].1.clamp(1, 500)) <= DOCUMENT_TOKENS) {
+                tokens += cost::troubled(rest[n].1.clamp(1, 500));
+                n += 1;
+            }
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
             let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
-            let firsts: Vec<u32> = chunk.iter().map(|(_, n)| (*n).clamp(1, 500)).collect();
-            let (q, vars) = batch("State", "ID!", &ids, |alias, var| {
+            let firsts: Vec<u32> = chunk.iter().map(|(_, k)| (*k).clamp(1, 500)).collect();
+            let (q, vars) = batch("Troubled", "ID!", &ids, |alias, var| {
                 let i: usize = alias[1..].parse().unwrap_or(0);
                 format!(
-                    "{alias}: account(id: ${var}) {{ soundZones(first: {}) {{ edges {{ node {{ id name online isPaired playback {{ state volume }} status {{ code }} subscription {{ state }} }} }} }} }}",
-                    firsts[i]
+                    "{alias}: account(id: ${var}) {{ soundZones(first: {}, filter: {{status: {{notEq: OK}}}}) {{ pageInfo {{ hasNextPage }} edges {{ node {{ {HEALTH_FIELDS} }} }} }} }}",
+                    firsts.get(i).copied().unwrap_or(1)
                 )
             });
-            let cost: f64 = firsts.iter().map(|n| 1.0 + 4.0 * f64::from(*n)).sum();
-            match self.query(&q, vars, cost).await {
+            match self.query(&q, vars, tokens).await {
                 Ok(a) => {
                     let at = self.clock().now();
                     for (i, id) in ids.iter().enumerate() {
                         let r = a.root(&format!("a{i}")).map(|v| {
-                            v.get("soundZones")
-                                .map(|c| edges(c).filter_map(|n| snapshot(n, at).ok()).collect())
-                                .unwrap_or_default()
+                            let conn = v.get("soundZones").cloned().unwrap_or(Value::Null);
+                            Troubled {
+                                zones: edges(&conn).filter_map(|n| snapshot(n, at).ok()).collect(),
+                                complete: is_complete(&conn),
+                            }
                         });
                         out.push((id.clone(), r));
                     }

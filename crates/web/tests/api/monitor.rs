@@ -21,12 +21,24 @@ fn noon() -> time::OffsetDateTime {
 }
 
 async fn rig(accounts: usize, zones: usize) -> Rig {
+    rig_at(accounts, zones, 50.0).await
+}
+
+/// A rig whose Soundtrack budget refills `refill` tokens a second.
+async fn rig_at(accounts: usize, zones: usize, refill: f64) -> Rig {
     let clock = Clock::virtual_at(noon());
-    let fake = SoundtrackFake::start(FleetConfig { accounts, zones, clock: clock.clone(), ..FleetConfig::default() })
-        .await
-        .expect("fake");
+    let fake = SoundtrackFake::start(FleetConfig {
+        accounts,
+        zones,
+        refill_per_sec: refill,
+        clock: clock.clone(),
+        ..FleetConfig::default()
+    })
+    .await
+    .expect("fake");
     let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
     settings.backoff_base = Duration::from_millis(5);
+    settings.refill_per_sec = refill;
     let app =
         TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
     app.member(Role::Manager).await;
@@ -255,6 +267,51 @@ async fn a_flapping_zone_raises_one_flapping_alert_not_a_storm() {
             .unwrap_or_default();
     assert!(per_kind.iter().all(|(_, n)| *n <= 1), "{per_kind:?}");
     assert!(per_kind.iter().any(|(k, _)| k == "flapping"), "{per_kind:?}");
+}
+
+#[tokio::test]
+async fn a_paused_player_is_found_within_one_playback_rotation_while_zone_reads_stay_within_their_share() {
+    let (zones, refill) = (120_usize, 5.0);
+    let r = rig_at(40, zones, refill).await;
+    sqlx::query("UPDATE zones SET zone_type = 'lobby'").execute(&r.app.ctx.db).await.expect("lobbies");
+    r.monitor.reload().await.expect("reload");
+    let share = MonitorSettings::from_config(&r.app.ctx.config).detail_share;
+    r.run_for(60).await;
+
+    let (t0, spent0) = (r.clock.now(), r.fake.tokens_spent());
+    let zone = r.zone(7, 0);
+    r.fault(FaultKind::Paused, Target::Zone(zone.clone()));
+    // One rotation reads every zone's playback (2 tokens) on the zone reads' share of the refill;
+    // then the confirmation (20 s) and a few ticks of slack.
+    let rotation = 2.0 * zones as f64 / (share * refill);
+    let mut reports = Vec::new();
+    let mut found = None;
+    while found.is_none() && (r.clock.now() - t0).as_seconds_f64() < rotation + 60.0 {
+        reports.extend(r.run_for(5).await);
+        if r.open_alerts("paused").await == 1 {
+            found = Some((r.clock.now() - t0).as_seconds_f64());
+        }
+    }
+    let Some(found) = found else { panic!("the paused zone was not found within {rotation:.0} s + 60 s") };
+    assert!(found <= rotation + 60.0, "found after {found:.0} s");
+
+    reports.extend(r.run_for(240).await);
+    let elapsed = (r.clock.now() - t0).as_seconds_f64();
+    let spent = r.fake.tokens_spent() - spent0;
+    let status: u64 = reports.iter().map(|t| t.status_tokens).sum();
+    let detail: u64 = reports.iter().map(|t| t.detail_tokens).sum();
+    assert!(
+        (spent - (status + detail) as f64).abs() < 1e-6,
+        "the monitor's count {status} + {detail} ≠ the fake's {spent}"
+    );
+    let allowance = share * refill * (elapsed + 60.0);
+    assert!(
+        (detail as f64) <= allowance,
+        "zone reads took {detail} tokens in {elapsed:.0} s, more than {allowance:.0}"
+    );
+    assert!(status as f64 >= 0.5 * (1.0 - share) * refill * elapsed, "the status counts got {status} tokens");
+    let probed: usize = reports.iter().map(|t| t.zones_probed).sum();
+    assert!(probed >= zones, "the rotation read {probed} zones in {elapsed:.0} s");
 }
 
 #[tokio::test]
