@@ -76,6 +76,9 @@ pub struct MessagingConfig {
     pub assign_cap: u32,
     /// New conversations start with the bot (pending) instead of the team (open).
     pub bot_enabled: bool,
+    pub claude_api_url: String,
+    /// The model is configuration: model names come and go.
+    pub claude_model: String,
 }
 
 #[derive(Debug, Clone)]
@@ -325,7 +328,9 @@ impl Config {
                 line_api_url: src.get("LINE_API_URL").unwrap_or_else(|| "https://api.line.me".into()),
                 line_data_url: src.get("LINE_DATA_URL").unwrap_or_else(|| "https://api-data.line.me".into()),
                 assign_cap: parsed(src, "CONVERSATION_ASSIGN_CAP", 20)?,
-                bot_enabled: parsed(src, "BOT_ENABLED", false)?,
+                bot_enabled: parsed(src, "BOT_ENABLED", true)?,
+                claude_api_url: src.get("CLAUDE_API_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
+                claude_model: src.get("CLAUDE_MODEL").unwrap_or_else(|| "claude-haiku-4-5".into()),
             },
             claude_api_key: secret(src, "CLAUDE_API_KEY"),
             openweathermap_api_key: secret(src, "OPENWEATHERMAP_API_KEY"),

@@ -21,6 +21,8 @@ pub struct AppContext {
     pub soundtrack: Option<Arc<SoundtrackClient>>,
     /// The WhatsApp and LINE clients, when configured.
     pub channels: crate::messaging::Channels,
+    /// The bot's LLM fallback, when CLAUDE_API_KEY is set.
+    pub claude: Option<Arc<bma_integrations::claude::ClaudeClient>>,
 }
 
 impl AppContext {
@@ -28,7 +30,17 @@ impl AppContext {
         let jwt = JwtKeys::new(config.jwt_secret.expose().as_bytes());
         let dummy_hash = crate::security::password::make_dummy_hash(config.bcrypt_cost).into();
         let channels = crate::messaging::Channels::from_config(&config);
-        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None, channels }
+        let claude = config.claude_api_key.as_ref().and_then(|key| {
+            let mut s =
+                bma_integrations::claude::ClaudeSettings::new(key.expose(), config.messaging.claude_model.clone());
+            s.base_url = config.messaging.claude_api_url.clone();
+            s.timeout = std::time::Duration::from_secs(20);
+            bma_integrations::claude::ClaudeClient::new(s)
+                .map_err(|e| tracing::error!(error = %e, "Claude client not built"))
+                .ok()
+                .map(Arc::new)
+        });
+        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None, channels, claude }
     }
 
     #[must_use]

@@ -2,6 +2,7 @@
 //! services that orchestrate storage, shared state and outside clients. The HTTP edge (web) and
 //! the binary (cli) call into this crate; it knows nothing of HTTP.
 
+pub mod bot;
 pub mod cache;
 pub mod config;
 pub mod context;

@@ -5,6 +5,7 @@
 
 mod monitor;
 mod openloop;
+mod webhooks;
 
 use anyhow::{Context, bail};
 use bma_app::AppContext;
@@ -300,8 +301,9 @@ fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("api") => rt.block_on(api()),
         Some("monitor") => rt.block_on(monitor::run()),
+        Some("webhooks") => rt.block_on(webhooks::run()),
         _ => bail!(
-            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
+            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
         ),
     }
 }

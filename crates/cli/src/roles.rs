@@ -158,6 +158,26 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             fake.inject(f);
         }
     }
+    // The demo's WhatsApp and LINE: fakes on loopback that deliver signed webhooks to this server.
+    let wa = bma_fakes::whatsapp::WhatsappFake::start(bma_fakes::whatsapp::WhatsappFakeConfig::default()).await?;
+    let line = bma_fakes::line::LineFake::start(bma_fakes::line::LineFakeConfig::default()).await?;
+    let channels_faked = config.whatsapp_access_token.is_none() && config.line_channel_access_token.is_none();
+    if channels_faked {
+        let c = wa.config();
+        config.whatsapp_access_token = Some(bma_app::config::Secret::new(c.access_token.clone()));
+        config.whatsapp_app_secret = Some(bma_app::config::Secret::new(c.app_secret.clone()));
+        config.whatsapp_verify_token = Some(bma_app::config::Secret::new("demo-verify-token"));
+        config.messaging.whatsapp_api_url = wa.base_url();
+        config.messaging.whatsapp_phone_number_id = Some(c.phone_number_id.clone());
+        config.messaging.whatsapp_business_account_id = Some(c.business_account_id.clone());
+        config.line_channel_access_token = Some(bma_app::config::Secret::new(line.channel_access_token()));
+        config.line_channel_secret = Some(bma_app::config::Secret::new(line.channel_secret()));
+        config.messaging.line_api_url = line.url();
+        config.messaging.line_data_url = line.url();
+        let hooks = format!("http://127.0.0.1:{}", config.bind.port());
+        wa.set_webhook(&format!("{hooks}/api/v1/webhooks/whatsapp"));
+        line.set_webhook(&format!("{hooks}/api/v1/webhooks/line"));
+    }
     let rt = runtime::connect(config, true, true).await?;
     let venues = bma_store::seed::venue_count(&rt.ctx.db).await?;
     if venues == 0 {
@@ -195,7 +215,54 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         "               -d '{{\"kind\":\"offline\",\"target\":{{\"zone\":\"<id from {}/control/fleet>\"}}}}'\n",
         fake.base_url()
     );
+    if channels_faked {
+        println!(
+            "  inbox:     venues write in on a fake WhatsApp ({}) and LINE ({}) every 20 s or so;",
+            wa.base_url(),
+            line.url()
+        );
+        println!(
+            "             read GET {url}/api/v1/conversations, reply with POST /api/v1/conversations/<id>/messages,"
+        );
+        println!("             or write as a venue yourself: curl -s -X POST {}/control/inbound \\", wa.base_url());
+        println!(
+            "               -H 'content-type: application/json' -d '{{\"from\":\"66812345678\",\"name\":\"Khun Som\",\"text\":\"lobby too loud\"}}'"
+        );
+        println!("             and see what went out: GET {}/control/sent\n", wa.base_url());
+        tokio::spawn(demo_chatter(rt.ctx.db.clone(), wa, line));
+    }
     serve_until_stopped(rt.ctx.clone(), true, true, true).await
+}
+
+/// Venue contacts writing in on their own channel, so the inbox fills while a newcomer looks.
+async fn demo_chatter(db: bma_store::PgPool, wa: bma_fakes::whatsapp::WhatsappFake, line: bma_fakes::line::LineFake) {
+    const LINES: &[&str] = &[
+        "Hi, the music stopped in the lobby",
+        "Can you turn the pool bar down a bit? Guests are complaining",
+        "เพลงไม่ดังค่ะ ห้องอาหาร",
+        "What song is playing in the restaurant?",
+        "ขอเปลี่ยนเพลย์ลิสต์เป็นแจ๊สหน่อยครับ",
+        "Thanks, all good now 🙏",
+        "Could someone call me about our invoice?",
+        "volume 8 in the spa please",
+    ];
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let mut n: usize = 0;
+    loop {
+        let contact = bma_store::messaging::demo_sender(&db, i64::try_from(n % 50).unwrap_or(0)).await;
+        let text = LINES[n % LINES.len()];
+        match contact {
+            Ok(Some((Some(number), _, name))) => {
+                wa.user_sends(number.trim_start_matches('+'), &name, bma_fakes::whatsapp::UserMessage::text(text));
+            }
+            Ok(Some((None, Some(user), _))) => {
+                let _ = line.user_sends(&user, bma_fakes::line::UserEvent::Text(text.to_owned())).await;
+            }
+            _ => {}
+        }
+        n += 1;
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    }
 }
 
 async fn shutdown_signal() {

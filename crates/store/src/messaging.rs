@@ -353,6 +353,21 @@ pub async fn media_of(db: impl PgExecutor<'_>, message_id: Uuid) -> sqlx::Result
         .await
 }
 
+/// The `n`th contact reachable on WhatsApp or LINE (number, user id, name), for the demo's
+/// simulated venues.
+pub async fn demo_sender(
+    db: impl PgExecutor<'_>,
+    n: i64,
+) -> sqlx::Result<Option<(Option<String>, Option<String>, String)>> {
+    sqlx::query_as(
+        "SELECT whatsapp_number, line_user_id, name FROM venue_contacts \
+         WHERE whatsapp_number IS NOT NULL OR line_user_id IS NOT NULL ORDER BY id OFFSET $1 LIMIT 1",
+    )
+    .bind(n)
+    .fetch_optional(db)
+    .await
+}
+
 /// Marks a contact as having blocked or unblocked the account (LINE unfollow / follow).
 pub async fn set_opted_out(db: impl PgExecutor<'_>, contact_id: Uuid, opted_out: bool) -> sqlx::Result<()> {
     sqlx::query("UPDATE venue_contacts SET opted_out = $2, updated_at = now() WHERE id = $1")

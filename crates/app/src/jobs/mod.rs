@@ -36,6 +36,7 @@ impl Registry {
         r.register(tasks::UPTIME_ROLLUP, tasks::UptimeRollup);
         r.register(crate::messaging::jobs_kinds::SEND_MESSAGE, crate::messaging::outbound::SendMessage);
         r.register(crate::messaging::jobs_kinds::FETCH_MEDIA, crate::messaging::media::FetchMedia);
+        r.register(crate::messaging::jobs_kinds::BOT_REPLY, crate::bot::BotReply);
         r
     }
 

@@ -176,7 +176,8 @@ async fn store_message(
             .priority(Priority::URGENT);
             jobs::enqueue(&mut *tx, job).await?;
         }
-        ConversationStatus::Open => {
+        // Assignment happens when a conversation comes to the team, not on every message.
+        ConversationStatus::Open if conv.inserted || current != status => {
             super::assignment::assign_if_unassigned(ctx, &mut *tx, conv.id).await?;
         }
         _ => {}

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod auth;
+mod bot;
 mod control;
 mod conversations;
 mod helpers;

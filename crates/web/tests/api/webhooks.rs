@@ -16,6 +16,7 @@ pub fn channel_env() -> Vec<(&'static str, String)> {
         ("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN.into()),
         ("LINE_CHANNEL_SECRET", LINE_SECRET.into()),
         ("WEBHOOK_SECRET", "inbound-mail-secret".into()),
+        ("BOT_ENABLED", "false".into()),
     ]
 }
 

@@ -1,0 +1,323 @@
+//! The venue bot: answers each message of a conversation it owns (pending) — rules first, in
+//! English and Thai, acting on the player through Soundtrack and saying what happened; the LLM
+//! only when the rules are unsure and a key is configured; a person whenever it cannot help.
+//! It stays silent once a person owns the conversation.
+
+mod llm;
+
+use crate::jobs::JobHandler;
+use crate::messaging::outbound::{self, Author, Choice, OutboundBody};
+use crate::{AppContext, Result};
+use async_trait::async_trait;
+use bma_domain::bot::{self, Intent, Lang, ZoneMatch, ZoneRef, replies};
+use bma_domain::music::Volume;
+use bma_integrations::soundtrack::SoundtrackError;
+use serde::Deserialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Below this the rules are not trusted to act.
+const CONFIDENT: f32 = 0.5;
+/// "a bit louder" moves the volume this much.
+const DEFAULT_STEP: u8 = 2;
+/// Misunderstandings in a row before a person takes over.
+const MAX_MISSES: i16 = 2;
+
+#[derive(Debug, Deserialize)]
+struct Payload {
+    conversation_id: Uuid,
+    message_id: Uuid,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Context {
+    status: String,
+    venue_id: Option<Uuid>,
+    is_staff: Option<bool>,
+    bot_misses: i16,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Zone {
+    pub id: Uuid,
+    pub name: String,
+    pub remote: Option<String>,
+}
+
+/// What the bot does about one message.
+pub(crate) enum Decision {
+    Say(OutboundBody),
+    /// Say this, then hand the conversation to a person.
+    HandOver(String, &'static str),
+    /// Nothing understood; counts as a miss.
+    Miss,
+}
+
+pub struct BotReply;
+
+#[async_trait]
+impl JobHandler for BotReply {
+    async fn run(&self, ctx: &AppContext, payload: serde_json::Value) -> anyhow::Result<()> {
+        let p: Payload = serde_json::from_value(payload)?;
+        let started = std::time::Instant::now();
+        let Some(c) = sqlx::query_as::<_, Context>(
+            "SELECT c.status, c.venue_id, vc.is_staff, c.bot_misses FROM conversations c \
+             LEFT JOIN venue_contacts vc ON vc.id = c.contact_id WHERE c.id = $1",
+        )
+        .bind(p.conversation_id)
+        .fetch_optional(&ctx.db)
+        .await?
+        else {
+            return Ok(());
+        };
+        if c.status != "pending" {
+            return Ok(());
+        }
+        let (text, choice): (String, Option<String>) = sqlx::query_as(
+            "SELECT content, CASE WHEN kind = 'choice' THEN metadata->'body'->>'id' END FROM messages WHERE id = $1",
+        )
+        .bind(p.message_id)
+        .fetch_one(&ctx.db)
+        .await?;
+        let zones: Vec<Zone> = match c.venue_id {
+            Some(v) => sqlx::query_as::<_, (Uuid, String, Option<String>)>(
+                "SELECT id, name, soundtrack_device_id FROM zones WHERE venue_id = $1 ORDER BY name",
+            )
+            .bind(v)
+            .fetch_all(&ctx.db)
+            .await?
+            .into_iter()
+            .map(|(id, name, remote)| Zone { id, name, remote })
+            .collect(),
+            None => Vec::new(),
+        };
+        let staff = c.is_staff == Some(true);
+        let lang = bot::reply_language(&text);
+        let decision = decide(ctx, &text, choice.as_deref(), &zones, staff, c.venue_id).await;
+        let decision = match decision {
+            Decision::Miss => match llm::fallback(ctx, &text, &zones, staff, lang).await {
+                Some(d) => d,
+                None if c.bot_misses + 1 >= MAX_MISSES => {
+                    Decision::HandOver(replies::handover(lang), "two messages the bot could not read")
+                }
+                None => Decision::Miss,
+            },
+            d => d,
+        };
+        let mut tx = ctx.db.begin().await?;
+        let still_pending: Option<String> =
+            sqlx::query_scalar("SELECT status FROM conversations WHERE id = $1 FOR UPDATE")
+                .bind(p.conversation_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if still_pending.as_deref() != Some("pending") {
+            return Ok(());
+        }
+        match decision {
+            Decision::Say(body) => {
+                sqlx::query("UPDATE conversations SET bot_misses = 0 WHERE id = $1")
+                    .bind(p.conversation_id)
+                    .execute(&mut *tx)
+                    .await?;
+                outbound::queue(ctx, &mut tx, p.conversation_id, Author::Bot, &body).await?;
+            }
+            Decision::Miss => {
+                sqlx::query("UPDATE conversations SET bot_misses = bot_misses + 1 WHERE id = $1")
+                    .bind(p.conversation_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let body = OutboundBody::Text { text: replies::didnt_understand(lang) };
+                outbound::queue(ctx, &mut tx, p.conversation_id, Author::Bot, &body).await?;
+            }
+            Decision::HandOver(text, reason) => hand_over(ctx, &mut tx, p.conversation_id, &text, reason).await?,
+        }
+        tx.commit().await?;
+        metrics::histogram!("bot_decision_seconds").record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+}
+
+/// Gives the conversation to a person: it opens, is assigned, the venue is told, and the bot
+/// never takes it back by itself.
+pub async fn hand_over(
+    ctx: &AppContext,
+    db: &mut PgConnection,
+    conversation: Uuid,
+    text: &str,
+    reason: &str,
+) -> Result<()> {
+    outbound::queue(ctx, db, conversation, Author::Bot, &OutboundBody::Text { text: text.to_owned() }).await?;
+    sqlx::query(
+        "UPDATE conversations SET status = 'open', handed_over_at = now(), bot_misses = 0, \
+            waiting_since = COALESCE(waiting_since, now()), updated_at = now() WHERE id = $1",
+    )
+    .bind(conversation)
+    .execute(&mut *db)
+    .await?;
+    outbound::note(db, conversation, None, "system", &format!("The bot handed over: {reason}.")).await?;
+    crate::messaging::assignment::assign_if_unassigned(ctx, db, conversation).await?;
+    Ok(())
+}
+
+fn say(text: String) -> Decision {
+    Decision::Say(OutboundBody::Text { text })
+}
+
+async fn decide(
+    ctx: &AppContext,
+    text: &str,
+    choice: Option<&str>,
+    zones: &[Zone],
+    staff: bool,
+    venue: Option<Uuid>,
+) -> Decision {
+    let refs: Vec<ZoneRef> = zones.iter().map(|z| ZoneRef { id: z.id, name: z.name.clone() }).collect();
+    // A tapped "which zone?" button carries the zone and the original request.
+    let (text, forced_zone) = match choice.and_then(|c| c.strip_prefix("zone:")).and_then(|r| r.split_once(':')) {
+        Some((zone, original)) => (original.to_owned(), Uuid::parse_str(zone).ok()),
+        None => (text.to_owned(), None),
+    };
+    let mut u = bot::understand(&text, &refs);
+    let lang = u.language;
+    if let Some(z) = forced_zone {
+        u.zone = ZoneMatch::One(z);
+    }
+    match &u.intent {
+        Intent::TalkToHuman => return Decision::HandOver(replies::handover(lang), "the venue asked for a person"),
+        Intent::Greeting => return say(replies::greeting(lang)),
+        Intent::Thanks | Intent::SurveyAnswer { .. } => return say(replies::thanks(lang)),
+        Intent::Unknown => return Decision::Miss,
+        _ if u.confidence < CONFIDENT => return Decision::Miss,
+        _ => {}
+    }
+    if !staff {
+        return Decision::HandOver(
+            replies::not_allowed(lang),
+            "a sender who is not a known staff contact asked to control the music",
+        );
+    }
+    if ctx.soundtrack.is_none() || zones.is_empty() {
+        return Decision::HandOver(replies::handover(lang), "no zone of this venue can be controlled");
+    }
+    let targets: Vec<&Zone> = match &u.zone {
+        ZoneMatch::One(id) => zones.iter().filter(|z| z.id == *id).collect(),
+        ZoneMatch::All if matches!(u.intent, Intent::ZoneStatus) => zones.iter().collect(),
+        ZoneMatch::All | ZoneMatch::NoneNamed if zones.len() == 1 => zones.iter().collect(),
+        ZoneMatch::Ambiguous(ids) if matches!(u.intent, Intent::ZoneStatus) && ids.len() > 1 => {
+            zones.iter().filter(|z| ids.contains(&z.id)).collect()
+        }
+        ZoneMatch::Ambiguous(ids) => {
+            let candidates: Vec<&Zone> = if ids.is_empty() {
+                zones.iter().collect()
+            } else {
+                zones.iter().filter(|z| ids.contains(&z.id)).collect()
+            };
+            return ask_zone(lang, &candidates, &text);
+        }
+        _ => return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &text),
+    };
+    if targets.is_empty() {
+        return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &text);
+    }
+    act(ctx, &u.intent, &targets, lang, venue).await
+}
+
+fn ask_zone(lang: Lang, zones: &[&Zone], original: &str) -> Decision {
+    let names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
+    let original: String = original.chars().take(200).collect();
+    let choices = zones
+        .iter()
+        .take(10)
+        .map(|z| Choice { id: format!("zone:{}:{original}", z.id), title: z.name.chars().take(20).collect() })
+        .collect();
+    Decision::Say(OutboundBody::Choices { text: replies::which_zone(lang, &names), choices })
+}
+
+async fn act(ctx: &AppContext, intent: &Intent, targets: &[&Zone], lang: Lang, venue: Option<Uuid>) -> Decision {
+    let Some(client) = ctx.soundtrack.as_ref() else {
+        return Decision::HandOver(replies::handover(lang), "Soundtrack is not configured");
+    };
+    if let Intent::ZoneStatus = intent {
+        let (mut playing, mut silent) = (Vec::new(), Vec::new());
+        for z in targets {
+            let ok = match &z.remote {
+                Some(r) => {
+                    client.zone(r).await.is_ok_and(|s| s.online && s.playback_state.as_deref() == Some("playing"))
+                }
+                None => false,
+            };
+            if ok { playing.push(z.name.as_str()) } else { silent.push(z.name.as_str()) }
+        }
+        return say(replies::zone_status(lang, &playing, &silent));
+    }
+    let zone = targets[0];
+    let Some(remote) = zone.remote.as_deref() else {
+        return Decision::HandOver(replies::handover(lang), "the zone is not linked to Soundtrack");
+    };
+    let snapshot = match client.zone(remote).await {
+        Ok(s) if s.online => s,
+        Ok(_) | Err(SoundtrackError::NotFound(_)) => return offline(ctx, zone, venue, lang).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "bot could not read the zone");
+            return Decision::HandOver(replies::handover(lang), "Soundtrack did not answer");
+        }
+    };
+    let current = snapshot.volume.unwrap_or(8);
+    let result = match intent {
+        Intent::VolumeSet { level } => {
+            set_volume(client, remote, *level).await.map(|v| replies::volume_set(lang, &zone.name, v))
+        }
+        Intent::VolumeUp { step } => {
+            let to = current.saturating_add(step.unwrap_or(DEFAULT_STEP)).min(bot::MAX_VOLUME);
+            set_volume(client, remote, to).await.map(|v| replies::volume_changed(lang, &zone.name, current, v))
+        }
+        Intent::VolumeDown { step } => {
+            let to = current.saturating_sub(step.unwrap_or(DEFAULT_STEP));
+            set_volume(client, remote, to).await.map(|v| replies::volume_changed(lang, &zone.name, current, v))
+        }
+        Intent::Mute => set_volume(client, remote, 0).await.map(|_| replies::muted(lang, &zone.name)),
+        Intent::MusicStopped | Intent::Resume => {
+            client.play(remote).await.map(|()| replies::music_restarted(lang, &zone.name))
+        }
+        Intent::Pause => client.pause(remote).await.map(|()| replies::paused(lang, &zone.name)),
+        Intent::Skip => client.skip(remote).await.map(|()| replies::skipped(lang, &zone.name)),
+        Intent::NowPlaying => {
+            let track = snapshot.now_playing.clone();
+            Ok(match track.as_deref() {
+                Some(t) => replies::now_playing(lang, &zone.name, Some((t, ""))),
+                None => replies::now_playing(lang, &zone.name, None),
+            })
+        }
+        _ => return Decision::HandOver(replies::handover(lang), "a request the bot does not carry out itself"),
+    };
+    match result {
+        Ok(text) => say(text),
+        Err(SoundtrackError::NotFound(_)) => offline(ctx, zone, venue, lang).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "bot action failed");
+            Decision::HandOver(replies::handover(lang), "the action on the player failed")
+        }
+    }
+}
+
+async fn set_volume(
+    client: &bma_integrations::soundtrack::SoundtrackClient,
+    remote: &str,
+    level: u8,
+) -> Result<u8, SoundtrackError> {
+    let v =
+        Volume::new(i64::from(level.min(bot::MAX_VOLUME))).map_err(|e| SoundtrackError::BadInput(format!("{e:?}")))?;
+    client.set_volume(remote, v).await
+}
+
+/// An offline player: said plainly, an alert opened, and a person brought in.
+async fn offline(ctx: &AppContext, zone: &Zone, venue: Option<Uuid>, lang: Lang) -> Decision {
+    let now = time::OffsetDateTime::now_utc();
+    let message = format!("{} is offline (reported by the venue through the bot)", zone.name);
+    if let Err(e) =
+        bma_store::monitoring::open_alert(&ctx.db, Some(zone.id), venue, "offline", "warning", &message, now, now).await
+    {
+        tracing::error!(error = %e, "could not open the alert for an offline zone");
+    }
+    Decision::HandOver(replies::zone_offline(lang, &zone.name), "the player is offline")
+}

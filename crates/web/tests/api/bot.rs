@@ -1,0 +1,200 @@
+use crate::helpers::{Options, TestApp, venue_body};
+use axum::http::{Method, StatusCode};
+use bma_app::jobs::{Registry, Worker};
+use bma_domain::access::Role;
+use bma_fakes::claude::{ClaudeFake, ClaudeFakeConfig, ScriptedReply};
+use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
+use bma_fakes::whatsapp::{UserMessage, WhatsappFake, WhatsappFakeConfig};
+use bma_integrations::soundtrack::{Auth, Settings};
+use serde_json::json;
+use std::time::Duration;
+
+const STAFF: &str = "66812345678";
+const STRANGER: &str = "66899999999";
+
+struct Rig {
+    app: TestApp,
+    wa: WhatsappFake,
+    st: SoundtrackFake,
+    claude: ClaudeFake,
+    worker: Worker,
+    lobby: String,
+    pool: String,
+    token: String,
+}
+
+async fn rig(with_llm: bool) -> Rig {
+    let st = SoundtrackFake::start(FleetConfig::default()).await.expect("soundtrack fake");
+    let wa = WhatsappFake::start(WhatsappFakeConfig::default()).await.expect("whatsapp fake");
+    let claude = ClaudeFake::start(ClaudeFakeConfig::default()).await.expect("claude fake");
+    let c = wa.config().clone();
+    let mut env = vec![
+        ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
+        ("WHATSAPP_ACCESS_TOKEN", c.access_token.clone()),
+        ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
+        ("WHATSAPP_API_URL", wa.base_url()),
+        ("BOT_ENABLED", "true".into()),
+    ];
+    if with_llm {
+        env.push(("CLAUDE_API_KEY", claude.api_key().to_owned()));
+        env.push(("CLAUDE_API_URL", claude.base_url()));
+    }
+    let mut settings = Settings::new(st.url(), Auth::client(st.client_id(), st.client_secret()));
+    settings.backoff_base = Duration::from_millis(10);
+    let app = TestApp::with(Options { env, soundtrack: Some(settings), ..Options::default() }).await;
+    let base = app.serve().await;
+    wa.set_webhook(&format!("{base}/api/v1/webhooks/whatsapp"));
+    let token = app.token(Role::Manager).await;
+    let venue = app.post("/api/v1/venues", Some(&token), venue_body("Lotus Grand")).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let remote = st.accounts().into_iter().find(|a| a.zones.len() >= 2).expect("an account with two zones").zones;
+    let (lobby, pool) = (remote[0].id.clone(), remote[1].id.clone());
+    for (name, kind, id) in [("Lobby", "lobby", &lobby), ("Pool Bar", "bar", &pool)] {
+        let z = app
+            .post(
+                &format!("/api/v1/venues/{venue}/zones"),
+                Some(&token),
+                json!({"name": name, "zone_type": kind, "soundtrack_zone_id": id}),
+            )
+            .await;
+        assert_eq!(z.status, StatusCode::CREATED, "{}", z.text);
+    }
+    let contact = app
+        .post(
+            &format!("/api/v1/venues/{venue}/contacts"),
+            Some(&token),
+            json!({"name": "Khun Somchai", "channel": "whatsapp", "whatsapp_number": format!("+{STAFF}"), "is_staff": true}),
+        )
+        .await;
+    assert_eq!(contact.status, StatusCode::CREATED, "{}", contact.text);
+    let worker = Worker::new(app.ctx.clone(), Registry::standard()).with_backoff_base(Duration::ZERO);
+    Rig { app, wa, st, claude, worker, lobby, pool, token }
+}
+
+impl Rig {
+    /// The venue writes; the bot runs; its reply goes out. Returns what the fake WhatsApp sent.
+    async fn say(&self, from: &str, msg: UserMessage) -> Option<serde_json::Value> {
+        let before = self.wa.sent().len();
+        self.wa.user_sends(from, "Venue", msg);
+        self.wa.flush().await;
+        for _ in 0..6 {
+            if self.worker.run_once().await.unwrap_or_default().is_empty() {
+                break;
+            }
+        }
+        self.wa.sent().get(before).map(|m| m.body.clone())
+    }
+
+    async fn status(&self) -> String {
+        sqlx::query_scalar("SELECT status FROM conversations ORDER BY created_at DESC LIMIT 1")
+            .fetch_one(&self.app.ctx.db)
+            .await
+            .unwrap()
+    }
+}
+
+fn text_of(body: &serde_json::Value) -> String {
+    body["text"]["body"].as_str().or(body["interactive"]["body"]["text"].as_str()).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn staff_turn_a_zone_down_in_english_and_set_it_in_thai_and_the_reply_says_the_level() {
+    let r = rig(false).await;
+    let volume = r.st.zone_volume(&r.lobby).unwrap();
+    let reply = r.say(STAFF, UserMessage::text("can you turn the lobby down a bit please")).await.expect("a reply");
+    let now = r.st.zone_volume(&r.lobby).unwrap();
+    assert_eq!(now, volume.saturating_sub(2));
+    assert!(text_of(&reply).contains("Lobby"), "{reply}");
+    assert!(text_of(&reply).contains(&now.to_string()), "{reply}");
+
+    let reply = r.say(STAFF, UserMessage::text("ปรับเสียงล็อบบี้เป็น 8 ค่ะ")).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.lobby), Some(8));
+    assert!(text_of(&reply).contains('8'), "{reply}");
+    assert_eq!(r.status().await, "pending", "the bot keeps a conversation it handles");
+}
+
+#[tokio::test]
+async fn an_unclear_zone_is_asked_with_buttons_and_the_tap_finishes_the_request() {
+    let r = rig(false).await;
+    let reply = r.say(STAFF, UserMessage::text("volume 10 please")).await.expect("a question");
+    assert_eq!(reply["type"], "interactive", "{reply}");
+    let buttons = reply["interactive"]["action"]["buttons"].as_array().cloned().unwrap_or_default();
+    let pool = buttons.iter().find(|b| b["reply"]["title"] == "Pool Bar").expect("a Pool Bar button");
+    let id = pool["reply"]["id"].as_str().unwrap().to_owned();
+    r.say(STAFF, UserMessage::ButtonReply { id, title: "Pool Bar".into() }).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.pool), Some(10));
+}
+
+#[tokio::test]
+async fn an_unknown_sender_cannot_control_the_music_and_gets_a_person() {
+    let r = rig(false).await;
+    let before = r.st.zone_volume(&r.lobby);
+    let reply = r.say(STRANGER, UserMessage::text("turn the lobby up")).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.lobby), before, "the player is untouched");
+    assert!(text_of(&reply).contains("registered staff"), "{reply}");
+    assert_eq!(r.status().await, "open");
+}
+
+#[tokio::test]
+async fn an_offline_player_is_reported_plainly_an_alert_opens_and_a_person_takes_over() {
+    let r = rig(false).await;
+    r.st.inject(Fault {
+        kind: FaultKind::Offline,
+        target: Target::Zone(r.lobby.clone()),
+        starts_at: None,
+        duration: None,
+    });
+    let reply = r.say(STAFF, UserMessage::text("the music stopped in the lobby")).await.expect("a reply");
+    assert!(text_of(&reply).to_lowercase().contains("offline"), "{reply}");
+    assert_eq!(r.app.count("SELECT count(*) FROM alerts WHERE resolved_at IS NULL").await, 1);
+    assert_eq!(r.status().await, "open");
+}
+
+#[tokio::test]
+async fn after_a_handover_the_bot_is_silent_until_the_team_hands_it_back() {
+    let r = rig(false).await;
+    r.say(STAFF, UserMessage::text("I want to talk to a person")).await.expect("handover notice");
+    assert_eq!(r.status().await, "open");
+    let silent = r.say(STAFF, UserMessage::text("volume 5 in the lobby")).await;
+    assert!(silent.is_none(), "the bot does not answer a conversation a person owns");
+    let conv: uuid::Uuid = sqlx::query_scalar("SELECT id FROM conversations").fetch_one(&r.app.ctx.db).await.unwrap();
+    let back = r.app.call(Method::POST, &format!("/api/v1/conversations/{conv}/bot"), Some(&r.token), None).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    r.say(STAFF, UserMessage::text("volume 5 in the lobby")).await.expect("the bot answers again");
+    assert_eq!(r.st.zone_volume(&r.lobby), Some(5));
+}
+
+#[tokio::test]
+async fn two_messages_the_bot_cannot_read_bring_a_person_when_no_llm_is_configured() {
+    let r = rig(false).await;
+    r.say(STAFF, UserMessage::text("can you send me the contract for next year")).await.expect("a reply");
+    assert_eq!(r.status().await, "pending");
+    r.say(STAFF, UserMessage::text("the invoice from october is wrong")).await.expect("a reply");
+    assert_eq!(r.status().await, "open");
+}
+
+#[tokio::test]
+async fn the_llm_fallback_uses_a_tool_and_its_answer_is_sent() {
+    let r = rig(true).await;
+    r.claude.script(vec![
+        ScriptedReply::ToolUse { name: "set_volume".into(), input: json!({"zone": "Lobby", "level": 5}) },
+        ScriptedReply::Text("Done — the Lobby is at 5 now.".into()),
+    ]);
+    let reply =
+        r.say(STAFF, UserMessage::text("is the quarterly brand review still on for friday")).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.lobby), Some(5), "the tool call reached the player");
+    assert_eq!(text_of(&reply), "Done — the Lobby is at 5 now.");
+    assert_eq!(r.status().await, "pending");
+}
+
+#[tokio::test]
+async fn an_llm_failure_is_a_polite_handover() {
+    let r = rig(true).await;
+    r.claude.fail_next(10, 529);
+    let reply =
+        r.say(STAFF, UserMessage::text("is the quarterly brand review still on for friday")).await.expect("a reply");
+    assert!(!text_of(&reply).is_empty());
+    assert_eq!(r.status().await, "open");
+}
