@@ -47,7 +47,7 @@ async fn rig(with_llm: bool) -> Rig {
     let token = app.token(Role::Manager).await;
     let venue = app.post("/api/v1/venues", Some(&token), venue_body("Lotus Grand")).await.body["id"]
         .as_str()
-        .unwrap()
+        .expect("test setup")
         .to_owned();
     let remote = st.accounts().into_iter().find(|a| a.zones.len() >= 2).expect("an account with two zones").zones;
     let (lobby, pool) = (remote[0].id.clone(), remote[1].id.clone());
@@ -91,7 +91,7 @@ impl Rig {
         sqlx::query_scalar("SELECT status FROM conversations ORDER BY created_at DESC LIMIT 1")
             .fetch_one(&self.app.ctx.db)
             .await
-            .unwrap()
+            .expect("test setup")
     }
 }
 
@@ -102,9 +102,9 @@ fn text_of(body: &serde_json::Value) -> String {
 #[tokio::test]
 async fn staff_turn_a_zone_down_in_english_and_set_it_in_thai_and_the_reply_says_the_level() {
     let r = rig(false).await;
-    let volume = r.st.zone_volume(&r.lobby).unwrap();
+    let volume = r.st.zone_volume(&r.lobby).expect("test setup");
     let reply = r.say(STAFF, UserMessage::text("can you turn the lobby down a bit please")).await.expect("a reply");
-    let now = r.st.zone_volume(&r.lobby).unwrap();
+    let now = r.st.zone_volume(&r.lobby).expect("test setup");
     assert_eq!(now, volume.saturating_sub(2));
     assert!(text_of(&reply).contains("Lobby"), "{reply}");
     assert!(text_of(&reply).contains(&now.to_string()), "{reply}");
@@ -122,7 +122,7 @@ async fn an_unclear_zone_is_asked_with_buttons_and_the_tap_finishes_the_request(
     assert_eq!(reply["type"], "interactive", "{reply}");
     let buttons = reply["interactive"]["action"]["buttons"].as_array().cloned().unwrap_or_default();
     let pool = buttons.iter().find(|b| b["reply"]["title"] == "Pool Bar").expect("a Pool Bar button");
-    let id = pool["reply"]["id"].as_str().unwrap().to_owned();
+    let id = pool["reply"]["id"].as_str().expect("test setup").to_owned();
     r.say(STAFF, UserMessage::ButtonReply { id, title: "Pool Bar".into() }).await.expect("a reply");
     assert_eq!(r.st.zone_volume(&r.pool), Some(10));
 }
@@ -159,7 +159,8 @@ async fn after_a_handover_the_bot_is_silent_until_the_team_hands_it_back() {
     assert_eq!(r.status().await, "open");
     let silent = r.say(STAFF, UserMessage::text("volume 5 in the lobby")).await;
     assert!(silent.is_none(), "the bot does not answer a conversation a person owns");
-    let conv: uuid::Uuid = sqlx::query_scalar("SELECT id FROM conversations").fetch_one(&r.app.ctx.db).await.unwrap();
+    let conv: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM conversations").fetch_one(&r.app.ctx.db).await.expect("test setup");
     let back = r.app.call(Method::POST, &format!("/api/v1/conversations/{conv}/bot"), Some(&r.token), None).await;
     assert_eq!(back.status, StatusCode::OK, "{}", back.text);
     r.say(STAFF, UserMessage::text("volume 5 in the lobby")).await.expect("the bot answers again");

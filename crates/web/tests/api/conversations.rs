@@ -98,7 +98,7 @@ async fn a_team_reply_goes_out_once_through_whatsapp_and_its_statuses_come_back(
         )
         .await;
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text);
-    let message = res.body["message_id"].as_str().unwrap().to_owned();
+    let message = res.body["message_id"].as_str().expect("test setup").to_owned();
     r.drain().await;
     let sent = r.wa.sent();
     assert_eq!(sent.len(), 1);
@@ -146,7 +146,7 @@ async fn outside_the_24_hour_window_free_text_is_refused_and_a_template_goes_out
     sqlx::query("UPDATE conversations SET last_inbound_at = now() - interval '25 hours'")
         .execute(&r.app.ctx.db)
         .await
-        .unwrap();
+        .expect("test setup");
     r.wa.advance(Duration::from_secs(25 * 3600));
     let text =
         r.app.post(&format!("/api/v1/conversations/{conv}/messages"), Some(&token), json!({"text": "hi again"})).await;
@@ -154,7 +154,7 @@ async fn outside_the_24_hour_window_free_text_is_refused_and_a_template_goes_out
     assert_eq!(text.code(), "whatsapp_window_closed");
     let templates = r.app.get("/api/v1/messaging/templates", &token).await;
     assert_eq!(templates.status, StatusCode::OK, "{}", templates.text);
-    assert!(templates.body.as_array().unwrap().iter().any(|t| t["name"] == "conversation_reopen"));
+    assert!(templates.body.as_array().expect("test setup").iter().any(|t| t["name"] == "conversation_reopen"));
     let tpl = r
         .app
         .post(
@@ -239,13 +239,13 @@ async fn open_conversations_are_shared_round_robin_and_nobody_is_given_more_than
     )
     .fetch_all(&r.app.ctx.db)
     .await
-    .unwrap();
+    .expect("test setup");
     assert_eq!(per_member, vec![1, 1], "two managers, one each; viewers are never assigned");
     assert_eq!(r.app.count("SELECT count(*) FROM conversations WHERE assigned_to IS NULL").await, 1);
     let token = r.app.token(Role::Manager).await;
     let unassigned = r.app.get("/api/v1/conversations?unassigned=true", &token).await;
     assert_eq!(unassigned.body["pagination"]["total"], 1);
-    let id = unassigned.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let id = unassigned.body["data"][0]["id"].as_str().expect("test setup").to_owned();
     let auto = r.app.post(&format!("/api/v1/conversations/{id}/assign"), Some(&token), json!({"auto": true})).await;
     assert_eq!(auto.status, StatusCode::OK, "{}", auto.text);
     assert!(auto.body["assigned_to"].is_string(), "the member who signed in is below the cap");
@@ -254,7 +254,7 @@ async fn open_conversations_are_shared_round_robin_and_nobody_is_given_more_than
 /// Claims the send job as a worker would, starts it, and kills it once the provider has the
 /// message but before the answer comes back.
 async fn kill_mid_send(r: &Rig, provider_has_it: impl Fn() -> bool) {
-    let job = bma_store::jobs::claim(&r.app.ctx.db, "doomed-worker", 1).await.unwrap().remove(0);
+    let job = bma_store::jobs::claim(&r.app.ctx.db, "doomed-worker", 1).await.expect("test setup").remove(0);
     let ctx = r.app.ctx.clone();
     let task = tokio::spawn(async move { SendMessage.run(&ctx, job.payload).await });
     for _ in 0..200 {
@@ -266,8 +266,11 @@ async fn kill_mid_send(r: &Rig, provider_has_it: impl Fn() -> bool) {
     assert!(provider_has_it(), "the provider received the message");
     task.abort();
     let _ = task.await;
-    sqlx::query("UPDATE jobs SET locked_at = now() - interval '1 hour'").execute(&r.app.ctx.db).await.unwrap();
-    bma_store::jobs::requeue_stalled(&r.app.ctx.db, time::Duration::minutes(5)).await.unwrap();
+    sqlx::query("UPDATE jobs SET locked_at = now() - interval '1 hour'")
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("test setup");
+    bma_store::jobs::requeue_stalled(&r.app.ctx.db, time::Duration::minutes(5)).await.expect("test setup");
 }
 
 #[tokio::test]
@@ -278,7 +281,7 @@ async fn a_whatsapp_send_cut_short_by_a_dying_worker_is_never_repeated_and_is_fl
     r.wa.hold_next(1, Duration::from_secs(5));
     let res =
         r.app.post(&format!("/api/v1/conversations/{conv}/messages"), Some(&token), json!({"text": "on it"})).await;
-    let message = res.body["message_id"].as_str().unwrap().to_owned();
+    let message = res.body["message_id"].as_str().expect("test setup").to_owned();
     kill_mid_send(&r, || !r.wa.sent().is_empty()).await;
     r.drain().await;
     assert_eq!(r.wa.sent().len(), 1, "sent at most once");
@@ -296,19 +299,19 @@ async fn a_line_push_cut_short_by_a_dying_worker_is_retried_under_the_same_key_a
     let r = rig().await;
     let token = r.app.token(Role::Manager).await;
     let user = "U0123456789abcdef0123456789abcdef";
-    r.line.user_sends(user, UserEvent::Text("เพลงไม่ดัง".into())).await.unwrap();
+    r.line.user_sends(user, UserEvent::Text("เพลงไม่ดัง".into())).await.expect("test setup");
     r.line.flush().await;
     let conv = r.conversation_of("line").await;
     sqlx::query("UPDATE conversations SET reply_token_at = now() - interval '5 minutes'")
         .execute(&r.app.ctx.db)
         .await
-        .unwrap();
+        .expect("test setup");
     r.line.hold_next(Duration::from_secs(5));
     let res = r
         .app
         .post(&format!("/api/v1/conversations/{conv}/messages"), Some(&token), json!({"text": "กำลังแก้ไขค่ะ"}))
         .await;
-    let message = res.body["message_id"].as_str().unwrap().to_owned();
+    let message = res.body["message_id"].as_str().expect("test setup").to_owned();
     kill_mid_send(&r, || !r.line.sent().is_empty()).await;
     r.drain().await;
     assert_eq!(r.line.sent().len(), 1, "LINE executed the push once");
@@ -319,7 +322,7 @@ async fn a_line_push_cut_short_by_a_dying_worker_is_retried_under_the_same_key_a
 async fn a_fresh_line_reply_token_is_used_for_a_free_reply() {
     let r = rig().await;
     let token = r.app.token(Role::Manager).await;
-    r.line.user_sends("U0123456789abcdef0123456789abcdef", UserEvent::Text("hello".into())).await.unwrap();
+    r.line.user_sends("U0123456789abcdef0123456789abcdef", UserEvent::Text("hello".into())).await.expect("test setup");
     r.line.flush().await;
     let conv = r.conversation_of("line").await;
     r.app.post(&format!("/api/v1/conversations/{conv}/messages"), Some(&token), json!({"text": "hi!"})).await;
@@ -370,7 +373,7 @@ async fn email_threads_follow_the_headers_not_the_subject() {
     )
     .fetch_all(&r.app.ctx.db)
     .await
-    .unwrap();
+    .expect("test setup");
     assert_eq!(threads, vec![1, 2], "the reply joined its thread; the same subject without headers started a new one");
 }
 
@@ -379,7 +382,7 @@ async fn the_inbox_filters_by_status_channel_and_waiting() {
     let r = rig().await;
     let token = r.app.token(Role::Viewer).await;
     r.venue_writes("hi").await;
-    r.line.user_sends("U0123456789abcdef0123456789abcdef", UserEvent::Text("hello".into())).await.unwrap();
+    r.line.user_sends("U0123456789abcdef0123456789abcdef", UserEvent::Text("hello".into())).await.expect("test setup");
     r.line.flush().await;
     let all = r.app.get("/api/v1/conversations", &token).await;
     assert_eq!(all.body["pagination"]["total"], 2);

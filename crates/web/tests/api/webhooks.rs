@@ -157,8 +157,10 @@ async fn every_whatsapp_message_type_in_a_batch_is_stored_once_and_a_redelivery_
     assert_eq!(again.body["duplicates"], 8);
     assert_eq!(app.count("SELECT count(*) FROM messages WHERE direction = 'in'").await, 8);
     assert_eq!(app.count("SELECT count(*) FROM conversations").await, 1);
-    let kinds: Vec<String> =
-        sqlx::query_scalar("SELECT kind FROM messages ORDER BY external_id").fetch_all(&app.ctx.db).await.unwrap();
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM messages ORDER BY external_id")
+        .fetch_all(&app.ctx.db)
+        .await
+        .expect("test setup");
     assert_eq!(kinds, ["text", "media", "media", "location", "choice", "choice", "choice", "unsupported"]);
     assert_eq!(
         app.count("SELECT count(*) FROM jobs WHERE kind = 'message.fetch_media'").await,
@@ -220,10 +222,17 @@ async fn html_in_a_message_is_stored_as_text_exactly() {
     let evil = "<script>alert('x')</script><b>loud</b>";
     post_whatsapp(&app, &wa_envelope(vec![vec![wa_text("wamid.h", evil)]])).await;
     let list = app.get("/api/v1/conversations", &token).await;
-    let id = list.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let id = list.body["data"][0]["id"].as_str().expect("test setup").to_owned();
     let one = app.get(&format!("/api/v1/conversations/{id}"), &token).await;
     assert_eq!(one.body["messages"][0]["content"], evil);
-    assert!(one.headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
+    assert!(
+        one.headers
+            .get("content-type")
+            .expect("test setup")
+            .to_str()
+            .expect("test setup")
+            .starts_with("application/json")
+    );
 }
 
 #[tokio::test]
@@ -292,7 +301,7 @@ async fn a_known_contact_lands_on_its_venue_and_an_unknown_sender_is_flagged_the
     let token = app.token(Role::Manager).await;
     let venue = app.post("/api/v1/venues", Some(&token), venue_body("Lotus Grand")).await.body["id"]
         .as_str()
-        .unwrap()
+        .expect("test setup")
         .to_owned();
     let contact = app
         .post(
@@ -315,7 +324,7 @@ async fn a_known_contact_lands_on_its_venue_and_an_unknown_sender_is_flagged_the
     post_line(&app, &stranger).await;
     let unknown = app.get("/api/v1/conversations?unknown_sender=true", &token).await;
     assert_eq!(unknown.body["pagination"]["total"], 1);
-    let conv = unknown.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let conv = unknown.body["data"][0]["id"].as_str().expect("test setup").to_owned();
     let line_contact = app
         .post(
             &format!("/api/v1/venues/{venue}/contacts"),
@@ -323,7 +332,7 @@ async fn a_known_contact_lands_on_its_venue_and_an_unknown_sender_is_flagged_the
             json!({"name": "Khun Nok", "channel": "line", "line_user_id": VENUE_LINE}),
         )
         .await;
-    let cid = line_contact.body["id"].as_str().unwrap().to_owned();
+    let cid = line_contact.body["id"].as_str().expect("test setup").to_owned();
     let linked =
         app.post(&format!("/api/v1/conversations/{conv}/link"), Some(&token), json!({"contact_id": cid})).await;
     assert_eq!(linked.status, StatusCode::OK, "{}", linked.text);
@@ -335,7 +344,8 @@ async fn a_known_contact_lands_on_its_venue_and_an_unknown_sender_is_flagged_the
 async fn delivery_statuses_move_forward_only_even_out_of_order() {
     let app = app().await;
     post_whatsapp(&app, &wa_envelope(vec![vec![wa_text("wamid.in", "hi")]])).await;
-    let conv: uuid::Uuid = sqlx::query_scalar("SELECT id FROM conversations").fetch_one(&app.ctx.db).await.unwrap();
+    let conv: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM conversations").fetch_one(&app.ctx.db).await.expect("test setup");
     let msg = uuid::Uuid::now_v7();
     sqlx::query(
         "INSERT INTO messages (id, conversation_id, channel, external_id, direction, sender_type, kind, content, \
@@ -345,7 +355,7 @@ async fn delivery_statuses_move_forward_only_even_out_of_order() {
     .bind(conv)
     .execute(&app.ctx.db)
     .await
-    .unwrap();
+    .expect("test setup");
     let status = |s: &str| {
         json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp", "metadata": {"display_phone_number": "1", "phone_number_id": "2"},
@@ -359,6 +369,6 @@ async fn delivery_statuses_move_forward_only_even_out_of_order() {
         .bind(msg)
         .fetch_one(&app.ctx.db)
         .await
-        .unwrap();
+        .expect("test setup");
     assert_eq!(now, "read");
 }
