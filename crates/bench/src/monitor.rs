@@ -733,6 +733,25 @@ async fn scenario(s: &Scenario) -> anyhow::Result<Outcome> {
     let truth = fake.truth();
 
     let a = analyse(s, &accounts, &truth, &alerts, &d.ticks, ms(t0), ms(run_end));
+    if std::env::var_os("BENCH_MONITOR_DEBUG").is_some() {
+        for (zone, kind, began, ended) in a.missed_long.iter().take(8) {
+            let samples: Vec<(String, String, OffsetDateTime)> = sqlx::query_as(
+                "SELECT l.kind, l.status, l.created_at FROM music_status_logs l JOIN zones z ON z.id = l.zone_id \
+                 WHERE z.soundtrack_device_id = $1 AND l.created_at >= $2 ORDER BY l.created_at LIMIT 12",
+            )
+            .bind(zone)
+            .bind(OffsetDateTime::from_unix_timestamp_nanos(i128::from(*began - 600_000) * 1_000_000)?)
+            .fetch_all(&db)
+            .await?;
+            let t = |at: i64| (at - ms(t0)) as f64 / 1000.0;
+            eprintln!(
+                "missed {kind} on {zone}: {:.0}–{:.0} s; {}",
+                t(*began),
+                t(*ended),
+                samples.iter().map(|(k, st, at)| format!("{k} {st} @{:.0}", t(ms(*at)))).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
 
     // Process figures: the whole process minus the fake's runtime threads is the monitor (with its
     // client, sqlx and this driver's bookkeeping).
@@ -915,6 +934,7 @@ async fn scenario(s: &Scenario) -> anyhow::Result<Outcome> {
         a.flap_episodes, a.flap_alerted, a.flap_zone_alerts, a.flap_noisy, a.flap_stray
     );
     let _ = writeln!(w, "| flapping episodes (first {}) | {} |", a.flap_details.len(), a.flap_details.join("; "));
+    let _ = writeln!(w, "| slowest detections | {} |", a.slowest.join("; "));
     if a.unmapped > 0 {
         let _ = writeln!(w, "| alerts not matched to a tick (latency taken from `created_at`) | {} |", a.unmapped);
     }
@@ -1123,6 +1143,11 @@ struct Analysis {
     unmapped: usize,
     bad_mean: f64,
     bad_max: usize,
+    /// The five slowest detections, with when their faults began.
+    slowest: Vec<String>,
+    /// Faults of the kinds the status counts see, longer than 2× target and missed: zone, kind,
+    /// began, ended (ms).
+    missed_long: Vec<(String, &'static str, i64, i64)>,
 }
 
 fn expected_alert(kind: &FaultKind) -> Option<(&'static str, &'static str)> {
@@ -1211,7 +1236,10 @@ fn analyse(
     let account_of: HashMap<&str, &str> =
         accounts.iter().flat_map(|a| a.zones.iter().map(move |z| (z.id.as_str(), a.id.as_str()))).collect();
     let tick_at: HashMap<i64, TickTimes> = ticks.iter().map(|t| (t.start, *t)).collect();
-    let committed = |created: i64| tick_at.get(&created).map_or(created, |t| t.committed);
+    // The monitor stamps an alert with the moment its tick's last answer arrived (its `observed`).
+    let by_observed: HashMap<i64, TickTimes> = ticks.iter().map(|t| (t.observed, *t)).collect();
+    let tick_of = |created: i64| tick_at.get(&created).or_else(|| by_observed.get(&created));
+    let committed = |created: i64| tick_of(created).map_or(created, |t| t.committed);
     let observed = |start: i64| tick_at.get(&start).map_or(start, |t| t.observed);
 
     // Ground truth per zone.
@@ -1286,6 +1314,8 @@ fn analyse(
         name: "began during the outage or ≤ 2× target before it (any kind; not in the totals)",
         ..Row::default()
     };
+    let mut slowest: Vec<(f64, &str, f64)> = Vec::new();
+    let mut missed_long: Vec<(String, &'static str, i64, i64)> = Vec::new();
     for r in truth.iter().filter(|r| ms(r.began_at) >= t0 && ms(r.began_at) < run_end) {
         let Some((name, expected)) = expected_alert(&r.kind) else { continue };
         let began = ms(r.began_at);
@@ -1304,7 +1334,9 @@ fn analyse(
                 .filter(|a| problem(a))
                 .find(|a| a.created >= began && a.started.unwrap_or(a.created) <= end.unwrap_or(i64::MAX));
             if let Some(a) = hit {
-                row.latencies.push((committed(a.created) - began) as f64 / 1000.0);
+                let latency = (committed(a.created) - began) as f64 / 1000.0;
+                row.latencies.push(latency);
+                slowest.push((latency, r.kind.name(), (began - t0) as f64 / 1000.0));
                 if a.kind != expected {
                     row.wrong_type += 1;
                 }
@@ -1328,6 +1360,9 @@ fn analyse(
                 row.missed[1] += 1;
             } else {
                 row.missed[2] += 1;
+                if r.kind != FaultKind::Paused {
+                    missed_long.push((z.to_owned(), r.kind.name(), began, began + lasted));
+                }
             }
         }
     }
@@ -1429,7 +1464,26 @@ fn analyse(
         flap_noisy,
         flap_stray,
         flap_details,
-        unmapped: alerts.iter().filter(|a| !tick_at.contains_key(&a.created)).count(),
+        unmapped: alerts.iter().filter(|a| tick_of(a.created).is_none()).count(),
+        missed_long,
+        slowest: {
+            slowest.sort_by(|x, y| y.0.total_cmp(&x.0));
+            let outage = outages.first().map(|&(b, e)| ((b - t0) as f64 / 1000.0, (e - t0) as f64 / 1000.0));
+            slowest
+                .iter()
+                .take(5)
+                .map(|(l, k, b)| {
+                    let near = outage.map_or(String::new(), |(ob, oe)| {
+                        if *b >= oe {
+                            format!(", {:.0} s after the outage ended", b - oe)
+                        } else {
+                            format!(", {:.0} s before the outage", ob - b)
+                        }
+                    });
+                    format!("{k} {l:.0} s (began {b:.0} s into the window{near})")
+                })
+                .collect()
+        },
         bad_mean,
         bad_max: usize::try_from(bad_max).unwrap_or(0),
     }

@@ -700,8 +700,11 @@ impl Monitor {
         }
         settling.sort();
         let mut taken: HashSet<&String> = HashSet::new();
+        // Whatever cannot be afforded now is saved for: the rotation waits until it is done.
+        let mut short = false;
         for (_, key) in settling {
             if !spend(cost::HEALTH) {
+                short = true;
                 break;
             }
             taken.insert(key);
@@ -723,6 +726,7 @@ impl Monitor {
                 .collect();
             let tokens = if k > 0 { cost::troubled(k) } else { 0.0 };
             if !spend(tokens + cost::PLAYBACK * was.len() as f64) {
+                short = true;
                 waiting.push(account.clone());
                 continue;
             }
@@ -740,10 +744,14 @@ impl Monitor {
                 continue;
             }
             if !spend(cost::HEALTH) {
+                short = true;
                 break;
             }
             taken.insert(key);
             plan.health.push(key.clone());
+        }
+        if short {
+            rotation.clear();
         }
         rotation.retain(|(_, key)| !taken.contains(key));
         if let Some(floor) = rotation.iter().map(|(p, _)| *p).min_by(f64::total_cmp) {

@@ -315,6 +315,25 @@ async fn a_paused_player_is_found_within_one_playback_rotation_while_zone_reads_
 }
 
 #[tokio::test]
+async fn an_account_too_costly_for_one_tick_is_read_once_the_allowance_has_saved_up_for_it() {
+    let r = rig_at(30, 400, 5.0).await;
+    r.run_for(60).await;
+    let account = r
+        .fake
+        .accounts()
+        .into_iter()
+        .filter(|a| a.zones.len() <= 10)
+        .max_by_key(|a| a.zones.len())
+        .expect("an account");
+    assert!(account.zones.len() >= 4, "{} zones", account.zones.len());
+    r.fault(FaultKind::AccountDark, Target::Account(account.id.clone()));
+    // Reading its zones costs 1 + 3n tokens, several ticks of the zone reads' allowance (1.25/s),
+    // which the playback rotation (2 tokens a zone, 400 zones) would otherwise spend every tick.
+    r.run_for(240).await;
+    assert_eq!(r.open_alerts("silent").await, i64::try_from(account.zones.len()).unwrap_or(-1));
+}
+
+#[tokio::test]
 async fn a_closed_venue_raises_no_alert() {
     let r = rig(2, 6).await;
     sqlx::query("INSERT INTO venue_opening_hours (venue_id, weekday, opens_at, closes_at) SELECT id, d, 1200, 1320 FROM venues, generate_series(0, 6) d")
