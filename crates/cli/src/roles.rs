@@ -229,6 +229,10 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             "               -H 'content-type: application/json' -d '{{\"from\":\"66812345678\",\"name\":\"Khun Som\",\"text\":\"lobby too loud\"}}'"
         );
         println!("             and see what went out: GET {}/control/sent\n", wa.base_url());
+        match bma_app::messaging::line_menu::ensure_default(&rt.ctx).await {
+            Ok(id) => println!("  LINE rich menu {id} is the default on the fake LINE\n"),
+            Err(e) => println!("  LINE rich menu not set: {e}\n"),
+        }
         tokio::spawn(demo_chatter(rt.ctx.db.clone(), wa, line));
     }
     serve_until_stopped(rt.ctx.clone(), true, true, true).await

@@ -177,6 +177,28 @@ async fn decide(
         Some((zone, original)) => (original.to_owned(), Uuid::parse_str(zone).ok()),
         None => (text.to_owned(), None),
     };
+    // The LINE rich menu's taps.
+    let text = match choice {
+        Some("menu=status") => {
+            let lang = bot::reply_language(&text);
+            if !staff {
+                return Decision::HandOver(replies::not_allowed(lang), "a sender who is not a known staff contact");
+            }
+            if zones.is_empty() {
+                return Decision::HandOver(replies::handover(lang), "no zone to report on");
+            }
+            return act(ctx, &Intent::ZoneStatus, &zones.iter().collect::<Vec<_>>(), lang, venue).await;
+        }
+        Some("menu=human") => "talk to a person".to_owned(),
+        Some("menu=volume") => {
+            let lang = bot::reply_language(&text);
+            return match zones.len() {
+                0 => Decision::HandOver(replies::handover(lang), "no zone to control"),
+                _ => ask_zone(lang, &zones.iter().collect::<Vec<_>>(), "volume up a bit"),
+            };
+        }
+        _ => text,
+    };
     let mut u = bot::understand(&text, &refs);
     let lang = u.language;
     if let Some(z) = forced_zone {

@@ -6,6 +6,7 @@ pub mod assignment;
 pub mod conversations;
 pub mod email_inbound;
 pub mod inbound;
+pub mod line_menu;
 pub mod media;
 pub mod outbound;
 pub mod survey;

@@ -199,3 +199,18 @@ async fn an_llm_failure_is_a_polite_handover() {
     assert!(!text_of(&reply).is_empty());
     assert_eq!(r.status().await, "open");
 }
+
+#[tokio::test]
+async fn rich_menu_taps_reach_the_bot_a_status_tap_answers_and_talk_to_us_hands_over() {
+    let r = rig(false).await;
+    let status = r
+        .say(STAFF, UserMessage::ButtonReply { id: "menu=status".into(), title: "Music status".into() })
+        .await
+        .expect("a status answer");
+    assert!(text_of(&status).contains("Lobby"), "{status}");
+    assert_eq!(r.status().await, "pending");
+    r.say(STAFF, UserMessage::ButtonReply { id: "menu=human".into(), title: "Talk to us".into() })
+        .await
+        .expect("a reply");
+    assert_eq!(r.status().await, "open");
+}

@@ -393,3 +393,13 @@ async fn the_inbox_filters_by_status_channel_and_waiting() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.body["error"]["fields"].as_array().map(Vec::len), Some(2));
 }
+
+#[tokio::test]
+async fn the_line_rich_menu_is_created_with_its_image_and_set_as_the_default_once() {
+    let r = rig().await;
+    let first = bma_app::messaging::line_menu::ensure_default(&r.app.ctx).await.expect("menu set");
+    assert_eq!(r.line.default_rich_menu().as_deref(), Some(first.as_str()));
+    let again = bma_app::messaging::line_menu::ensure_default(&r.app.ctx).await.expect("menu set");
+    assert_eq!(again, first, "an existing menu is reused, not created twice");
+    assert_eq!(r.line.rich_menus().len(), 1);
+}
