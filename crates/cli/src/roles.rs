@@ -229,17 +229,45 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             "               -H 'content-type: application/json' -d '{{\"from\":\"66812345678\",\"name\":\"Khun Som\",\"text\":\"lobby too loud\"}}'"
         );
         println!("             and see what went out: GET {}/control/sent\n", wa.base_url());
+        let mut staff_zone = None;
+        if let Some(client) = rt.ctx.soundtrack.clone() {
+            if let Err(e) = bma_app::monitoring::discovery::sync(&rt.ctx, &client, "Asia/Bangkok").await {
+                println!("  discovery failed: {e}");
+            }
+            if let Ok(Some((venue, zone))) = bma_store::seed::demo_staff_contact(&rt.ctx.db, "+66810000099").await {
+                println!(
+                    "  bot:       Demo Staff (WhatsApp 66810000099) works at {venue}; as them, change a real (fake) player:"
+                );
+                println!(
+                    "               curl -s -X POST {}/control/inbound -H 'content-type: application/json' \\",
+                    wa.base_url()
+                );
+                println!(
+                    "               -d '{{\"from\":\"66810000099\",\"name\":\"Demo Staff\",\"text\":\"volume 8 in the {zone}\"}}'"
+                );
+                println!(
+                    "             the bot's answer is in {}/control/sent; they also write in every minute or so",
+                    wa.base_url()
+                );
+                staff_zone = Some(zone);
+            }
+        }
         match bma_app::messaging::line_menu::ensure_default(&rt.ctx).await {
             Ok(id) => println!("  LINE rich menu {id} is the default on the fake LINE\n"),
             Err(e) => println!("  LINE rich menu not set: {e}\n"),
         }
-        tokio::spawn(demo_chatter(rt.ctx.db.clone(), wa, line));
+        tokio::spawn(demo_chatter(rt.ctx.db.clone(), wa, line, staff_zone));
     }
     serve_until_stopped(rt.ctx.clone(), true, true, true).await
 }
 
 /// Venue contacts writing in on their own channel, so the inbox fills while a newcomer looks.
-async fn demo_chatter(db: bma_store::PgPool, wa: bma_fakes::whatsapp::WhatsappFake, line: bma_fakes::line::LineFake) {
+async fn demo_chatter(
+    db: bma_store::PgPool,
+    wa: bma_fakes::whatsapp::WhatsappFake,
+    line: bma_fakes::line::LineFake,
+    staff_zone: Option<String>,
+) {
     const LINES: &[&str] = &[
         "Hi, the music stopped in the lobby",
         "Can you turn the pool bar down a bit? Guests are complaining",
@@ -254,6 +282,13 @@ async fn demo_chatter(db: bma_store::PgPool, wa: bma_fakes::whatsapp::WhatsappFa
     let mut n: usize = 0;
     loop {
         let contact = bma_store::messaging::demo_sender(&db, i64::try_from(n % 50).unwrap_or(0)).await;
+        if let Some(zone) = staff_zone.as_deref().filter(|_| n % 3 == 2) {
+            let text = format!("volume {} in the {zone} please", 4 + (n / 3) % 9);
+            wa.user_sends("66810000099", "Demo Staff", bma_fakes::whatsapp::UserMessage::text(&text));
+            n += 1;
+            tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+            continue;
+        }
         let text = LINES[n % LINES.len()];
         match contact {
             Ok(Some((Some(number), _, name))) => {

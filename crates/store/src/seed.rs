@@ -403,3 +403,28 @@ mod tests {
         assert!(max >= 15, "max {max}");
     }
 }
+
+/// Gives the venue with the most Soundtrack-linked zones a staff contact on WhatsApp, so the
+/// demo can show the bot changing a real (fake) player. Returns the venue's name and a zone name.
+pub async fn demo_staff_contact(db: &PgPool, whatsapp_number: &str) -> sqlx::Result<Option<(String, String)>> {
+    let Some((venue_id, venue, zone)): Option<(uuid::Uuid, String, String)> = sqlx::query_as(
+        "SELECT v.id, v.name, min(z.name) FROM venues v JOIN zones z ON z.venue_id = v.id \
+         WHERE z.soundtrack_device_id IS NOT NULL GROUP BY v.id, v.name ORDER BY count(*) DESC, v.name LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?
+    else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "INSERT INTO venue_contacts (id, venue_id, name, role, channel, whatsapp_number, is_staff) \
+         SELECT $1, $2, 'Demo Staff', 'manager', 'whatsapp', $3, true \
+         WHERE NOT EXISTS (SELECT 1 FROM venue_contacts WHERE whatsapp_number = $3)",
+    )
+    .bind(bma_domain::ids::new_id())
+    .bind(venue_id)
+    .bind(whatsapp_number)
+    .execute(db)
+    .await?;
+    Ok(Some((venue, zone)))
+}

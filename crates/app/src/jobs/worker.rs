@@ -35,7 +35,7 @@ impl Worker {
             batch: 8,
             backoff_base: Duration::from_secs(10),
             job_timeout: Duration::from_secs(300),
-            poll_every: Duration::from_millis(250),
+            poll_every: Duration::from_millis(50),
         }
     }
 
