@@ -385,25 +385,6 @@ pub async fn venue_count(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM venues").fetch_one(pool).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zone_counts_add_up_exactly_and_have_a_heavy_tail() {
-        let mut rng = StdRng::seed_from_u64(7);
-        let counts = zone_counts(&mut rng, 856, 2540);
-        assert_eq!(counts.iter().sum::<usize>(), 2540);
-        assert!(counts.iter().all(|&c| (1..=60).contains(&c)));
-        let mut sorted = counts.clone();
-        sorted.sort_unstable();
-        let median = sorted[sorted.len() / 2];
-        let max = sorted[sorted.len() - 1];
-        assert!(median <= 3, "median {median}");
-        assert!(max >= 15, "max {max}");
-    }
-}
-
 /// Gives the venue with the most Soundtrack-linked zones a staff contact on WhatsApp, so the
 /// demo can show the bot changing a real (fake) player. Returns the venue's name and a zone name.
 pub async fn demo_staff_contact(db: &PgPool, whatsapp_number: &str) -> sqlx::Result<Option<(String, String)>> {
@@ -427,4 +408,24 @@ pub async fn demo_staff_contact(db: &PgPool, whatsapp_number: &str) -> sqlx::Res
     .execute(db)
     .await?;
     Ok(Some((venue, zone)))
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_counts_add_up_exactly_and_have_a_heavy_tail() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let counts = zone_counts(&mut rng, 856, 2540);
+        assert_eq!(counts.iter().sum::<usize>(), 2540);
+        assert!(counts.iter().all(|&c| (1..=60).contains(&c)));
+        let mut sorted = counts.clone();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2];
+        let max = sorted[sorted.len() - 1];
+        assert!(median <= 3, "median {median}");
+        assert!(max >= 15, "max {max}");
+    }
 }
