@@ -1143,7 +1143,7 @@ struct Analysis {
     unmapped: usize,
     bad_mean: f64,
     bad_max: usize,
-    /// The five slowest detections, with when their faults began.
+    /// The five slowest detections (outside the outage's reach), with when their faults began.
     slowest: Vec<String>,
     /// Faults of the kinds the status counts see, longer than 2× target and missed: zone, kind,
     /// began, ended (ms).
@@ -1319,7 +1319,8 @@ fn analyse(
     for r in truth.iter().filter(|r| ms(r.began_at) >= t0 && ms(r.began_at) < run_end) {
         let Some((name, expected)) = expected_alert(&r.kind) else { continue };
         let began = ms(r.began_at);
-        let row = if outages.iter().any(|&(b, e)| began >= b - 2 * target_ms && began < e) {
+        let near_outage = outages.iter().any(|&(b, e)| began >= b - 2 * target_ms && began < e);
+        let row = if near_outage {
             &mut during_outage
         } else {
             let Some(row) = rows.iter_mut().find(|row| row.name == name) else { continue };
@@ -1336,7 +1337,9 @@ fn analyse(
             if let Some(a) = hit {
                 let latency = (committed(a.created) - began) as f64 / 1000.0;
                 row.latencies.push(latency);
-                slowest.push((latency, r.kind.name(), (began - t0) as f64 / 1000.0));
+                if !near_outage {
+                    slowest.push((latency, r.kind.name(), (began - t0) as f64 / 1000.0));
+                }
                 if a.kind != expected {
                     row.wrong_type += 1;
                 }
@@ -1360,7 +1363,7 @@ fn analyse(
                 row.missed[1] += 1;
             } else {
                 row.missed[2] += 1;
-                if r.kind != FaultKind::Paused {
+                if r.kind != FaultKind::Paused && !near_outage {
                     missed_long.push((z.to_owned(), r.kind.name(), began, began + lasted));
                 }
             }

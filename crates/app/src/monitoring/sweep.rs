@@ -33,7 +33,8 @@ pub struct MonitorSettings {
     /// Zones confirmed down whose recovery the status counts cannot show (paused), flapping
     /// zones and zones whose alert is held are re-checked this often…
     pub down_recheck_every: Duration,
-    /// …other zones confirmed down this often (their recovery changes their account's counts).
+    /// …and accounts with zones not OK have those read this often even when their counts stay the
+    /// same (other zones confirmed down, whose recovery changes the counts anyway, are read then).
     pub settled_recheck_every: Duration,
     /// An open venue's zone has its playback read at most this often (three times this for zone
     /// types where silence is less urgent); the allowance usually makes it rarer.
@@ -60,7 +61,7 @@ impl MonitorSettings {
             detail_burst: Duration::seconds(60),
             accounts_per_tick: None,
             down_recheck_every: Duration::minutes(2),
-            settled_recheck_every: Duration::minutes(15),
+            settled_recheck_every: Duration::minutes(8),
             playback_every: Duration::minutes(1),
             closed_every: Duration::try_from(c.polling_interval).unwrap_or(Duration::minutes(5)),
             calendar_every: Duration::minutes(1),
@@ -89,6 +90,8 @@ struct AccountEntry {
     zones: Vec<String>,
     counts: Option<Vec<StatusCount>>,
     last_status: Option<OffsetDateTime>,
+    /// When its zones not OK were last read.
+    last_troubled: Option<OffsetDateTime>,
 }
 
 struct VenueEntry {
@@ -99,6 +102,8 @@ struct VenueEntry {
 struct State {
     zones: HashMap<String, ZoneEntry>,
     accounts: BTreeMap<String, AccountEntry>,
+    /// The keys of `accounts`, in order (the status round walks them with `cursor`).
+    account_ids: Vec<String>,
     venues: HashMap<Uuid, VenueEntry>,
     groups: HashMap<Uuid, VenueAlertGroup>,
     inhibitor: Inhibitor,
@@ -170,6 +175,7 @@ impl Monitor {
             state: Mutex::new(State {
                 zones: HashMap::new(),
                 accounts: BTreeMap::new(),
+                account_ids: Vec::new(),
                 venues: HashMap::new(),
                 groups: HashMap::new(),
                 inhibitor: Inhibitor::new(0.2, 20, 3),
@@ -221,12 +227,14 @@ impl Monitor {
             if let Some(old) = st.accounts.get(&account) {
                 a.counts.clone_from(&old.counts);
                 a.last_status = old.last_status;
+                a.last_troubled = old.last_troubled;
             }
             a.zones.push(z.soundtrack_zone_id.clone());
             venues.entry(z.venue_id).or_insert_with(|| VenueEntry { name: z.venue_name.clone(), zones: 0 }).zones += 1;
             zones.insert(z.soundtrack_zone_id, entry);
         }
         st.zones = zones;
+        st.account_ids = accounts.keys().cloned().collect();
         st.accounts = accounts;
         st.venues = venues;
         for (venue, state) in groups {
@@ -278,7 +286,7 @@ impl Monitor {
         st.credit_at = Some(now);
 
         // 1. The next slice of accounts, asked for their counts per status.
-        let ids: Vec<String> = st.accounts.keys().cloned().collect();
+        let ids = std::mem::take(&mut st.account_ids);
         let mut due = Vec::new();
         if !ids.is_empty() {
             let n = ids.len();
@@ -295,6 +303,7 @@ impl Monitor {
             }
             st.cursor = (st.cursor + scanned) % n;
         }
+        st.account_ids = ids;
         report.accounts_asked = due.len();
         report.status_tokens = tokens(cost::STATUS * due.len() as f64);
         let documents_before = self.client.documents_sent();
@@ -421,13 +430,15 @@ impl Monitor {
             .count();
         let checked = covered.max(observed.iter().filter(|(_, o, _)| *o != Observation::Unknown).count());
         let bad_now = {
-            let seen: HashMap<&str, Observation> = observed.iter().map(|(k, o, _)| (k.as_str(), *o)).collect();
-            let still_bad = |key: &String, e: &ZoneEntry| {
-                let obs = seen.get(key.as_str()).copied().unwrap_or(e.observation);
-                !obs.is_healthy() && obs != Observation::Unknown
-            };
-            let bad = st.zones.iter().filter(|(k, e)| still_bad(k, e)).count();
-            if st.zones.is_empty() { 0.0 } else { bad as f64 / st.zones.len() as f64 }
+            let is_bad = |o: Observation| !o.is_healthy() && o != Observation::Unknown;
+            let mut bad = st.zones.values().filter(|e| is_bad(e.observation)).count() as i64;
+            let latest: HashMap<&str, Observation> = observed.iter().map(|(k, o, _)| (k.as_str(), *o)).collect();
+            for (key, o) in latest {
+                if let Some(e) = st.zones.get(key) {
+                    bad += i64::from(is_bad(o)) - i64::from(is_bad(e.observation));
+                }
+            }
+            if st.zones.is_empty() { 0.0 } else { bad.max(0) as f64 / st.zones.len() as f64 }
         };
         if let Some(ev) = st.inhibitor.sweep_fleet(now, checked, newly_bad, bad_now, report.api_failed) {
             self.platform_event(&ev, now).await?;
@@ -648,7 +659,8 @@ impl Monitor {
     /// What this tick reads beyond the status counts, in order of urgency, while the allowance
     /// lasts: (a) suspect and recovering zones whose next check is due (three tokens each);
     /// (b) accounts whose counts changed: their zones not OK, and those that were not OK before;
-    /// (c) zones confirmed down, flapping or held, now and then; (d) the playback rotation over
+    /// (c) zones confirmed paused, flapping or held, now and then; (d) accounts with zones not OK,
+    /// now and then; (e) the playback rotation over
     /// the zones of open venues (two tokens each, the only way to see a paused player), stalest
     /// first by stride scheduling, so that zone types where silence matters sooner come round
     /// more often.
@@ -668,8 +680,10 @@ impl Monitor {
         let mut settling: Vec<(Option<OffsetDateTime>, &String)> = Vec::new();
         let mut down: Vec<(Option<OffsetDateTime>, &String)> = Vec::new();
         let mut rotation: Vec<(f64, &String)> = Vec::new();
+        let (any_held, any_maintenance) =
+            (!st.held.is_empty(), !st.maintenance_venues.is_empty() || !st.maintenance_zones.is_empty());
         for (key, z) in &st.zones {
-            let held = st.held.contains(key);
+            let held = any_held && st.held.contains(key);
             let wait = match z.machine.status() {
                 ZoneStatus::Suspect => Some((true, s.policy.confirm_after)),
                 ZoneStatus::Recovering => Some((true, s.policy.recover_after)),
@@ -677,7 +691,8 @@ impl Monitor {
                 ZoneStatus::Down if held || z.machine.open_problem() == Some(Problem::Paused) => {
                     Some((false, s.down_recheck_every))
                 }
-                ZoneStatus::Down => Some((false, s.settled_recheck_every)),
+                // Read with their account's troubled zones (tier d below).
+                ZoneStatus::Down => continue,
                 _ if held => Some((false, s.down_recheck_every)),
                 _ => None,
             };
@@ -688,11 +703,13 @@ impl Monitor {
                     }
                 }
                 None => {
-                    let watched = st.open_venues.contains(&z.venue_id)
-                        && !st.maintenance_venues.contains(&z.venue_id)
-                        && !st.maintenance_zones.contains(&z.zone_id);
                     let rested = z.last_playback.is_none_or(|t| now - t >= s.playback_every * stride(z.zone_type));
-                    if watched && rested {
+                    let watched = rested
+                        && st.open_venues.contains(&z.venue_id)
+                        && !(any_maintenance
+                            && (st.maintenance_venues.contains(&z.venue_id)
+                                || st.maintenance_zones.contains(&z.zone_id)));
+                    if watched {
                         rotation.push((z.pass, key));
                     }
                 }
@@ -711,6 +728,7 @@ impl Monitor {
             plan.health.push(key.clone());
         }
         let mut waiting = Vec::new();
+        let mut troubled_read: Vec<&String> = Vec::new();
         for account in &st.changed {
             let Some(a) = st.accounts.get(account) else { continue };
             if !waiting.is_empty() {
@@ -732,6 +750,7 @@ impl Monitor {
             }
             taken.extend(a.zones.iter().filter(|z| st.zones.contains_key(*z)));
             if k > 0 {
+                troubled_read.push(account);
                 plan.troubled_tokens += tokens;
                 plan.troubled.push((account.clone(), k, was));
             } else {
@@ -749,6 +768,41 @@ impl Monitor {
             }
             taken.insert(key);
             plan.health.push(key.clone());
+        }
+        // (d) Accounts with zones not OK are read again now and then even when their counts stay
+        // the same: that re-checks their zones confirmed down, and finds a zone that went bad
+        // while another recovered between two status counts (the counts cannot show that swap).
+        if !short {
+            let mut stale: Vec<(Option<OffsetDateTime>, &String, u32)> = st
+                .accounts
+                .iter()
+                .filter(|(id, a)| {
+                    a.last_troubled.is_none_or(|t| now - t >= s.settled_recheck_every) && !troubled_read.contains(id)
+                })
+                .filter_map(|(id, a)| {
+                    let k: u32 = a.counts.iter().flatten().filter(|c| c.status != "OK").map(|c| c.total).sum();
+                    (k > 0).then_some((a.last_troubled, id, k))
+                })
+                .collect();
+            stale.sort();
+            for (_, account, k) in stale {
+                let Some(a) = st.accounts.get(account) else { continue };
+                let was: Vec<String> = a
+                    .zones
+                    .iter()
+                    .filter(|z| !taken.contains(z) && st.zones.get(*z).is_some_and(|e| status_not_ok(e.observation)))
+                    .cloned()
+                    .collect();
+                let tokens = cost::troubled(k);
+                if !spend(tokens + cost::PLAYBACK * was.len() as f64) {
+                    short = true;
+                    break;
+                }
+                taken.extend(a.zones.iter().filter(|z| st.zones.contains_key(*z)));
+                troubled_read.push(account);
+                plan.troubled_tokens += tokens;
+                plan.troubled.push((account.clone(), k, was));
+            }
         }
         if short {
             rotation.clear();
@@ -771,6 +825,12 @@ impl Monitor {
         rotation.sort_by(by_pass);
         plan.rotation = rotation.len();
         plan.probe.extend(rotation.into_iter().map(|(_, key)| key.clone()));
+        let troubled_read: Vec<String> = troubled_read.into_iter().cloned().collect();
+        for id in troubled_read {
+            if let Some(a) = st.accounts.get_mut(&id) {
+                a.last_troubled = Some(now);
+            }
+        }
         st.changed = waiting;
         st.credit = credit;
         st.pass_floor = plan.pass_floor;
