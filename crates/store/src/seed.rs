@@ -410,7 +410,6 @@ pub async fn demo_staff_contact(db: &PgPool, whatsapp_number: &str) -> sqlx::Res
     Ok(Some((venue, zone)))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
