@@ -123,35 +123,64 @@ pub async fn insert_message(db: impl PgExecutor<'_>, m: NewMessage<'_>) -> sqlx:
     .await
 }
 
-/// Records a venue's message on its conversation: the 24-hour window, who is waiting since when,
-/// the newest LINE reply token, and the status the lifecycle gives it.
-pub async fn note_inbound(
+/// What storing a venue's message also does to its conversation, in the same statement.
+pub struct OnInbound<'a> {
+    pub at: OffsetDateTime,
+    pub status: &'a str,
+    pub reply_token: Option<&'a str>,
+    /// Leave the conversation as it is (a survey answer does not reopen it).
+    pub touch: bool,
+    /// Enqueue the bot's job `(kind, max_attempts, priority)` for the new message.
+    pub job: Option<(&'a str, i32, i16)>,
+}
+
+/// Stores an inbound message and, only when it is new, records it on its conversation (the
+/// 24-hour window, who waits since when, the newest LINE reply token, the status the lifecycle
+/// gives it) and enqueues the bot's job — one round trip. `None`: already stored.
+pub async fn insert_inbound(
     db: impl PgExecutor<'_>,
-    conversation_id: Uuid,
-    at: OffsetDateTime,
-    status: &str,
-    reply_token: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE conversations SET \
-            last_inbound_at = GREATEST(last_inbound_at, $2), \
-            last_message_at = GREATEST(last_message_at, $2), \
-            waiting_since = COALESCE(waiting_since, $2), \
-            closed_at = CASE WHEN $3 = 'closed' THEN closed_at END, \
-            snoozed_until = CASE WHEN $3 = 'snoozed' THEN snoozed_until END, \
-            status = $3, \
-            reply_token = COALESCE($4, reply_token), \
-            reply_token_at = CASE WHEN $4 IS NULL THEN reply_token_at ELSE now() END, \
-            updated_at = now() \
-         WHERE id = $1",
+    m: NewMessage<'_>,
+    on: OnInbound<'_>,
+) -> sqlx::Result<Option<Uuid>> {
+    let (job_kind, job_attempts, job_priority) = on.job.unwrap_or(("", 1, 0));
+    sqlx::query_scalar(
+        "WITH m AS ( \
+            INSERT INTO messages (id, conversation_id, channel, external_id, direction, sender_type, kind, content, \
+                                  metadata, created_at) \
+            VALUES ($1, $2, $3, $4, 'in', 'user', $5, $6, $7, $8) \
+            ON CONFLICT (channel, external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING id), \
+         c AS ( \
+            UPDATE conversations SET \
+                last_inbound_at = GREATEST(last_inbound_at, $8), last_message_at = GREATEST(last_message_at, $8), \
+                waiting_since = COALESCE(waiting_since, $8), \
+                closed_at = CASE WHEN $9 = 'closed' THEN closed_at END, \
+                snoozed_until = CASE WHEN $9 = 'snoozed' THEN snoozed_until END, \
+                status = $9, reply_token = COALESCE($10, reply_token), \
+                reply_token_at = CASE WHEN $10 IS NULL THEN reply_token_at ELSE now() END, updated_at = now() \
+            WHERE id = $2 AND $11 AND EXISTS (SELECT 1 FROM m) RETURNING id), \
+         j AS ( \
+            INSERT INTO jobs (id, kind, payload, priority, max_attempts) \
+            SELECT $12, $13, jsonb_build_object('conversation_id', $2::uuid, 'message_id', m.id), $15, $14 FROM m \
+            WHERE $13 <> '' RETURNING id) \
+         SELECT id FROM m",
     )
-    .bind(conversation_id)
-    .bind(at)
-    .bind(status)
-    .bind(reply_token)
-    .execute(db)
+    .bind(bma_domain::ids::new_id())
+    .bind(m.conversation_id)
+    .bind(m.channel)
+    .bind(m.external_id)
+    .bind(m.kind)
+    .bind(m.content)
+    .bind(m.metadata)
+    .bind(on.at)
+    .bind(on.status)
+    .bind(on.reply_token)
+    .bind(on.touch)
+    .bind(bma_domain::ids::new_id())
+    .bind(job_kind)
+    .bind(job_attempts)
+    .bind(job_priority)
+    .fetch_optional(db)
     .await
-    .map(|_| ())
 }
 
 /// A reply by a person or the bot: the venue is no longer waiting, and the first response time

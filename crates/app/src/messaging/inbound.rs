@@ -120,7 +120,15 @@ async fn store_message(
         "thread": m.thread,
         "raw": m.raw,
     });
-    let Some(message_id) = store::insert_message(
+    let current = ConversationStatus::parse(&conv.status).unwrap_or(ConversationStatus::Open);
+    let status = if conv.inserted {
+        current
+    } else {
+        current.on_inbound(ctx.config.messaging.bot_enabled, conv.handed_over_at.is_some())
+    };
+    let bot_job = (survey_answer.is_none() && status == ConversationStatus::Pending)
+        .then(|| (jobs_kinds::BOT_REPLY, ctx.config.job_max_attempts(), Priority::URGENT.0));
+    let Some(message_id) = store::insert_inbound(
         &mut *tx,
         store::NewMessage {
             conversation_id: conv.id,
@@ -134,6 +142,13 @@ async fn store_message(
             author_id: None,
             outbound: None,
             created_at: Some(m.sent_at),
+        },
+        store::OnInbound {
+            at: m.sent_at,
+            status: status.as_str(),
+            reply_token: m.reply_token.as_deref(),
+            touch: survey_answer.is_none(),
+            job: bot_job,
         },
     )
     .await?
@@ -149,14 +164,6 @@ async fn store_message(
         return Ok(());
     }
 
-    let current = ConversationStatus::parse(&conv.status).unwrap_or(ConversationStatus::Open);
-    let status = if conv.inserted {
-        current
-    } else {
-        current.on_inbound(ctx.config.messaging.bot_enabled, conv.handed_over_at.is_some())
-    };
-    store::note_inbound(&mut *tx, conv.id, m.sent_at, status.as_str(), m.reply_token.as_deref()).await?;
-
     if let MessageBody::Media { media_id: Some(media_id), .. } = &m.body {
         let job = NewJob::new(
             jobs_kinds::FETCH_MEDIA,
@@ -166,21 +173,9 @@ async fn store_message(
         .dedup(format!("media:{message_id}"));
         jobs::enqueue(&mut *tx, job).await?;
     }
-    match status {
-        ConversationStatus::Pending => {
-            let job = NewJob::new(
-                jobs_kinds::BOT_REPLY,
-                json!({"conversation_id": conv.id, "message_id": message_id}),
-                ctx.config.job_max_attempts(),
-            )
-            .priority(Priority::URGENT);
-            jobs::enqueue(&mut *tx, job).await?;
-        }
-        // Assignment happens when a conversation comes to the team, not on every message.
-        ConversationStatus::Open if conv.inserted || current != status => {
-            super::assignment::assign_if_unassigned(ctx, &mut *tx, conv.id).await?;
-        }
-        _ => {}
+    // Assignment happens when a conversation comes to the team, not on every message.
+    if status == ConversationStatus::Open && (conv.inserted || current != status) {
+        super::assignment::assign_if_unassigned(ctx, &mut *tx, conv.id).await?;
     }
     Ok(())
 }
