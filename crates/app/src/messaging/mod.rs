@@ -8,6 +8,7 @@ pub mod email_inbound;
 pub mod inbound;
 pub mod line_menu;
 pub mod media;
+pub mod notify;
 pub mod outbound;
 pub mod survey;
 

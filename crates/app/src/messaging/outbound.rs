@@ -219,7 +219,10 @@ pub async fn queue(
         .priority(Priority::HIGH)
         .dedup(format!("send:{inserted}"));
     jobs::enqueue(&mut *db, job).await?;
-    store::note_reply(&mut *db, conversation_id, matches!(author, Author::Member(_))).await?;
+    // A notice or a survey is not an answer to the venue; only people and the bot reply.
+    if !matches!(author, Author::System) {
+        store::note_reply(&mut *db, conversation_id, matches!(author, Author::Member(_))).await?;
+    }
     Ok(inserted)
 }
 

@@ -859,6 +859,7 @@ impl Monitor {
             bma_domain::monitoring::NoticeKind::Recovered => format!("Music is back at {venue}"),
             _ => format!("Music problem at {venue}"),
         };
+        crate::messaging::notify::venue_staff(&self.ctx, tx, venue_id, venue, text).await?;
         for address in to {
             let job =
                 EmailJob {

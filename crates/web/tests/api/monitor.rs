@@ -498,3 +498,35 @@ async fn hourly_and_daily_rollups_hold_the_exact_uptime_per_zone_and_venue() {
         .unwrap_or_default();
     assert_eq!(day, (14 * 3600 - 1800, 1800, 10 * 3600, 1), "open 08:00–22:00, down 08:00–08:30");
 }
+
+#[tokio::test]
+async fn the_venues_staff_hear_of_a_problem_on_whatsapp_through_a_template_outside_the_window() {
+    let r = rig(3, 12).await;
+    r.run_for(20).await;
+    let account = r.fake.accounts().into_iter().max_by_key(|a| a.zones.len()).expect("an account");
+    let venue: uuid::Uuid = sqlx::query_scalar("SELECT venue_id FROM zones WHERE soundtrack_device_id = $1")
+        .bind(&account.zones[0].id)
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .expect("venue");
+    sqlx::query(
+        "INSERT INTO venue_contacts (id, venue_id, name, channel, whatsapp_number, is_staff) \
+         VALUES ($1, $2, 'Khun Somchai', 'whatsapp', '+66812345678', true)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(venue)
+    .execute(&r.app.ctx.db)
+    .await
+    .expect("contact");
+    r.fault(FaultKind::Offline, Target::Zone(account.zones[0].id.clone()));
+    r.run_for(180).await;
+    let sent: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.kind, m.outbound->>'name' FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE c.external_id = '+66812345678' AND m.direction = 'out'",
+    )
+    .fetch_all(&r.app.ctx.db)
+    .await
+    .expect("messages");
+    assert_eq!(sent, vec![("template".to_owned(), "alert_notice".to_owned())], "one notice, as the approved template");
+    assert_eq!(r.app.count("SELECT count(*) FROM jobs WHERE kind = 'message.send'").await, 1);
+}
