@@ -93,7 +93,22 @@ impl JobHandler for BotReply {
         };
         let staff = c.is_staff == Some(true);
         let lang = bot::reply_language(&text);
-        let decision = decide(ctx, &text, choice.as_deref(), &zones, staff, c.venue_id).await;
+        let repeated: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = $1 AND p.direction = 'in' \
+             AND p.id <> $2 AND lower(p.content) = lower($3) AND p.created_at > now() - interval '15 minutes' \
+             AND EXISTS (SELECT 1 FROM messages b WHERE b.conversation_id = $1 AND b.sender_type = 'bot' \
+                         AND b.id > p.id))",
+        )
+        .bind(p.conversation_id)
+        .bind(p.message_id)
+        .bind(&text)
+        .fetch_one(&ctx.db)
+        .await?;
+        let decision = if choice.is_none() && (repeated || is_upset(&text)) {
+            Decision::HandOver(replies::handover(lang), "the venue is upset or repeated itself")
+        } else {
+            decide(ctx, &text, choice.as_deref(), &zones, staff, c.venue_id).await
+        };
         let decision = match decision {
             Decision::Miss => match llm::fallback(ctx, &text, &zones, staff, lang).await {
                 Some(d) => d,
@@ -157,6 +172,35 @@ pub async fn hand_over(
     outbound::note(db, conversation, None, "system", &format!("The bot handed over: {reason}.")).await?;
     crate::messaging::assignment::assign_if_unassigned(ctx, db, conversation).await?;
     Ok(())
+}
+
+/// An angry message goes to a person at once: shouting, a row of exclamation marks, or words of
+/// frustration in English or Thai.
+fn is_upset(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let letters: Vec<char> = text.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+    let shouting =
+        letters.len() >= 12 && letters.iter().filter(|c| c.is_ascii_uppercase()).count() * 10 >= letters.len() * 8;
+    let bangs = text.matches('!').count() >= 3;
+    const WORDS: &[&str] = &[
+        "unacceptable",
+        "ridiculous",
+        "angry",
+        "furious",
+        "worst",
+        "useless",
+        "fed up",
+        "again and again",
+        "still not working",
+        "complain",
+        "แย่มาก",
+        "โมโห",
+        "ไม่ไหว",
+        "หงุดหงิด",
+        "อีกแล้ว",
+        "ห่วย",
+    ];
+    shouting || bangs || WORDS.iter().any(|w| lower.contains(w))
 }
 
 fn say(text: String) -> Decision {

@@ -214,3 +214,20 @@ async fn rich_menu_taps_reach_the_bot_a_status_tap_answers_and_talk_to_us_hands_
         .expect("a reply");
     assert_eq!(r.status().await, "open");
 }
+
+#[tokio::test]
+async fn an_angry_or_repeated_message_goes_to_a_person_at_once() {
+    let r = rig(false).await;
+    r.say(STAFF, UserMessage::text("THE MUSIC IS STILL OFF IN THE LOBBY")).await.expect("a reply");
+    assert_eq!(r.status().await, "open", "shouting is handed over");
+
+    let r = rig(false).await;
+    r.say(STAFF, UserMessage::text("volume 6 in the lobby")).await.expect("a reply");
+    assert_eq!(r.status().await, "pending");
+    r.say(STAFF, UserMessage::text("volume 6 in the lobby")).await.expect("a reply");
+    assert_eq!(r.status().await, "open", "the same request again means the bot did not help");
+
+    let r = rig(false).await;
+    r.say(STAFF, UserMessage::text("เพลงเงียบอีกแล้ว แย่มาก")).await.expect("a reply");
+    assert_eq!(r.status().await, "open");
+}
