@@ -230,6 +230,16 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         );
         println!("             and see what went out: GET {}/control/sent\n", wa.base_url());
         let mut staff_zone = None;
+        for p in fake.playlists() {
+            let lower = p.name.to_lowercase();
+            let moods: Vec<String> =
+                ["jazz", "lounge", "chill", "calm", "upbeat", "pop", "acoustic", "classical", "cozy", "party"]
+                    .iter()
+                    .filter(|m| lower.contains(*m))
+                    .map(|m| (*m).to_owned())
+                    .collect();
+            let _ = bma_store::messaging::upsert_playlist(&rt.ctx.db, &p.id, &p.name, &moods).await;
+        }
         if let Some(client) = rt.ctx.soundtrack.clone() {
             if let Err(e) = bma_app::monitoring::discovery::sync(&rt.ctx, &client, "Asia/Bangkok").await {
                 println!("  discovery failed: {e}");

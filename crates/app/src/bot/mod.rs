@@ -347,6 +347,25 @@ async fn act(ctx: &AppContext, intent: &Intent, targets: &[&Zone], lang: Lang, v
         }
         Intent::Pause => client.pause(remote).await.map(|()| replies::paused(lang, &zone.name)),
         Intent::Skip => client.skip(remote).await.map(|()| replies::skipped(lang, &zone.name)),
+        Intent::ChangePlaylist { query } => {
+            let query = if query.trim().is_empty() { "calm".to_owned() } else { query.trim().to_lowercase() };
+            match bma_store::messaging::find_playlist(&ctx.db, &query).await {
+                Ok(Some(p)) => client
+                    .assign_source(remote, &p.soundtrack_id)
+                    .await
+                    .map(|()| replies::playlist_changed(lang, &zone.name, &p.name)),
+                Ok(None) => {
+                    return Decision::HandOver(
+                        replies::handover(lang),
+                        "no playlist of the catalogue fits the request",
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "playlist catalogue unavailable");
+                    return Decision::HandOver(replies::handover(lang), "the playlist catalogue is unavailable");
+                }
+            }
+        }
         Intent::NowPlaying => {
             let track = snapshot.now_playing.clone();
             Ok(match track.as_deref() {

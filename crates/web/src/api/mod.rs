@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversations;
 pub mod health;
 pub mod monitoring;
+pub mod playlists;
 pub mod team;
 pub mod venues;
 pub mod webhooks;

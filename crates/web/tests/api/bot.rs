@@ -231,3 +231,32 @@ async fn an_angry_or_repeated_message_goes_to_a_person_at_once() {
     r.say(STAFF, UserMessage::text("เพลงเงียบอีกแล้ว แย่มาก")).await.expect("a reply");
     assert_eq!(r.status().await, "open");
 }
+
+#[tokio::test]
+async fn a_playlist_asked_for_by_mood_is_found_in_the_catalogue_and_assigned() {
+    let r = rig(false).await;
+    let playlist = r.st.playlists()[0].clone();
+    let viewer = r.app.token(Role::Viewer).await;
+    let refused = r
+        .app
+        .post(
+            "/api/v1/playlists",
+            Some(&viewer),
+            json!({"soundtrack_id": playlist.id, "name": "Late Night Jazz", "moods": ["jazz"]}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let added = r
+        .app
+        .post(
+            "/api/v1/playlists",
+            Some(&r.token),
+            json!({"soundtrack_id": playlist.id, "name": "Late Night Jazz", "moods": ["Jazz", "lounge"]}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    assert_eq!(added.body["moods"], json!(["jazz", "lounge"]));
+    let reply = r.say(STAFF, UserMessage::text("can we have some jazz in the lobby please")).await.expect("a reply");
+    assert_eq!(r.st.zone_source(&r.lobby).as_deref(), Some(playlist.id.as_str()));
+    assert!(text_of(&reply).contains("Late Night Jazz"), "{reply}");
+}

@@ -1,0 +1,69 @@
+//! The playlist catalogue: the provider's curated Soundtrack playlists and the moods they suit,
+//! which the bot picks from when a venue asks for "jazz" or "something calm".
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{AuditActor, Json};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bma_domain::Invalid;
+use bma_store::messaging::{self as store, CataloguePlaylist};
+use serde::Deserialize;
+
+/// The catalogue, by name.
+#[utoipa::path(get, path = "/api/v1/playlists", tag = "zones", security(("bearer" = [])),
+    responses((status = 200, body = Vec<CataloguePlaylist>)))]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<CataloguePlaylist>>> {
+    Ok(Json(store::catalogue(&state.ctx.db).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaylistBody {
+    /// The playlist's id in Soundtrack.
+    pub soundtrack_id: String,
+    pub name: String,
+    /// Lower-case mood words such as jazz, calm, upbeat, lounge.
+    #[serde(default)]
+    pub moods: Vec<String>,
+}
+
+/// Adds a playlist to the catalogue, or updates the one with this Soundtrack id.
+#[utoipa::path(post, path = "/api/v1/playlists", tag = "zones", security(("bearer" = [])), request_body = PlaylistBody,
+    responses((status = 201, body = CataloguePlaylist), (status = 422, body = ErrorBody)))]
+pub async fn upsert(
+    State(state): State<AppState>,
+    AuditActor(actor): AuditActor,
+    Json(body): Json<PlaylistBody>,
+) -> ApiResult<Response> {
+    let mut inv = Invalid::default();
+    let sid = body.soundtrack_id.trim();
+    let name = body.name.trim();
+    if sid.is_empty() || sid.len() > 200 {
+        inv.push("soundtrack_id", "must be 1 to 200 characters");
+    }
+    if name.is_empty() || name.chars().count() > 200 {
+        inv.push("name", "must be 1 to 200 characters");
+    }
+    let moods: Vec<String> = body.moods.iter().map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty()).collect();
+    if moods.len() > 20 || moods.iter().any(|m| m.chars().count() > 40) {
+        inv.push("moods", "at most 20 moods of at most 40 characters");
+    }
+    inv.into_result()?;
+    let mut tx = state.ctx.db.begin().await?;
+    let p = store::upsert_playlist(&mut *tx, sid, name, &moods).await?;
+    bma_store::audit::record(
+        &mut *tx,
+        actor.audit(
+            "playlist.upsert",
+            "playlist",
+            p.id,
+            None,
+            Some(serde_json::json!({"name": p.name, "moods": p.moods})),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(p)).into_response())
+}
