@@ -13,6 +13,8 @@ pub struct Worker {
     registry: Arc<Registry>,
     id: String,
     batch: i64,
+    /// Jobs in flight at once in `run`.
+    concurrency: usize,
     backoff_base: Duration,
     job_timeout: Duration,
     poll_every: Duration,
@@ -33,6 +35,7 @@ impl Worker {
             registry: Arc::new(registry),
             id: format!("worker-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
             batch: 8,
+            concurrency: 32,
             backoff_base: Duration::from_secs(10),
             job_timeout: Duration::from_secs(300),
             poll_every: Duration::from_millis(50),
@@ -57,85 +60,100 @@ impl Worker {
         d.mul_f64(1.0 + jitter)
     }
 
+    /// Runs one claimed job to its end: done (deleted), retried later, or dead.
+    async fn execute(&self, job: Job) -> anyhow::Result<Outcome> {
+        let started = std::time::Instant::now();
+        let result = match self.registry.get(&job.kind) {
+            None => Err(anyhow::anyhow!("no handler for job kind {:?}", job.kind)),
+            Some(h) => {
+                let run = tokio::spawn({
+                    let ctx = self.ctx.clone();
+                    let payload = job.payload.clone();
+                    async move { h.run(&ctx, payload).await }
+                });
+                match tokio::time::timeout(self.job_timeout, run).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(join)) => Err(anyhow::anyhow!("job panicked: {join}")),
+                    Err(_) => Err(anyhow::anyhow!("job timed out after {:?}", self.job_timeout)),
+                }
+            }
+        };
+        metrics::histogram!("job_duration_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
+        let outcome = match result {
+            Ok(()) => {
+                jobs::complete(&self.ctx.db, job.id).await?;
+                tracing::info!(job_id = %job.id, kind = %job.kind, attempt = job.attempts, "job done");
+                Outcome::Done
+            }
+            Err(e) => {
+                let wait = self.backoff(job.attempts);
+                let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::HOUR);
+                let status = jobs::fail(&self.ctx.db, job.id, &format!("{e:#}"), wait).await?;
+                if status == "dead" {
+                    tracing::error!(job_id = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job dead after its last attempt");
+                    Outcome::Dead
+                } else {
+                    tracing::warn!(job_id = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, retry_in = ?wait, "job failed; will retry");
+                    Outcome::Retrying
+                }
+            }
+        };
+        metrics::counter!("jobs_finished_total", "kind" => job.kind.clone(), "outcome" => format!("{outcome:?}").to_lowercase()).increment(1);
+        Ok(outcome)
+    }
+
     /// Claims and runs one batch; returns the outcomes (empty when nothing was due).
     pub async fn run_once(&self) -> anyhow::Result<Vec<(Job, Outcome)>> {
         let claimed = jobs::claim(&self.ctx.db, &self.id, self.batch).await?;
-        let mut set = tokio::task::JoinSet::new();
-        for job in claimed {
-            let ctx = self.ctx.clone();
-            let handler = self.registry.get(&job.kind);
-            let timeout = self.job_timeout;
-            set.spawn(async move {
-                let started = std::time::Instant::now();
-                let result = match handler {
-                    None => Err(anyhow::anyhow!("no handler for job kind {:?}", job.kind)),
-                    Some(h) => {
-                        let run = tokio::spawn({
-                            let ctx = ctx.clone();
-                            let payload = job.payload.clone();
-                            async move { h.run(&ctx, payload).await }
-                        });
-                        match tokio::time::timeout(timeout, run).await {
-                            Ok(Ok(r)) => r,
-                            Ok(Err(join)) => Err(anyhow::anyhow!("job panicked: {join}")),
-                            Err(_) => Err(anyhow::anyhow!("job timed out after {timeout:?}")),
-                        }
-                    }
-                };
-                metrics::histogram!("job_duration_seconds", "kind" => job.kind.clone())
-                    .record(started.elapsed().as_secs_f64());
-                (job, result)
-            });
-        }
+        let runs = claimed.into_iter().map(|job| async move {
+            let outcome = self.execute(job.clone()).await;
+            (job, outcome)
+        });
         let mut outcomes = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            let Ok((job, result)) = joined else { continue };
-            let outcome = match result {
-                Ok(()) => {
-                    jobs::complete(&self.ctx.db, job.id).await?;
-                    tracing::info!(job_id = %job.id, kind = %job.kind, attempt = job.attempts, "job done");
-                    Outcome::Done
-                }
-                Err(e) => {
-                    let wait = self.backoff(job.attempts);
-                    let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::HOUR);
-                    let status = jobs::fail(&self.ctx.db, job.id, &format!("{e:#}"), wait).await?;
-                    if status == "dead" {
-                        tracing::error!(job_id = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job dead after its last attempt");
-                        Outcome::Dead
-                    } else {
-                        tracing::warn!(job_id = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, retry_in = ?wait, "job failed; will retry");
-                        Outcome::Retrying
-                    }
-                }
-            };
-            metrics::counter!("jobs_finished_total", "kind" => job.kind.clone(), "outcome" => format!("{outcome:?}").to_lowercase()).increment(1);
-            outcomes.push((job, outcome));
+        for (job, outcome) in futures_util::future::join_all(runs).await {
+            outcomes.push((job, outcome?));
         }
         Ok(outcomes)
     }
 
-    /// Runs until `shutdown` turns true; finishes the batch in hand first.
+    /// Runs until `shutdown` turns true, keeping up to `concurrency` jobs in flight: a slow job
+    /// (an LLM call) never holds back the ones behind it. Finishes the jobs in hand first.
     pub async fn run(self, mut shutdown: Shutdown) {
         tracing::info!(worker = %self.id, "worker started");
+        let this = Arc::new(self);
+        let mut inflight = tokio::task::JoinSet::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let idle = match self.run_once().await {
-                Ok(done) => done.is_empty(),
-                Err(e) => {
-                    tracing::error!(error = %e, "worker could not claim jobs");
-                    true
+            while inflight.try_join_next().is_some() {}
+            let free = this.concurrency.saturating_sub(inflight.len());
+            let mut claimed = 0;
+            if free > 0 {
+                match jobs::claim(&this.ctx.db, &this.id, i64::try_from(free).unwrap_or(1)).await {
+                    Ok(batch) => {
+                        claimed = batch.len();
+                        for job in batch {
+                            let w = this.clone();
+                            inflight.spawn(async move {
+                                if let Err(e) = w.execute(job).await {
+                                    tracing::error!(error = %e, "could not record a job's outcome");
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "worker could not claim jobs"),
                 }
-            };
-            if idle {
+            }
+            if claimed == 0 {
                 tokio::select! {
-                    () = tokio::time::sleep(self.poll_every) => {}
+                    Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+                    () = tokio::time::sleep(this.poll_every) => {}
                     _ = shutdown.changed() => {}
                 }
             }
         }
-        tracing::info!(worker = %self.id, "worker stopped");
+        while inflight.join_next().await.is_some() {}
+        tracing::info!(worker = %this.id, "worker stopped");
     }
 }
