@@ -77,6 +77,7 @@ pub struct MessagingConfig {
     /// New conversations start with the bot (pending) instead of the team (open).
     pub bot_enabled: bool,
     pub claude_api_url: String,
+    pub openweathermap_api_url: String,
     /// The model is configuration: model names come and go.
     pub claude_model: String,
 }
@@ -330,6 +331,9 @@ impl Config {
                 assign_cap: parsed(src, "CONVERSATION_ASSIGN_CAP", 20)?,
                 bot_enabled: parsed(src, "BOT_ENABLED", true)?,
                 claude_api_url: src.get("CLAUDE_API_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
+                openweathermap_api_url: src
+                    .get("OPENWEATHERMAP_API_URL")
+                    .unwrap_or_else(|| "https://api.openweathermap.org".into()),
                 claude_model: src.get("CLAUDE_MODEL").unwrap_or_else(|| "claude-haiku-4-5".into()),
             },
             claude_api_key: secret(src, "CLAUDE_API_KEY"),

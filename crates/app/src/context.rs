@@ -23,6 +23,8 @@ pub struct AppContext {
     pub channels: crate::messaging::Channels,
     /// The bot's LLM fallback, when CLAUDE_API_KEY is set.
     pub claude: Option<Arc<bma_integrations::claude::ClaudeClient>>,
+    /// Weather for the bot's music suggestions, when OPENWEATHERMAP_API_KEY is set.
+    pub weather: Option<Arc<bma_integrations::weather::WeatherClient>>,
 }
 
 impl AppContext {
@@ -40,7 +42,15 @@ impl AppContext {
                 .ok()
                 .map(Arc::new)
         });
-        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None, channels, claude }
+        let weather = config.openweathermap_api_key.as_ref().and_then(|key| {
+            let mut s = bma_integrations::weather::WeatherSettings::new(key.expose());
+            s.base_url = config.messaging.openweathermap_api_url.clone();
+            bma_integrations::weather::WeatherClient::new(s)
+                .map_err(|e| tracing::error!(error = %e, "weather client not built"))
+                .ok()
+                .map(Arc::new)
+        });
+        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None, channels, claude, weather }
     }
 
     #[must_use]

@@ -420,3 +420,34 @@ pub async fn satisfaction_of(db: impl PgExecutor<'_>, venue_id: Uuid) -> sqlx::R
     };
     Ok(SatisfactionSummary { responses, average, satisfied_share, distribution })
 }
+
+/// Sets where a venue is; false when the venue does not exist.
+pub async fn set_location(
+    db: impl PgExecutor<'_>,
+    venue_id: Uuid,
+    latitude: f64,
+    longitude: f64,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "INSERT INTO venue_locations (venue_id, latitude, longitude) SELECT id, $2, $3 FROM venues WHERE id = $1 \
+         ON CONFLICT (venue_id) DO UPDATE SET latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, \
+         updated_at = now()",
+    )
+    .bind(venue_id)
+    .bind(latitude)
+    .bind(longitude)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// A venue's coordinates and the hour of the day there now.
+pub async fn location_and_local_hour(db: impl PgExecutor<'_>, venue_id: Uuid) -> sqlx::Result<Option<(f64, f64, i32)>> {
+    sqlx::query_as(
+        "SELECT l.latitude, l.longitude, EXTRACT(HOUR FROM now() AT TIME ZONE v.timezone)::int \
+         FROM venue_locations l JOIN venues v ON v.id = l.venue_id WHERE l.venue_id = $1",
+    )
+    .bind(venue_id)
+    .fetch_optional(db)
+    .await
+}

@@ -53,6 +53,7 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/venues/{id}/contacts", member(VenuesRead)),
     ("POST", "/api/v1/venues/{id}/contacts", member(VenuesWrite)),
     ("GET", "/api/v1/venues/{id}/satisfaction", member(VenuesRead)),
+    ("PUT", "/api/v1/venues/{id}/location", member(VenuesWrite)),
     ("GET", "/api/v1/zones/{id}", member(VenuesRead)),
     ("PUT", "/api/v1/zones/{id}", member(VenuesWrite)),
     ("DELETE", "/api/v1/zones/{id}", member(VenuesWrite)),

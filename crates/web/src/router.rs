@@ -43,6 +43,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(venues::list_zones, venues::create_zone))
         .routes(routes!(venues::list_contacts, venues::create_contact))
         .routes(routes!(venues::venue_satisfaction))
+        .routes(routes!(venues::set_location))
         .routes(routes!(zones::get_zone, zones::update_zone, zones::delete_zone))
         .routes(routes!(monitoring::fleet_status))
         .routes(routes!(monitoring::list_alerts))

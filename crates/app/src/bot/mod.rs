@@ -4,6 +4,7 @@
 //! It stays silent once a person owns the conversation.
 
 mod llm;
+mod weather;
 
 use crate::jobs::JobHandler;
 use crate::messaging::outbound::{self, Author, Choice, OutboundBody};
@@ -348,12 +349,31 @@ async fn act(ctx: &AppContext, intent: &Intent, targets: &[&Zone], lang: Lang, v
         Intent::Pause => client.pause(remote).await.map(|()| replies::paused(lang, &zone.name)),
         Intent::Skip => client.skip(remote).await.map(|()| replies::skipped(lang, &zone.name)),
         Intent::ChangePlaylist { query } => {
-            let query = if query.trim().is_empty() { "calm".to_owned() } else { query.trim().to_lowercase() };
-            match bma_store::messaging::find_playlist(&ctx.db, &query).await {
-                Ok(Some(p)) => client
-                    .assign_source(remote, &p.soundtrack_id)
-                    .await
-                    .map(|()| replies::playlist_changed(lang, &zone.name, &p.name)),
+            // With no style named, the weather at the venue suggests one.
+            let mood = match (query.trim().is_empty(), venue) {
+                (true, Some(v)) => weather::mood(ctx, v).await,
+                _ => None,
+            };
+            let words: Vec<String> = match &mood {
+                Some(m) => m.playlist_words.iter().map(|w| (*w).to_owned()).collect(),
+                None if query.trim().is_empty() => vec!["calm".to_owned()],
+                None => vec![query.trim().to_lowercase()],
+            };
+            let mut found = Ok(None);
+            for w in &words {
+                found = bma_store::messaging::find_playlist(&ctx.db, w).await;
+                if !matches!(found, Ok(None)) {
+                    break;
+                }
+            }
+            match found {
+                Ok(Some(p)) => client.assign_source(remote, &p.soundtrack_id).await.map(|()| {
+                    let changed = replies::playlist_changed(lang, &zone.name, &p.name);
+                    match &mood {
+                        Some(m) => format!("{} {changed}", if lang == Lang::Th { m.th } else { m.en }),
+                        None => changed,
+                    }
+                }),
                 Ok(None) => {
                     return Decision::HandOver(
                         replies::handover(lang),

@@ -340,3 +340,46 @@ pub async fn import_venues(
         }
     }
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationBody {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// Where the venue is (for the weather behind the bot's music suggestions).
+#[utoipa::path(put, path = "/api/v1/venues/{id}/location", tag = "venues", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = LocationBody, responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_location(
+    State(state): State<AppState>,
+    AuditActor(actor): AuditActor,
+    Id(id): Id,
+    Json(body): Json<LocationBody>,
+) -> ApiResult<StatusCode> {
+    let mut inv = Invalid::default();
+    if !(-90.0..=90.0).contains(&body.latitude) {
+        inv.push("latitude", "must be between -90 and 90");
+    }
+    if !(-180.0..=180.0).contains(&body.longitude) {
+        inv.push("longitude", "must be between -180 and 180");
+    }
+    inv.into_result()?;
+    let mut tx = state.ctx.db.begin().await?;
+    if !store::set_location(&mut *tx, id, body.latitude, body.longitude).await? {
+        return Err(ApiError::NotFound("venue".into()));
+    }
+    bma_store::audit::record(
+        &mut *tx,
+        actor.audit(
+            "venue.location",
+            "venue",
+            id,
+            None,
+            Some(serde_json::json!({"latitude": body.latitude, "longitude": body.longitude})),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

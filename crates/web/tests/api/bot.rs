@@ -4,6 +4,7 @@ use bma_app::jobs::{Registry, Worker};
 use bma_domain::access::Role;
 use bma_fakes::claude::{ClaudeFake, ClaudeFakeConfig, ScriptedReply};
 use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
+use bma_fakes::weather::{WeatherFake, WeatherFakeConfig, WeatherFixture};
 use bma_fakes::whatsapp::{UserMessage, WhatsappFake, WhatsappFakeConfig};
 use bma_integrations::soundtrack::{Auth, Settings};
 use serde_json::json;
@@ -17,16 +18,19 @@ struct Rig {
     wa: WhatsappFake,
     st: SoundtrackFake,
     claude: ClaudeFake,
+    weather: WeatherFake,
     worker: Worker,
     lobby: String,
     pool: String,
     token: String,
+    venue: String,
 }
 
 async fn rig(with_llm: bool) -> Rig {
     let st = SoundtrackFake::start(FleetConfig::default()).await.expect("soundtrack fake");
     let wa = WhatsappFake::start(WhatsappFakeConfig::default()).await.expect("whatsapp fake");
     let claude = ClaudeFake::start(ClaudeFakeConfig::default()).await.expect("claude fake");
+    let weather = WeatherFake::start(WeatherFakeConfig::default()).await.expect("weather fake");
     let c = wa.config().clone();
     let mut env = vec![
         ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
@@ -34,6 +38,8 @@ async fn rig(with_llm: bool) -> Rig {
         ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
         ("WHATSAPP_API_URL", wa.base_url()),
         ("BOT_ENABLED", "true".into()),
+        ("OPENWEATHERMAP_API_KEY", weather.api_key().to_owned()),
+        ("OPENWEATHERMAP_API_URL", weather.base_url()),
     ];
     if with_llm {
         env.push(("CLAUDE_API_KEY", claude.api_key().to_owned()));
@@ -70,7 +76,7 @@ async fn rig(with_llm: bool) -> Rig {
         .await;
     assert_eq!(contact.status, StatusCode::CREATED, "{}", contact.text);
     let worker = Worker::new(app.ctx.clone(), Registry::standard()).with_backoff_base(Duration::ZERO);
-    Rig { app, wa, st, claude, worker, lobby, pool, token }
+    Rig { app, wa, st, claude, weather, worker, lobby, pool, token, venue }
 }
 
 impl Rig {
@@ -259,4 +265,43 @@ async fn a_playlist_asked_for_by_mood_is_found_in_the_catalogue_and_assigned() {
     let reply = r.say(STAFF, UserMessage::text("can we have some jazz in the lobby please")).await.expect("a reply");
     assert_eq!(r.st.zone_source(&r.lobby).as_deref(), Some(playlist.id.as_str()));
     assert!(text_of(&reply).contains("Late Night Jazz"), "{reply}");
+}
+
+#[tokio::test]
+async fn with_no_style_named_the_weather_at_the_venue_picks_the_playlist() {
+    let r = rig(false).await;
+    let playlist = r.st.playlists()[1].clone();
+    r.app
+        .post(
+            "/api/v1/playlists",
+            Some(&r.token),
+            json!({"soundtrack_id": playlist.id, "name": "Rainy Day Acoustic", "moods": ["acoustic"]}),
+        )
+        .await;
+    let bad = r
+        .app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/venues/{}/location", r.venue),
+            Some(&r.token),
+            Some(json!({"latitude": 99.0, "longitude": 0.0})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let set = r
+        .app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/venues/{}/location", r.venue),
+            Some(&r.token),
+            Some(json!({"latitude": 13.74, "longitude": 100.56})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.text);
+    r.weather.set(13.74, 100.56, WeatherFixture::rain(26.0));
+    let reply = r.say(STAFF, UserMessage::text("change the playlist in the lobby")).await.expect("a reply");
+    assert_eq!(r.st.zone_source(&r.lobby).as_deref(), Some(playlist.id.as_str()));
+    assert!(text_of(&reply).contains("Rainy"), "{reply}");
+    r.say(STAFF, UserMessage::text("different playlist for the lobby please")).await.expect("a reply");
+    assert_eq!(r.weather.requests(), 1, "the weather is cached per venue");
 }
