@@ -162,6 +162,11 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     let wa = bma_fakes::whatsapp::WhatsappFake::start(bma_fakes::whatsapp::WhatsappFakeConfig::default()).await?;
     let line = bma_fakes::line::LineFake::start(bma_fakes::line::LineFakeConfig::default()).await?;
     let channels_faked = config.whatsapp_access_token.is_none() && config.line_channel_access_token.is_none();
+    let weather = bma_fakes::weather::WeatherFake::start(bma_fakes::weather::WeatherFakeConfig::default()).await?;
+    if config.openweathermap_api_key.is_none() {
+        config.openweathermap_api_key = Some(bma_app::config::Secret::new(weather.api_key()));
+        config.messaging.openweathermap_api_url = weather.base_url();
+    }
     if channels_faked {
         let c = wa.config();
         config.whatsapp_access_token = Some(bma_app::config::Secret::new(c.access_token.clone()));

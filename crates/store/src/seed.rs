@@ -407,6 +407,8 @@ pub async fn demo_staff_contact(db: &PgPool, whatsapp_number: &str) -> sqlx::Res
     .bind(whatsapp_number)
     .execute(db)
     .await?;
+    // Bangkok, so "change the music" follows the (fake) weather there.
+    crate::venues::set_location(db, venue_id, 13.7563, 100.5018).await?;
     Ok(Some((venue, zone)))
 }
 
