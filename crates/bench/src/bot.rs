@@ -121,7 +121,7 @@ async fn scenario(llm_latency: Option<Duration>, seconds: u64, every: Duration) 
     let worker = tokio::spawn(Worker::new(ctx.clone(), Registry::standard()).run(stop_rx));
 
     let text_for = |k: usize| match llm_latency {
-        Some(_) => "is the quarterly brand review still on for friday".to_owned(),
+        Some(_) => format!("is the brand review of week {k} still on for friday"),
         None => format!("volume {} in the lobby please", 5 + k % 6),
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
