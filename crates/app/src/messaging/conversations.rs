@@ -17,6 +17,22 @@ async fn current(db: &mut sqlx::PgConnection, id: Uuid) -> Result<Conversation> 
     store::conversation(&mut *db, id).await?.ok_or(Error::NotFound("conversation"))
 }
 
+/// Reads the conversation back, records the audit entry and commits: the end of every change.
+async fn audited(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    actor: &Actor,
+    action: &str,
+    id: Uuid,
+    before: serde_json::Value,
+    after: impl FnOnce(&Conversation) -> serde_json::Value,
+) -> Result<Conversation> {
+    let conversation = store::conversation(&mut *tx, id).await?.ok_or(Error::NotFound("conversation"))?;
+    let after = after(&conversation);
+    bma_store::audit::record(&mut *tx, actor.audit(action, "conversation", id, Some(before), Some(after))).await?;
+    tx.commit().await?;
+    Ok(conversation)
+}
+
 /// A team reply, sent through the conversation's channel. A person replying takes the
 /// conversation over from the bot.
 pub async fn reply(ctx: &AppContext, actor: &Actor, id: Uuid, body: &OutboundBody) -> Result<Uuid> {
@@ -66,20 +82,15 @@ pub async fn assign(ctx: &AppContext, actor: &Actor, id: Uuid, to: Assignee) -> 
             super::assignment::assign_if_unassigned(ctx, &mut tx, id).await?;
         }
     }
-    let after = store::conversation(&mut *tx, id).await?.ok_or(Error::NotFound("conversation"))?;
-    bma_store::audit::record(
-        &mut *tx,
-        actor.audit(
-            "conversation.assign",
-            "conversation",
-            id,
-            Some(serde_json::json!({"assigned_to": before.assigned_to})),
-            Some(serde_json::json!({"assigned_to": after.assigned_to})),
-        ),
+    audited(
+        tx,
+        actor,
+        "conversation.assign",
+        id,
+        serde_json::json!({"assigned_to": before.assigned_to}),
+        |c| serde_json::json!({"assigned_to": c.assigned_to}),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    .await
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -97,19 +108,15 @@ pub async fn close(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Closed> 
     }
     store::set_status(&mut *tx, id, ConversationStatus::Closed.as_str()).await?;
     let survey_sent = survey::send_on_close(ctx, &mut tx, id).await?;
-    let conversation = store::conversation(&mut *tx, id).await?.ok_or(Error::NotFound("conversation"))?;
-    bma_store::audit::record(
-        &mut *tx,
-        actor.audit(
-            "conversation.close",
-            "conversation",
-            id,
-            Some(serde_json::json!({"status": before.status})),
-            Some(serde_json::json!({"status": "closed", "survey_sent": survey_sent})),
-        ),
+    let conversation = audited(
+        tx,
+        actor,
+        "conversation.close",
+        id,
+        serde_json::json!({"status": before.status}),
+        |_| serde_json::json!({"status": "closed", "survey_sent": survey_sent}),
     )
     .await?;
-    tx.commit().await?;
     Ok(Closed { conversation, survey_sent })
 }
 
@@ -124,20 +131,15 @@ pub async fn snooze(ctx: &AppContext, actor: &Actor, id: Uuid, until: OffsetDate
         .bind(until)
         .execute(&mut *tx)
         .await?;
-    let after = store::conversation(&mut *tx, id).await?.ok_or(Error::NotFound("conversation"))?;
-    bma_store::audit::record(
-        &mut *tx,
-        actor.audit(
-            "conversation.snooze",
-            "conversation",
-            id,
-            Some(serde_json::json!({"status": before.status})),
-            Some(serde_json::json!({"status": "snoozed", "until": until.unix_timestamp()})),
-        ),
+    audited(
+        tx,
+        actor,
+        "conversation.snooze",
+        id,
+        serde_json::json!({"status": before.status}),
+        |_| serde_json::json!({"status": "snoozed", "until": until.unix_timestamp()}),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    .await
 }
 
 /// Gives a conversation back to the bot (pending); it answers the venue's next message.
@@ -151,20 +153,8 @@ pub async fn hand_to_bot(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Co
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    let after = store::conversation(&mut *tx, id).await?.ok_or(Error::NotFound("conversation"))?;
-    bma_store::audit::record(
-        &mut *tx,
-        actor.audit(
-            "conversation.hand_to_bot",
-            "conversation",
-            id,
-            Some(serde_json::json!({"status": before.status, "assigned_to": before.assigned_to})),
-            Some(serde_json::json!({"status": "pending"})),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    let before = serde_json::json!({"status": before.status, "assigned_to": before.assigned_to});
+    audited(tx, actor, "conversation.hand_to_bot", id, before, |_| serde_json::json!({"status": "pending"})).await
 }
 
 /// Links an unknown sender's conversation to a venue contact.
@@ -175,18 +165,14 @@ pub async fn link(ctx: &AppContext, actor: &Actor, id: Uuid, contact_id: Uuid) -
         .await?
         .ok_or_else(|| Error::Invalid(bma_domain::Invalid::one("contact_id", "no such contact")))?;
     store::link_contact(&mut *tx, id, &contact).await?;
-    let after = store::conversation(&mut *tx, id).await?.ok_or(Error::NotFound("conversation"))?;
-    bma_store::audit::record(
-        &mut *tx,
-        actor.audit(
-            "conversation.link",
-            "conversation",
-            id,
-            Some(serde_json::json!({"contact_id": before.contact_id, "venue_id": before.venue_id})),
-            Some(serde_json::json!({"contact_id": after.contact_id, "venue_id": after.venue_id})),
-        ),
+    let before = serde_json::json!({"contact_id": before.contact_id, "venue_id": before.venue_id});
+    audited(
+        tx,
+        actor,
+        "conversation.link",
+        id,
+        before,
+        |c| serde_json::json!({"contact_id": c.contact_id, "venue_id": c.venue_id}),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    .await
 }
