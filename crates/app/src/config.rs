@@ -72,6 +72,10 @@ pub struct MessagingConfig {
     pub whatsapp_business_account_id: Option<String>,
     pub line_api_url: String,
     pub line_data_url: String,
+    /// Sends a second we allow ourselves per channel (WhatsApp's default throughput is 80 per
+    /// number; LINE's push endpoint takes 2,000 requests a second).
+    pub whatsapp_messages_per_second: u32,
+    pub line_messages_per_second: u32,
     /// Open conversations a member may hold before automatic assignment passes them over.
     pub assign_cap: u32,
     /// New conversations start with the bot (pending) instead of the team (open).
@@ -329,6 +333,8 @@ impl Config {
                 line_api_url: src.get("LINE_API_URL").unwrap_or_else(|| "https://api.line.me".into()),
                 line_data_url: src.get("LINE_DATA_URL").unwrap_or_else(|| "https://api-data.line.me".into()),
                 assign_cap: parsed(src, "CONVERSATION_ASSIGN_CAP", 20)?,
+                whatsapp_messages_per_second: parsed(src, "WHATSAPP_MESSAGES_PER_SECOND", 80)?,
+                line_messages_per_second: parsed(src, "LINE_MESSAGES_PER_SECOND", 2000)?,
                 bot_enabled: parsed(src, "BOT_ENABLED", true)?,
                 claude_api_url: src.get("CLAUDE_API_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
                 openweathermap_api_url: src

@@ -136,6 +136,20 @@ pub async fn fail(db: impl PgExecutor<'_>, id: Uuid, error: &str, retry_in: time
     .await
 }
 
+/// Puts a job back for later without counting the attempt: it waited on a rate limit, it did not
+/// fail.
+pub async fn defer(db: impl PgExecutor<'_>, id: Uuid, until: time::Duration) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET status = 'queued', attempts = GREATEST(attempts - 1, 0), run_at = now() + $2, \
+         locked_at = NULL, locked_by = NULL, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(until)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
 /// Puts jobs whose worker stopped answering (locked longer than `stalled_after`) back in the
 /// queue; the attempt they were on counts.
 pub async fn requeue_stalled(db: impl PgExecutor<'_>, stalled_after: time::Duration) -> sqlx::Result<u64> {

@@ -13,7 +13,16 @@ use std::sync::Arc;
 pub use scheduler::{Periodic, Scheduler};
 pub use worker::Worker;
 
-/// Runs one kind of job. An `Err` counts as a failed attempt.
+/// A job that must wait (a channel's rate limit) returns this error: it runs again after `after`
+/// and the attempt is not counted.
+#[derive(Debug, thiserror::Error)]
+#[error("deferred for {after:?}: {reason}")]
+pub struct Deferred {
+    pub after: std::time::Duration,
+    pub reason: String,
+}
+
+/// Runs one kind of job. An `Err` counts as a failed attempt, except [`Deferred`].
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     async fn run(&self, ctx: &AppContext, payload: serde_json::Value) -> anyhow::Result<()>;

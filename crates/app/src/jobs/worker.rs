@@ -24,6 +24,8 @@ pub struct Worker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
+    /// Waiting on a rate limit; the attempt did not count.
+    Deferred,
     Retrying,
     Dead,
 }
@@ -85,9 +87,17 @@ impl Worker {
                 tracing::info!(job_id = %job.id, kind = %job.kind, attempt = job.attempts, "job done");
                 Outcome::Done
             }
+            Err(e) if e.downcast_ref::<super::Deferred>().is_some() => {
+                let after = e.downcast_ref::<super::Deferred>().map_or(Duration::from_secs(1), |d| d.after);
+                let after = time::Duration::milliseconds(i64::try_from(after.as_millis()).unwrap_or(1000));
+                jobs::defer(&self.ctx.db, job.id, after).await?;
+                tracing::info!(job_id = %job.id, kind = %job.kind, error = %e, "job deferred");
+                Outcome::Deferred
+            }
             Err(e) => {
                 let wait = self.backoff(job.attempts);
-                let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::HOUR);
+                // PostgreSQL intervals hold microseconds at most; whole milliseconds are plenty.
+                let wait = time::Duration::milliseconds(i64::try_from(wait.as_millis()).unwrap_or(3_600_000));
                 let status = jobs::fail(&self.ctx.db, job.id, &format!("{e:#}"), wait).await?;
                 if status == "dead" {
                     tracing::error!(job_id = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job dead after its last attempt");

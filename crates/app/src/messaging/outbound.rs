@@ -277,6 +277,9 @@ pub struct SendMessage;
 
 enum Sent {
     Done(Option<String>),
+    /// The channel's rate limit answered; nothing went out. Try again after the pause, without
+    /// counting an attempt.
+    Defer(std::time::Duration, Value),
     /// Nothing reached the venue; try again later.
     Retry(Value),
     /// It will never go out; a person should look.
@@ -289,6 +292,7 @@ enum Sent {
 impl JobHandler for SendMessage {
     async fn run(&self, ctx: &AppContext, payload: Value) -> anyhow::Result<()> {
         let SendPayload { message_id } = serde_json::from_value(payload)?;
+        pace(ctx, message_id).await?;
         let mut tx = ctx.db.begin().await?;
         let Some(out) = store::outgoing_for_update(&mut *tx, message_id).await? else {
             return Ok(());
@@ -332,6 +336,10 @@ impl JobHandler for SendMessage {
                 metrics::counter!("messages_outbound_total", "channel" => out.channel.clone()).increment(1);
                 Ok(())
             }
+            Sent::Defer(after, err) => {
+                store::mark_queued(&ctx.db, out.id, &err).await?;
+                Err(crate::jobs::Deferred { after, reason: err.to_string() }.into())
+            }
             Sent::Retry(err) => {
                 store::mark_queued(&ctx.db, out.id, &err).await?;
                 anyhow::bail!("send failed, will retry: {err}")
@@ -345,6 +353,32 @@ impl JobHandler for SendMessage {
             }
         }
     }
+}
+
+/// Keeps our own sends under each channel's throughput, so the provider's limit is not what
+/// stops us; a send over the pace waits for the next window without spending an attempt.
+async fn pace(ctx: &AppContext, message_id: Uuid) -> anyhow::Result<()> {
+    let channel: Option<String> = sqlx::query_scalar("SELECT channel FROM messages WHERE id = $1")
+        .bind(message_id)
+        .fetch_optional(&ctx.db)
+        .await?
+        .flatten();
+    let m = &ctx.config.messaging;
+    let limit = match channel.as_deref() {
+        Some("whatsapp") => m.whatsapp_messages_per_second,
+        Some("line") => m.line_messages_per_second,
+        _ => return Ok(()),
+    };
+    let key = format!("rl:send:{}", channel.unwrap_or_default());
+    let d = ctx.kv.limiter.hit(&key, limit, std::time::Duration::from_secs(1)).await?;
+    if !d.allowed {
+        return Err(crate::jobs::Deferred {
+            after: d.reset_in.max(std::time::Duration::from_millis(50)),
+            reason: "channel send pace".into(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn body_of(out: &Outgoing) -> OutboundBody {
@@ -374,6 +408,8 @@ async fn send_whatsapp(ctx: &AppContext, out: &Outgoing) -> Sent {
             let err = json!({"code": e.code(), "title": e.to_string()});
             if matches!(e, bma_integrations::whatsapp::SendError::Timeout) {
                 Sent::Unknown(err)
+            } else if let (true, Some(after)) = (e.is_retryable(), e.retry_after()) {
+                Sent::Defer(after, err)
             } else if e.is_retryable() {
                 Sent::Retry(err)
             } else {
@@ -406,6 +442,9 @@ async fn send_line(ctx: &AppContext, out: &Outgoing, reply_token: Option<String>
     }
     match client.push(&to, &messages, retry_key).await {
         Ok(o) => Sent::Done(o.sent_ids.into_iter().next()),
+        Err(e @ bma_integrations::line::SendError::RateLimited { .. }) => {
+            Sent::Defer(std::time::Duration::from_secs(1), json!({"code": e.code(), "title": e.to_string()}))
+        }
         Err(e) if e.is_retryable() => Sent::Retry(json!({"code": e.code(), "title": e.to_string()})),
         Err(e) => Sent::Failed(json!({"code": e.code(), "title": e.to_string()})),
     }

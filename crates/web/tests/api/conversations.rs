@@ -403,3 +403,35 @@ async fn the_line_rich_menu_is_created_with_its_image_and_set_as_the_default_onc
     assert_eq!(again, first, "an existing menu is reused, not created twice");
     assert_eq!(r.line.rich_menus().len(), 1);
 }
+
+#[tokio::test]
+async fn sends_keep_to_the_channels_pace_and_waiting_spends_no_attempt() {
+    let r = rig_with(vec![("WHATSAPP_MESSAGES_PER_SECOND", "2".into())]).await;
+    let token = r.app.token(Role::Manager).await;
+    let conv = r.venue_writes("hello").await;
+    for i in 0..5 {
+        let res = r
+            .app
+            .post(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                Some(&token),
+                json!({"text": format!("update {i}")}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text);
+    }
+    let first = r.worker.run_once().await.expect("a batch");
+    let deferred = first.iter().filter(|(_, o)| *o == bma_app::jobs::worker::Outcome::Deferred).count();
+    assert_eq!(r.wa.sent().len(), 2, "two a second");
+    assert_eq!(deferred, 3);
+    assert_eq!(r.app.count("SELECT count(*) FROM jobs WHERE kind = 'message.send' AND attempts > 0").await, 0);
+    for _ in 0..40 {
+        if r.wa.sent().len() == 5 {
+            break;
+        }
+        r.worker.run_once().await.expect("a batch");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(r.wa.sent().len(), 5, "every message went out in the end");
+    assert_eq!(r.app.count("SELECT count(*) FROM jobs WHERE status = 'dead'").await, 0);
+}
