@@ -87,6 +87,7 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/messaging/templates", member(ConversationsRead)),
     ("GET", "/api/v1/analytics/satisfaction", member(AnalyticsRead)),
     ("GET", "/api/v1/playlists", member(VenuesRead)),
+    ("GET", "/api/v1/events", member(MonitoringRead)),
     ("POST", "/api/v1/playlists", member(MonitoringControl)),
     ("GET", "/api/v1/analytics/conversations", member(AnalyticsRead)),
     ("POST", "/api/v1/admin/jobs/{id}/requeue", member(JobsManage)),

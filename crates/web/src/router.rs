@@ -1,7 +1,9 @@
 //! Assembles the application: routes (with their OpenAPI paths), the access table's middleware
 //! on every route, and the layers every request passes through.
 
-use crate::api::{admin, analytics, auth, conversations, health, monitoring, playlists, team, venues, webhooks, zones};
+use crate::api::{
+    admin, analytics, auth, conversations, events, health, monitoring, playlists, team, venues, webhooks, zones,
+};
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::{AppState, access, middleware as mw};
@@ -75,6 +77,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::templates))
         .routes(routes!(analytics::satisfaction))
         .routes(routes!(analytics::conversations))
+        .routes(routes!(events::events))
         .routes(routes!(playlists::list, playlists::upsert))
         .split_for_parts()
 }

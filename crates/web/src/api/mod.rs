@@ -5,6 +5,7 @@ pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod conversations;
+pub mod events;
 pub mod health;
 pub mod monitoring;
 pub mod playlists;

@@ -372,3 +372,32 @@ async fn delivery_statuses_move_forward_only_even_out_of_order() {
         .expect("test setup");
     assert_eq!(now, "read");
 }
+
+#[tokio::test]
+async fn the_live_feed_streams_a_new_conversation_to_a_signed_in_member() {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = app().await;
+    let token = app.token(Role::Viewer).await;
+    let mut req = axum::http::Request::get("/api/v1/events")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    req.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([203, 0, 113, 7], 40_000))));
+    let res = app.router.clone().oneshot(req).await.expect("answer");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+    post_whatsapp(&app, &wa_envelope(vec![vec![wa_text("wamid.live", "hello")]])).await;
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+        .await
+        .expect("an event within 5 s")
+        .expect("a frame")
+        .expect("no error");
+    let text = String::from_utf8_lossy(frame.data_ref().expect("data")).into_owned();
+    assert!(text.contains("event: conversation.updated"), "{text}");
+    let anonymous = app.call(Method::GET, "/api/v1/events", None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
