@@ -401,3 +401,12 @@ async fn the_live_feed_streams_a_new_conversation_to_a_signed_in_member() {
     let anonymous = app.call(Method::GET, "/api/v1/events", None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_oversized_webhook_is_refused_and_nothing_is_stored() {
+    let app = app().await;
+    let huge = wa_envelope(vec![vec![wa_text("wamid.big", &"x".repeat(2 * 1024 * 1024))]]);
+    let r = post_whatsapp(&app, &huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.count("SELECT count(*) FROM messages").await, 0);
+}
