@@ -435,3 +435,24 @@ async fn sends_keep_to_the_channels_pace_and_waiting_spends_no_attempt() {
     assert_eq!(r.wa.sent().len(), 5, "every message went out in the end");
     assert_eq!(r.app.count("SELECT count(*) FROM jobs WHERE status = 'dead'").await, 0);
 }
+
+#[tokio::test]
+async fn a_photo_from_a_venue_is_fetched_by_a_job_and_kept_after_the_url_expires() {
+    let r = rig().await;
+    let token = r.app.token(Role::Viewer).await;
+    let bytes = b"\xff\xd8\xff\xe0 fake jpeg of a player screen".to_vec();
+    let media_id = r.wa.add_media(bytes.clone(), "image/jpeg");
+    r.wa.user_sends(VENUE_PHONE, "Khun Somchai", UserMessage::Image { media_id, caption: Some("screen".into()) });
+    r.wa.flush().await;
+    r.drain().await;
+    r.wa.advance(Duration::from_secs(600));
+    let message: uuid::Uuid = sqlx::query_scalar("SELECT id FROM messages WHERE kind = 'media'")
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .expect("the image message");
+    let res = r.app.get(&format!("/api/v1/messages/{message}/media"), &token).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers["content-type"], "image/jpeg");
+    assert_eq!(res.headers["content-disposition"], "attachment");
+    assert!(res.text.ends_with(" fake jpeg of a player screen"), "the kept bytes come back");
+}
