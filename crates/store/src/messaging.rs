@@ -41,6 +41,7 @@ pub struct ConversationState {
     pub contact_id: Option<Uuid>,
     pub handed_over_at: Option<OffsetDateTime>,
     pub survey_sent_at: Option<OffsetDateTime>,
+    pub last_inbound_at: Option<OffsetDateTime>,
     pub inserted: bool,
 }
 
@@ -67,7 +68,8 @@ pub async fn upsert_conversation(db: impl PgExecutor<'_>, c: NewConversation<'_>
             venue_id = COALESCE(conversations.venue_id, EXCLUDED.venue_id), \
             contact_id = COALESCE(conversations.contact_id, EXCLUDED.contact_id), \
             unknown_sender = conversations.unknown_sender AND EXCLUDED.contact_id IS NULL \
-         RETURNING id, status, venue_id, contact_id, handed_over_at, survey_sent_at, (xmax = 0) AS inserted",
+         RETURNING id, status, venue_id, contact_id, handed_over_at, survey_sent_at, last_inbound_at, \
+                   (xmax = 0) AS inserted",
     )
     .bind(bma_domain::ids::new_id())
     .bind(c.venue_id)
@@ -84,7 +86,8 @@ pub async fn upsert_conversation(db: impl PgExecutor<'_>, c: NewConversation<'_>
 
 pub struct NewMessage<'a> {
     pub conversation_id: Uuid,
-    pub channel: &'a str,
+    /// `None` for a private note, which never travels on a channel.
+    pub channel: Option<&'a str>,
     pub external_id: Option<&'a str>,
     pub direction: &'a str,
     pub sender_type: &'a str,
@@ -395,6 +398,19 @@ pub async fn demo_sender(
     .bind(n)
     .fetch_optional(db)
     .await
+}
+
+/// What a venue wrote in an earlier message of the same conversation.
+pub async fn inbound_text(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT content FROM messages WHERE id = $1 AND conversation_id = $2 AND direction = 'in'")
+        .bind(message_id)
+        .bind(conversation_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Marks a contact as having blocked or unblocked the account (LINE unfollow / follow).

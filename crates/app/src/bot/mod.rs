@@ -108,7 +108,8 @@ impl JobHandler for BotReply {
         let decision = if choice.is_none() && (repeated || is_upset(&text)) {
             Decision::HandOver(replies::handover(lang), "the venue is upset or repeated itself")
         } else {
-            decide(ctx, &text, choice.as_deref(), &zones, staff, c.venue_id).await
+            let asked = Asked { conversation: p.conversation_id, message: p.message_id };
+            decide(ctx, &text, choice.as_deref(), &zones, staff, c.venue_id, asked).await
         };
         let decision = match decision {
             Decision::Miss => match llm::fallback(ctx, &text, &zones, staff, lang).await {
@@ -208,6 +209,17 @@ fn say(text: String) -> Decision {
     Decision::Say(OutboundBody::Text { text })
 }
 
+/// The message being answered, so a "which zone?" button can point back at it.
+#[derive(Debug, Clone, Copy)]
+struct Asked {
+    conversation: Uuid,
+    message: Uuid,
+}
+
+/// What the rich menu's "Volume" tap asks for once a zone is chosen.
+const MENU_VOLUME: &str = "up";
+const MENU_VOLUME_REQUEST: &str = "volume up a bit";
+
 async fn decide(
     ctx: &AppContext,
     text: &str,
@@ -215,13 +227,26 @@ async fn decide(
     zones: &[Zone],
     staff: bool,
     venue: Option<Uuid>,
+    asked: Asked,
 ) -> Decision {
     let refs: Vec<ZoneRef> = zones.iter().map(|z| ZoneRef { id: z.id, name: z.name.clone() }).collect();
-    // A tapped "which zone?" button carries the zone and the original request.
+    // A tapped "which zone?" button carries the zone and the request it answers: the id of the
+    // venue's earlier message (button ids are short; the text may not be), or the menu's volume.
     let (text, forced_zone) = match choice.and_then(|c| c.strip_prefix("zone:")).and_then(|r| r.split_once(':')) {
-        Some((zone, original)) => (original.to_owned(), Uuid::parse_str(zone).ok()),
+        Some((zone, request)) => {
+            let original = match Uuid::parse_str(request) {
+                Ok(earlier) => bma_store::messaging::inbound_text(&ctx.db, asked.conversation, earlier)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                Err(_) => MENU_VOLUME_REQUEST.to_owned(),
+            };
+            (original, Uuid::parse_str(zone).ok())
+        }
         None => (text.to_owned(), None),
     };
+    let request = asked.message.to_string();
     // The LINE rich menu's taps.
     let text = match choice {
         Some("menu=status") => {
@@ -239,7 +264,7 @@ async fn decide(
             let lang = bot::reply_language(&text);
             return match zones.len() {
                 0 => Decision::HandOver(replies::handover(lang), "no zone to control"),
-                _ => ask_zone(lang, &zones.iter().collect::<Vec<_>>(), "volume up a bit"),
+                _ => ask_zone(lang, &zones.iter().collect::<Vec<_>>(), MENU_VOLUME),
             };
         }
         _ => text,
@@ -279,23 +304,24 @@ async fn decide(
             } else {
                 zones.iter().filter(|z| ids.contains(&z.id)).collect()
             };
-            return ask_zone(lang, &candidates, &text);
+            return ask_zone(lang, &candidates, &request);
         }
-        _ => return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &text),
+        _ => return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &request),
     };
     if targets.is_empty() {
-        return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &text);
+        return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &request);
     }
     act(ctx, &u.intent, &targets, lang, venue).await
 }
 
-fn ask_zone(lang: Lang, zones: &[&Zone], original: &str) -> Decision {
+/// Asks which zone, one button per candidate; `request` is the id of the message being answered
+/// (or the menu's volume request), at most 78 bytes in all, within WhatsApp's and LINE's limits.
+fn ask_zone(lang: Lang, zones: &[&Zone], request: &str) -> Decision {
     let names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
-    let original: String = original.chars().take(200).collect();
     let choices = zones
         .iter()
         .take(10)
-        .map(|z| Choice { id: format!("zone:{}:{original}", z.id), title: z.name.chars().take(20).collect() })
+        .map(|z| Choice { id: format!("zone:{}:{request}", z.id), title: z.name.chars().take(20).collect() })
         .collect();
     Decision::Say(OutboundBody::Choices { text: replies::which_zone(lang, &names), choices })
 }

@@ -132,7 +132,7 @@ async fn store_message(
         &mut *tx,
         store::NewMessage {
             conversation_id: conv.id,
-            channel: channel.as_str(),
+            channel: Some(channel.as_str()),
             external_id: Some(&m.external_id),
             direction: "in",
             sender_type: "user",
@@ -228,7 +228,7 @@ async fn follow_event(
         &mut *tx,
         store::NewMessage {
             conversation_id: conv.id,
-            channel: channel.as_str(),
+            channel: Some(channel.as_str()),
             external_id: Some(event_id),
             direction: "note",
             sender_type: "system",

@@ -56,22 +56,18 @@ pub async fn venue_staff(
             },
         )
         .await?;
-        let last_inbound: Option<OffsetDateTime> =
-            sqlx::query_scalar("SELECT last_inbound_at FROM conversations WHERE id = $1")
-                .bind(conv.id)
-                .fetch_one(&mut *db)
-                .await?;
-        let body = if channel == "whatsapp" && !ServiceWindow::at(last_inbound, OffsetDateTime::now_utc()).is_open() {
-            OutboundBody::Template {
-                name: ALERT_TEMPLATE.into(),
-                language: "en_US".into(),
-                params: vec![venue.chars().take(60).collect(), one_line.clone()],
-                quick_replies: vec![],
-                text: one_line.clone(),
-            }
-        } else {
-            OutboundBody::Text { text: one_line.clone() }
-        };
+        let body =
+            if channel == "whatsapp" && !ServiceWindow::at(conv.last_inbound_at, OffsetDateTime::now_utc()).is_open() {
+                OutboundBody::Template {
+                    name: ALERT_TEMPLATE.into(),
+                    language: "en_US".into(),
+                    params: vec![venue.chars().take(60).collect(), one_line.clone()],
+                    quick_replies: vec![],
+                    text: one_line.clone(),
+                }
+            } else {
+                OutboundBody::Text { text: one_line.clone() }
+            };
         outbound::queue(ctx, db, conv.id, Author::System, &body).await?;
         queued += 1;
     }

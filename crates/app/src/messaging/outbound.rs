@@ -197,24 +197,26 @@ pub async fn queue(
     if body.is_template() && target.channel != "whatsapp" {
         return Err(Error::Invalid(bma_domain::Invalid::one("template", "templates exist only on WhatsApp")));
     }
-    let id = bma_domain::ids::new_id();
-    let external_id = (target.channel == "email").then(|| email_message_id(ctx, id));
-    let inserted: Uuid = sqlx::query_scalar(
-        "INSERT INTO messages (id, conversation_id, channel, external_id, direction, sender_type, kind, content, \
-                               metadata, author_id, outbound, delivery_status, status_at, retry_key) \
-         VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, '{}'::jsonb, $8, $9, 'queued', now(), $1) RETURNING id",
+    let external_id = (target.channel == "email").then(|| email_message_id(ctx));
+    let preview = body.preview();
+    let inserted = store::insert_message(
+        &mut *db,
+        store::NewMessage {
+            conversation_id,
+            channel: Some(&target.channel),
+            external_id: external_id.as_deref(),
+            direction: "out",
+            sender_type: author.sender_type(),
+            kind: body.kind(),
+            content: &preview,
+            metadata: json!({}),
+            author_id: author.member(),
+            outbound: Some(json!(body)),
+            created_at: None,
+        },
     )
-    .bind(id)
-    .bind(conversation_id)
-    .bind(&target.channel)
-    .bind(external_id)
-    .bind(author.sender_type())
-    .bind(body.kind())
-    .bind(body.preview())
-    .bind(author.member())
-    .bind(json!(body))
-    .fetch_one(&mut *db)
-    .await?;
+    .await?
+    .ok_or_else(|| Error::Internal(anyhow::anyhow!("outbound message id collided")))?;
     let job = NewJob::new(jobs_kinds::SEND_MESSAGE, json!({"message_id": inserted}), ctx.config.job_max_attempts())
         .priority(Priority::HIGH)
         .dedup(format!("send:{inserted}"));
@@ -238,7 +240,7 @@ pub async fn note(
         &mut *db,
         store::NewMessage {
             conversation_id,
-            channel: "email",
+            channel: None,
             external_id: None,
             direction: "note",
             sender_type,
@@ -254,14 +256,14 @@ pub async fn note(
     .ok_or_else(|| Error::Internal(anyhow::anyhow!("note not stored")))
 }
 
-fn email_message_id(ctx: &AppContext, id: Uuid) -> String {
+fn email_message_id(ctx: &AppContext) -> String {
     let domain = ctx
         .config
         .smtp
         .as_ref()
         .and_then(|s| s.from.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>').to_owned()))
         .unwrap_or_else(|| "bma-social.local".into());
-    format!("<{}@{domain}>", id.simple())
+    format!("<{}@{domain}>", bma_domain::ids::new_id().simple())
 }
 
 #[derive(Debug, Deserialize)]

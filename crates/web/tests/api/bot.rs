@@ -131,6 +131,17 @@ async fn an_unclear_zone_is_asked_with_buttons_and_the_tap_finishes_the_request(
     let id = pool["reply"]["id"].as_str().expect("test setup").to_owned();
     r.say(STAFF, UserMessage::ButtonReply { id, title: "Pool Bar".into() }).await.expect("a reply");
     assert_eq!(r.st.zone_volume(&r.pool), Some(10));
+
+    // A long Thai request still fits the buttons' id limit (256 bytes on WhatsApp).
+    let long = format!("{} ปรับเสียงเป็น 4 หน่อยค่ะ", "ขอโทษที่รบกวนนะคะ ".repeat(12));
+    let reply = r.say(STAFF, UserMessage::text(&long)).await.expect("a question");
+    assert_eq!(reply["type"], "interactive", "{reply}");
+    let buttons = reply["interactive"]["action"]["buttons"].as_array().cloned().unwrap_or_default();
+    let lobby = buttons.iter().find(|b| b["reply"]["title"] == "Lobby").expect("a Lobby button");
+    let id = lobby["reply"]["id"].as_str().expect("test setup").to_owned();
+    assert!(id.len() <= 256, "{}", id.len());
+    r.say(STAFF, UserMessage::ButtonReply { id, title: "Lobby".into() }).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.lobby), Some(4));
 }
 
 #[tokio::test]
