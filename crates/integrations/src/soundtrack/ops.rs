@@ -311,33 +311,22 @@ impl SoundtrackClient {
     }
 
     pub async fn play(&self, zone: &str) -> Result<(), SoundtrackError> {
-        self.mutate(
-            "play",
-            "mutation Play($zone: ID!) { play(input: {soundZone: $zone}) { status soundZone } }",
-            json!({"zone": zone}),
-        )
-        .await
-        .map(|_| ())
+        self.playback_action("play", zone).await
     }
 
     pub async fn pause(&self, zone: &str) -> Result<(), SoundtrackError> {
-        self.mutate(
-            "pause",
-            "mutation Pause($zone: ID!) { pause(input: {soundZone: $zone}) { status soundZone } }",
-            json!({"zone": zone}),
-        )
-        .await
-        .map(|_| ())
+        self.playback_action("pause", zone).await
     }
 
     pub async fn skip(&self, zone: &str) -> Result<(), SoundtrackError> {
-        self.mutate(
-            "skipTrack",
-            "mutation Skip($zone: ID!) { skipTrack(input: {soundZone: $zone}) { status soundZone } }",
-            json!({"zone": zone}),
-        )
-        .await
-        .map(|_| ())
+        self.playback_action("skipTrack", zone).await
+    }
+
+    /// `play`, `pause` and `skipTrack` share one shape: a zone in, a status out.
+    async fn playback_action(&self, field: &str, zone: &str) -> Result<(), SoundtrackError> {
+        let q =
+            format!("mutation Playback($zone: ID!) {{ {field}(input: {{soundZone: $zone}}) {{ status soundZone }} }}");
+        self.mutate(field, &q, json!({"zone": zone})).await.map(|_| ())
     }
 
     /// Plays a playlist or schedule in the zone.
