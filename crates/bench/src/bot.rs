@@ -3,6 +3,7 @@
 //! WhatsApp, with 50 conversations writing at once. Then the LLM path alone (rules cannot read
 //! the message; one turn of the fake Claude with a configured latency).
 
+use crate::stats::percentile;
 use bma_app::AppContext;
 use bma_app::config::{Config, Strictness};
 use bma_app::jobs::{Registry, Worker};
@@ -17,14 +18,6 @@ const CONVERSATIONS: usize = 50;
 struct Run {
     latencies_ms: Vec<f64>,
     unanswered: usize,
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
 async fn scenario(llm_latency: Option<Duration>, seconds: u64, every: Duration) -> anyhow::Result<Run> {
@@ -180,18 +173,18 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "rules path (\"volume N in the lobby\": read zone, set volume, reply): {n} replies, {} unanswered; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         rules.unanswered,
-        pct(&mut rules.latencies_ms, 0.5),
-        pct(&mut rules.latencies_ms, 0.99),
-        pct(&mut rules.latencies_ms, 1.0)
+        percentile(&mut rules.latencies_ms, 0.5),
+        percentile(&mut rules.latencies_ms, 0.99),
+        percentile(&mut rules.latencies_ms, 1.0)
     );
     let mut llm = scenario(Some(Duration::from_millis(llm_ms)), seconds, Duration::from_secs(5)).await?;
     let n = llm.latencies_ms.len();
     println!(
         "LLM path (rules cannot read it; one Claude turn, fake latency {llm_ms} ms): {n} replies, {} unanswered; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         llm.unanswered,
-        pct(&mut llm.latencies_ms, 0.5),
-        pct(&mut llm.latencies_ms, 0.99),
-        pct(&mut llm.latencies_ms, 1.0)
+        percentile(&mut llm.latencies_ms, 0.5),
+        percentile(&mut llm.latencies_ms, 0.99),
+        percentile(&mut llm.latencies_ms, 1.0)
     );
     Ok(())
 }

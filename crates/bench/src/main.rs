@@ -6,6 +6,7 @@
 mod bot;
 mod monitor;
 mod openloop;
+mod stats;
 mod webhooks;
 
 use anyhow::{Context, bail};

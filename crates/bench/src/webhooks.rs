@@ -55,7 +55,7 @@ struct Level {
     done: u64,
     errors: u64,
     secs: f64,
-    latencies_us: Vec<u64>,
+    latencies_ms: Vec<f64>,
 }
 
 impl Level {
@@ -64,12 +64,7 @@ impl Level {
     }
 
     fn pct(&mut self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        self.latencies_us.sort_unstable();
-        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies_us[i] as f64 / 1000.0
+        crate::stats::percentile(&mut self.latencies_ms, p)
     }
 }
 
@@ -103,18 +98,18 @@ async fn webhooks_level(
                 let res = sender.send_request(req).await?;
                 let ok = res.status().is_success();
                 let _ = res.into_body().collect().await?;
-                lat.push(t.elapsed().as_micros() as u64);
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
                 if ok { done += 1 } else { errors += 1 }
             }
             anyhow::Ok((done, errors, lat))
         }));
     }
-    let mut level = Level { done: 0, errors: 0, secs: 0.0, latencies_us: Vec::new() };
+    let mut level = Level { done: 0, errors: 0, secs: 0.0, latencies_ms: Vec::new() };
     for t in tasks {
         let (d, e, l) = t.await??;
         level.done += d;
         level.errors += e;
-        level.latencies_us.extend(l);
+        level.latencies_ms.extend(l);
     }
     level.secs = started.elapsed().as_secs_f64();
     Ok(level)
@@ -135,17 +130,17 @@ async fn baseline_level(db: &sqlx::PgPool, conns: usize, secs: u64) -> anyhow::R
                     .bind("The lobby music stopped")
                     .execute(&db)
                     .await?;
-                lat.push(t.elapsed().as_micros() as u64);
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
                 done += 1;
             }
             anyhow::Ok((done, lat))
         }));
     }
-    let mut level = Level { done: 0, errors: 0, secs: 0.0, latencies_us: Vec::new() };
+    let mut level = Level { done: 0, errors: 0, secs: 0.0, latencies_ms: Vec::new() };
     for t in tasks {
         let (d, l) = t.await??;
         level.done += d;
-        level.latencies_us.extend(l);
+        level.latencies_ms.extend(l);
     }
     level.secs = started.elapsed().as_secs_f64();
     Ok(level)
