@@ -217,9 +217,13 @@ pub async fn queue(
     )
     .await?
     .ok_or_else(|| Error::Internal(anyhow::anyhow!("outbound message id collided")))?;
-    let job = NewJob::new(jobs_kinds::SEND_MESSAGE, json!({"message_id": inserted}), ctx.config.job_max_attempts())
-        .priority(Priority::HIGH)
-        .dedup(format!("send:{inserted}"));
+    let job = NewJob::new(
+        jobs_kinds::SEND_MESSAGE,
+        json!({"message_id": inserted, "channel": target.channel}),
+        ctx.config.job_max_attempts(),
+    )
+    .priority(Priority::HIGH)
+    .dedup(format!("send:{inserted}"));
     jobs::enqueue(&mut *db, job).await?;
     // A notice or a survey is not an answer to the venue; only people and the bot reply.
     if !matches!(author, Author::System) {
@@ -269,6 +273,9 @@ fn email_message_id(ctx: &AppContext) -> String {
 #[derive(Debug, Deserialize)]
 struct SendPayload {
     message_id: Uuid,
+    /// Carried so the pace can be kept before touching the database.
+    #[serde(default)]
+    channel: String,
 }
 
 /// How long a LINE reply token is worth trying (LINE guarantees a minute).
@@ -293,8 +300,8 @@ enum Sent {
 #[async_trait]
 impl JobHandler for SendMessage {
     async fn run(&self, ctx: &AppContext, payload: Value) -> anyhow::Result<()> {
-        let SendPayload { message_id } = serde_json::from_value(payload)?;
-        pace(ctx, message_id).await?;
+        let SendPayload { message_id, channel } = serde_json::from_value(payload)?;
+        pace(ctx, &channel).await?;
         let mut tx = ctx.db.begin().await?;
         let Some(out) = store::outgoing_for_update(&mut *tx, message_id).await? else {
             return Ok(());
@@ -359,19 +366,14 @@ impl JobHandler for SendMessage {
 
 /// Keeps our own sends under each channel's throughput, so the provider's limit is not what
 /// stops us; a send over the pace waits for the next window without spending an attempt.
-async fn pace(ctx: &AppContext, message_id: Uuid) -> anyhow::Result<()> {
-    let channel: Option<String> = sqlx::query_scalar("SELECT channel FROM messages WHERE id = $1")
-        .bind(message_id)
-        .fetch_optional(&ctx.db)
-        .await?
-        .flatten();
+async fn pace(ctx: &AppContext, channel: &str) -> anyhow::Result<()> {
     let m = &ctx.config.messaging;
-    let limit = match channel.as_deref() {
-        Some("whatsapp") => m.whatsapp_messages_per_second,
-        Some("line") => m.line_messages_per_second,
+    let limit = match channel {
+        "whatsapp" => m.whatsapp_messages_per_second,
+        "line" => m.line_messages_per_second,
         _ => return Ok(()),
     };
-    let key = format!("rl:send:{}", channel.unwrap_or_default());
+    let key = format!("rl:send:{channel}");
     let d = ctx.kv.limiter.hit(&key, limit, std::time::Duration::from_secs(1)).await?;
     if !d.allowed {
         return Err(crate::jobs::Deferred {
