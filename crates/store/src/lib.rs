@@ -2,6 +2,7 @@
 //! executor, so a caller can run several of them (and enqueue jobs) in one transaction.
 
 pub mod audit;
+pub mod bot;
 pub mod embedded;
 pub mod jobs;
 pub mod members;

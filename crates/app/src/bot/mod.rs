@@ -30,14 +30,6 @@ struct Payload {
     message_id: Uuid,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct Context {
-    status: String,
-    venue_id: Option<Uuid>,
-    is_staff: Option<bool>,
-    bot_misses: i16,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Zone {
     pub id: Uuid,
@@ -61,50 +53,24 @@ impl JobHandler for BotReply {
     async fn run(&self, ctx: &AppContext, payload: serde_json::Value) -> anyhow::Result<()> {
         let p: Payload = serde_json::from_value(payload)?;
         let started = std::time::Instant::now();
-        let Some(c) = sqlx::query_as::<_, Context>(
-            "SELECT c.status, c.venue_id, vc.is_staff, c.bot_misses FROM conversations c \
-             LEFT JOIN venue_contacts vc ON vc.id = c.contact_id WHERE c.id = $1",
-        )
-        .bind(p.conversation_id)
-        .fetch_optional(&ctx.db)
-        .await?
-        else {
+        let Some(c) = bma_store::bot::conversation(&ctx.db, p.conversation_id).await? else {
             return Ok(());
         };
         if c.status != "pending" {
             return Ok(());
         }
-        let (text, choice): (String, Option<String>) = sqlx::query_as(
-            "SELECT content, CASE WHEN kind = 'choice' THEN metadata->'body'->>'id' END FROM messages WHERE id = $1",
-        )
-        .bind(p.message_id)
-        .fetch_one(&ctx.db)
-        .await?;
+        let (text, choice) = bma_store::bot::message(&ctx.db, p.message_id).await?;
         let zones: Vec<Zone> = match c.venue_id {
-            Some(v) => sqlx::query_as::<_, (Uuid, String, Option<String>)>(
-                "SELECT id, name, soundtrack_device_id FROM zones WHERE venue_id = $1 ORDER BY name",
-            )
-            .bind(v)
-            .fetch_all(&ctx.db)
-            .await?
-            .into_iter()
-            .map(|(id, name, remote)| Zone { id, name, remote })
-            .collect(),
+            Some(v) => bma_store::venues::zones_of(&ctx.db, v)
+                .await?
+                .into_iter()
+                .map(|z| Zone { id: z.id, name: z.name, remote: z.soundtrack_device_id })
+                .collect(),
             None => Vec::new(),
         };
         let staff = c.is_staff == Some(true);
         let lang = bot::reply_language(&text);
-        let repeated: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = $1 AND p.direction = 'in' \
-             AND p.id <> $2 AND lower(p.content) = lower($3) AND p.created_at > now() - interval '15 minutes' \
-             AND EXISTS (SELECT 1 FROM messages b WHERE b.conversation_id = $1 AND b.sender_type = 'bot' \
-                         AND b.id > p.id))",
-        )
-        .bind(p.conversation_id)
-        .bind(p.message_id)
-        .bind(&text)
-        .fetch_one(&ctx.db)
-        .await?;
+        let repeated = bma_store::bot::asked_again(&ctx.db, p.conversation_id, p.message_id, &text).await?;
         let decision = if choice.is_none() && (repeated || is_upset(&text)) {
             Decision::HandOver(replies::handover(lang), "the venue is upset or repeated itself")
         } else {
@@ -122,27 +88,16 @@ impl JobHandler for BotReply {
             d => d,
         };
         let mut tx = ctx.db.begin().await?;
-        let still_pending: Option<String> =
-            sqlx::query_scalar("SELECT status FROM conversations WHERE id = $1 FOR UPDATE")
-                .bind(p.conversation_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if still_pending.as_deref() != Some("pending") {
+        if !bma_store::bot::still_pending(&mut *tx, p.conversation_id).await? {
             return Ok(());
         }
         match decision {
             Decision::Say(body) => {
-                sqlx::query("UPDATE conversations SET bot_misses = 0 WHERE id = $1")
-                    .bind(p.conversation_id)
-                    .execute(&mut *tx)
-                    .await?;
+                bma_store::bot::record_miss(&mut *tx, p.conversation_id, false).await?;
                 outbound::queue(ctx, &mut tx, p.conversation_id, Author::Bot, &body).await?;
             }
             Decision::Miss => {
-                sqlx::query("UPDATE conversations SET bot_misses = bot_misses + 1 WHERE id = $1")
-                    .bind(p.conversation_id)
-                    .execute(&mut *tx)
-                    .await?;
+                bma_store::bot::record_miss(&mut *tx, p.conversation_id, true).await?;
                 let body = OutboundBody::Text { text: replies::didnt_understand(lang) };
                 outbound::queue(ctx, &mut tx, p.conversation_id, Author::Bot, &body).await?;
             }
@@ -164,13 +119,7 @@ pub async fn hand_over(
     reason: &str,
 ) -> Result<()> {
     outbound::queue(ctx, db, conversation, Author::Bot, &OutboundBody::Text { text: text.to_owned() }).await?;
-    sqlx::query(
-        "UPDATE conversations SET status = 'open', handed_over_at = now(), bot_misses = 0, \
-            waiting_since = COALESCE(waiting_since, now()), updated_at = now() WHERE id = $1",
-    )
-    .bind(conversation)
-    .execute(&mut *db)
-    .await?;
+    bma_store::bot::hand_over(&mut *db, conversation).await?;
     outbound::note(db, conversation, None, "system", &format!("The bot handed over: {reason}.")).await?;
     crate::messaging::assignment::assign_if_unassigned(ctx, db, conversation).await?;
     Ok(())
