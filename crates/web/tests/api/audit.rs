@@ -7,8 +7,9 @@ async fn writes_through_the_api_are_audited_with_actor_before_after_ip_and_reque
     let app = TestApp::spawn().await;
     let manager = app.token(Role::Manager).await;
     let created = app.post("/api/v1/venues", Some(&manager), venue_body("Teakwood Chiang Mai")).await;
-    let id = created.body["id"].as_str().unwrap_or_default().to_owned();
-    let request_id = created.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let id = created.body["id"].as_str().expect("a string field").to_owned();
+    let request_id =
+        created.headers.get("x-request-id").and_then(|v| v.to_str().ok()).expect("an x-request-id header").to_owned();
     let mut body = venue_body("Teakwood Chiang Mai Old Town");
     body["brand"] = serde_json::Value::Null;
     let updated = app.call(Method::PUT, &format!("/api/v1/venues/{id}"), Some(&manager), Some(body)).await;
@@ -17,14 +18,14 @@ async fn writes_through_the_api_are_audited_with_actor_before_after_ip_and_reque
     let admin = app.token(Role::Admin).await;
     let log = app.get(&format!("/api/v1/audit-log?entity_type=venue&entity_id={id}"), &admin).await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.text);
-    let entries = log.body["data"].as_array().cloned().unwrap_or_default();
+    let entries = log.body["data"].as_array().cloned().expect("an array");
     assert_eq!(entries.len(), 2);
     let update = &entries[0];
     assert_eq!(update["action"], "venue.update");
     assert_eq!(update["before"]["name"], "Teakwood Chiang Mai");
     assert_eq!(update["after"]["name"], "Teakwood Chiang Mai Old Town");
     assert_eq!(update["after"]["brand"], serde_json::Value::Null);
-    assert!(update["actor_email"].as_str().unwrap_or_default().starts_with("manager-"));
+    assert!(update["actor_email"].as_str().expect("a string field").starts_with("manager-"));
     assert_eq!(update["ip"], "203.0.113.7");
     let create = &entries[1];
     assert_eq!(create["action"], "venue.create");
@@ -55,17 +56,17 @@ async fn sign_ins_failures_and_sign_outs_are_in_the_audit_log() {
     let email = app.member(Role::Viewer).await;
     let _ =
         app.post("/api/v1/auth/login", None, serde_json::json!({"email": email, "password": "wrong-password"})).await;
-    let token = app.login(&email, None).await.body["access_token"].as_str().unwrap_or_default().to_owned();
+    let token = app.login(&email, None).await.body["access_token"].as_str().expect("a string field").to_owned();
     let _ = app.call(Method::POST, "/api/v1/auth/logout", Some(&token), None).await;
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'auth.%' ORDER BY created_at, id")
             .fetch_all(&app.ctx.db)
             .await
-            .unwrap_or_default();
+            .expect("the query");
     assert_eq!(actions, vec!["auth.login_failed", "auth.login", "auth.logout"]);
     let ips: Vec<Option<String>> = sqlx::query_scalar("SELECT host(ip) FROM audit_log WHERE action LIKE 'auth.%'")
         .fetch_all(&app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("the query");
     assert!(ips.iter().all(|ip| ip.as_deref() == Some("203.0.113.7")), "{ips:?}");
 }

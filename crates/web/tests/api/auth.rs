@@ -12,7 +12,7 @@ async fn login_returns_a_bearer_pair_whose_access_token_lasts_24_hours() {
     assert_eq!(r.body["token_type"], "Bearer");
     assert_eq!(r.body["expires_in"], 86_400);
     assert_eq!(r.body["scope"], "full");
-    let token = r.body["access_token"].as_str().unwrap_or_default();
+    let token = r.body["access_token"].as_str().expect("a string field");
     let me = app.get("/api/v1/auth/me", token).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["email"], email.as_str());
@@ -55,14 +55,14 @@ async fn refresh_rotates_the_refresh_token_every_time() {
     let app = TestApp::spawn().await;
     let email = app.member(Role::Manager).await;
     let first = app.login(&email, None).await;
-    let r1 = first.body["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let r1 = first.body["refresh_token"].as_str().expect("a string field").to_owned();
     let second = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": r1})).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.text);
-    let r2 = second.body["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let r2 = second.body["refresh_token"].as_str().expect("a string field").to_owned();
     assert_ne!(r1, r2);
     let third = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": r2})).await;
     assert_eq!(third.status, StatusCode::OK);
-    let token = third.body["access_token"].as_str().unwrap_or_default();
+    let token = third.body["access_token"].as_str().expect("a string field");
     assert_eq!(app.get("/api/v1/auth/me", token).await.status, StatusCode::OK);
 }
 
@@ -71,11 +71,11 @@ async fn presenting_a_spent_refresh_token_revokes_the_whole_session() {
     let app = TestApp::spawn().await;
     let email = app.member(Role::Manager).await;
     let login = app.login(&email, None).await;
-    let access = login.body["access_token"].as_str().unwrap_or_default().to_owned();
-    let r1 = login.body["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let access = login.body["access_token"].as_str().expect("a string field").to_owned();
+    let r1 = login.body["refresh_token"].as_str().expect("a string field").to_owned();
     let rotated = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": r1})).await;
-    let r2 = rotated.body["refresh_token"].as_str().unwrap_or_default().to_owned();
-    let access2 = rotated.body["access_token"].as_str().unwrap_or_default().to_owned();
+    let r2 = rotated.body["refresh_token"].as_str().expect("a string field").to_owned();
+    let access2 = rotated.body["access_token"].as_str().expect("a string field").to_owned();
 
     let replay = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": r1})).await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
@@ -99,8 +99,8 @@ async fn logout_ends_the_session_at_once() {
     let app = TestApp::spawn().await;
     let email = app.member(Role::Viewer).await;
     let login = app.login(&email, None).await;
-    let access = login.body["access_token"].as_str().unwrap_or_default().to_owned();
-    let refresh = login.body["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let access = login.body["access_token"].as_str().expect("a string field").to_owned();
+    let refresh = login.body["refresh_token"].as_str().expect("a string field").to_owned();
     assert_eq!(app.get("/api/v1/venues", &access).await.status, StatusCode::OK);
     let out = app.call(Method::POST, "/api/v1/auth/logout", Some(&access), None).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);

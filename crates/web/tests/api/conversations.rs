@@ -70,7 +70,7 @@ impl Rig {
 
     async fn drain(&self) {
         for _ in 0..10 {
-            if self.worker.run_once().await.unwrap_or_default().is_empty() {
+            if self.worker.run_once().await.expect("worker run").is_empty() {
                 return;
             }
         }
@@ -205,7 +205,7 @@ async fn closing_sends_one_survey_and_a_low_answer_reaches_the_team() {
             .smtp
             .messages()
             .iter()
-            .any(|m| m.header("Subject").unwrap_or_default().contains("Low satisfaction score (2 of 5)")),
+            .any(|m| m.header("Subject").expect("a subject").contains("Low satisfaction score (2 of 5)")),
         "the team hears of a low score"
     );
 

@@ -12,7 +12,7 @@ fn csv_request(token: &str, body: String) -> Request<Body> {
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "text/csv")
         .body(Body::from(body))
-        .unwrap_or_default()
+        .expect("a request")
 }
 
 #[tokio::test]
@@ -41,7 +41,7 @@ async fn a_csv_with_bad_rows_imports_nothing_and_reports_every_bad_row() {
     let t = app.token(Role::Manager).await;
     let existing = app.post("/api/v1/venues", Some(&t), crate::helpers::venue_body("Existing")).await.body["id"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a string field")
         .to_owned();
     let z = app
         .post(
@@ -70,7 +70,7 @@ async fn a_csv_with_bad_rows_imports_nothing_and_reports_every_bad_row() {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| (e["row"].as_u64().unwrap_or(0), e["field"].as_str().unwrap_or_default().to_owned()))
+        .map(|e| (e["row"].as_u64().unwrap_or(0), e["field"].as_str().expect("a string field").to_owned()))
         .collect();
     let first_pass =
         [(3, "country"), (4, "zone_type"), (7, "contact_whatsapp"), (8, "soundtrack_zone_id"), (9, "opening_hours")];
@@ -92,7 +92,7 @@ async fn a_csv_with_bad_rows_imports_nothing_and_reports_every_bad_row() {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| (e["row"].as_u64().unwrap_or(0), e["field"].as_str().unwrap_or_default().to_owned()))
+        .map(|e| (e["row"].as_u64().unwrap_or(0), e["field"].as_str().expect("a string field").to_owned()))
         .collect();
     assert_eq!(rows, vec![(3, "soundtrack_zone_id".to_owned()), (4, "timezone".to_owned())]);
     assert_eq!(app.count("SELECT count(*) FROM venues").await, 1, "nothing imported");

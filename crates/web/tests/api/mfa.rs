@@ -10,7 +10,7 @@ async fn an_admin_without_mfa_gets_a_setup_token_that_reaches_only_enrolment() {
     let r = app.login(&email, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["scope"], "mfa_setup");
-    let setup = r.body["access_token"].as_str().unwrap_or_default();
+    let setup = r.body["access_token"].as_str().expect("a string field");
     let blocked = app.get("/api/v1/venues", setup).await;
     assert_eq!(blocked.status, StatusCode::FORBIDDEN);
     assert_eq!(blocked.code(), "mfa_enrolment_required");
@@ -24,12 +24,12 @@ async fn an_admin_without_mfa_gets_a_setup_token_that_reaches_only_enrolment() {
 async fn after_enrolment_an_admin_signs_in_only_with_a_fresh_code() {
     let app = TestApp::spawn().await;
     let email = app.member(Role::Admin).await;
-    let setup = app.login(&email, None).await.body["access_token"].as_str().unwrap_or_default().to_owned();
+    let setup = app.login(&email, None).await.body["access_token"].as_str().expect("a string field").to_owned();
 
     let enrol = app.post("/api/v1/auth/mfa/enroll", Some(&setup), json!({})).await;
     assert_eq!(enrol.status, StatusCode::OK);
-    assert!(enrol.body["otpauth_uri"].as_str().unwrap_or_default().starts_with("otpauth://totp/BMA%20Social:"));
-    let secret = crate::helpers::base32_decode(enrol.body["secret"].as_str().unwrap_or_default());
+    assert!(enrol.body["otpauth_uri"].as_str().expect("a string field").starts_with("otpauth://totp/BMA%20Social:"));
+    let secret = crate::helpers::base32_decode(enrol.body["secret"].as_str().expect("a string field"));
     let real = bma_app::security::totp::code_at(&secret, now());
     let wrong: String =
         real.chars().map(|c| char::from_digit((c.to_digit(10).unwrap_or(0) + 5) % 10, 10).unwrap_or('0')).collect();
@@ -54,7 +54,7 @@ async fn after_enrolment_an_admin_signs_in_only_with_a_fresh_code() {
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert_eq!(replay.code(), "invalid_totp_code");
     let enrol_again = app
-        .post("/api/v1/auth/mfa/enroll", Some(ok.body["access_token"].as_str().unwrap_or_default()), json!({}))
+        .post("/api/v1/auth/mfa/enroll", Some(ok.body["access_token"].as_str().expect("a string field")), json!({}))
         .await;
     assert_eq!(enrol_again.status, StatusCode::CONFLICT);
 }
@@ -63,13 +63,13 @@ async fn after_enrolment_an_admin_signs_in_only_with_a_fresh_code() {
 async fn totp_secrets_are_stored_encrypted() {
     let app = TestApp::spawn().await;
     let email = app.member(Role::Admin).await;
-    let setup = app.login(&email, None).await.body["access_token"].as_str().unwrap_or_default().to_owned();
+    let setup = app.login(&email, None).await.body["access_token"].as_str().expect("a string field").to_owned();
     let (_, secret) = app.enrol_mfa(&setup).await;
     let stored: Vec<u8> = sqlx::query_scalar("SELECT totp_secret_enc FROM team_members WHERE email = $1")
         .bind(&email)
         .fetch_one(&app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("the query");
     assert!(stored.len() > secret.len());
     assert!(!stored.windows(secret.len()).any(|w| w == secret.as_slice()), "the raw secret is in the row");
     let _ = app.call(Method::POST, "/api/v1/auth/logout", Some(&setup), None).await;

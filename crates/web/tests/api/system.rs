@@ -34,7 +34,7 @@ async fn health_is_503_when_redis_stops_answering() {
     let ask = |router: axum::Router| async move {
         use tower::ServiceExt;
         router
-            .oneshot(Request::get("/health").body(Body::empty()).unwrap_or_default())
+            .oneshot(Request::get("/health").body(Body::empty()).expect("request"))
             .await
             .map(|r| r.status())
             .unwrap_or(StatusCode::IM_A_TEAPOT)
@@ -49,7 +49,7 @@ async fn health_is_503_when_redis_stops_answering() {
 async fn responses_carry_security_headers_and_a_request_id() {
     let app = TestApp::spawn().await;
     let r = app
-        .send(Request::get("/health").header("x-request-id", "trace-123").body(Body::empty()).unwrap_or_default())
+        .send(Request::get("/health").header("x-request-id", "trace-123").body(Body::empty()).expect("request"))
         .await;
     for h in [
         "content-security-policy",
@@ -60,10 +60,10 @@ async fn responses_carry_security_headers_and_a_request_id() {
     ] {
         assert!(r.headers.contains_key(h), "{h} missing");
     }
-    assert!(r.headers["content-security-policy"].to_str().unwrap_or_default().contains("frame-ancestors 'none'"));
+    assert!(r.headers["content-security-policy"].to_str().expect("a header value").contains("frame-ancestors 'none'"));
     assert_eq!(r.headers["x-request-id"], "trace-123");
     let weird = app
-        .send(Request::get("/health").header("x-request-id", "<script>").body(Body::empty()).unwrap_or_default())
+        .send(Request::get("/health").header("x-request-id", "<script>").body(Body::empty()).expect("request"))
         .await;
     assert_ne!(weird.headers["x-request-id"], "<script>");
 }
@@ -79,7 +79,7 @@ async fn cors_answers_only_the_configured_origins() {
             .header("access-control-request-method", "GET")
             .header("access-control-request-headers", "authorization")
             .body(Body::empty())
-            .unwrap_or_default()
+            .expect("a request")
     };
     let ok = app.send(preflight("https://portal.bma-social.com")).await;
     assert_eq!(

@@ -11,7 +11,7 @@ fn raw(path: &str, token: &str, content_type: &str, body: impl Into<Body>) -> Re
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", content_type)
         .body(body.into())
-        .unwrap_or_default()
+        .expect("a request")
 }
 
 #[tokio::test]

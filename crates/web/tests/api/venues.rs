@@ -9,7 +9,7 @@ async fn a_venue_is_created_read_listed_updated_and_deleted() {
     let t = app.token(Role::Manager).await;
     let created = app.post("/api/v1/venues", Some(&t), venue_body("Lotus Grand Riverside")).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    let id = created.body["id"].as_str().unwrap_or_default().to_owned();
+    let id = created.body["id"].as_str().expect("a string field").to_owned();
     assert_eq!(created.body["opening_hours"].as_array().map(Vec::len), Some(2));
     assert_eq!(created.body["opening_hours"][1]["closes_at"], 120);
 
@@ -55,17 +55,17 @@ async fn a_venue_with_history_is_archived_instead_of_deleted() {
     let t = app.token(Role::Manager).await;
     let id = app.post("/api/v1/venues", Some(&t), venue_body("Orchid House Phuket")).await.body["id"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a string field")
         .to_owned();
     let zone =
         app.post(&format!("/api/v1/venues/{id}/zones"), Some(&t), json!({"name": "Pool", "zone_type": "pool"})).await;
-    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().unwrap_or_default()).unwrap_or_default();
+    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().expect("a string field")).expect("a zone id");
     sqlx::query("INSERT INTO alerts (id, zone_id, alert_type, severity, message) VALUES ($1, $2, 'zone_down', 'critical', 'silent')")
         .bind(uuid::Uuid::now_v7())
         .bind(zone_id)
         .execute(&app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("the query");
     let r = app.call(Method::DELETE, &format!("/api/v1/venues/{id}"), Some(&t), None).await;
     assert_eq!(r.body["outcome"], "archived");
     assert_eq!(app.count("SELECT count(*) FROM alerts").await, 1, "history is kept");
@@ -89,7 +89,7 @@ async fn the_list_filters_by_brand_country_and_name_sorts_and_paginates() {
         |_, _| {},
     )
     .await
-    .unwrap_or_default();
+    .expect("the query");
 
     let page = app.get("/api/v1/venues?per_page=50&page=2&sort=name", &t).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -100,7 +100,7 @@ async fn the_list_filters_by_brand_country_and_name_sorts_and_paginates() {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|v| v["name"].as_str().unwrap_or_default().to_owned())
+        .map(|v| v["name"].as_str().expect("a string field").to_owned())
         .collect();
     let mut sorted = names.clone();
     sorted.sort();
@@ -125,12 +125,12 @@ async fn the_list_filters_by_brand_country_and_name_sorts_and_paginates() {
             .as_array()
             .into_iter()
             .flatten()
-            .all(|v| v["name"].as_str().unwrap_or_default().contains("#17"))
+            .all(|v| v["name"].as_str().expect("a string field").contains("#17"))
     );
     assert!(search.body["pagination"]["total"].as_i64().unwrap_or(0) >= 1);
 
     let zones = app
-        .get(&format!("/api/v1/venues/{}/zones", search.body["data"][0]["id"].as_str().unwrap_or_default()), &t)
+        .get(&format!("/api/v1/venues/{}/zones", search.body["data"][0]["id"].as_str().expect("a string field")), &t)
         .await;
     assert_eq!(
         zones.body.as_array().map(Vec::len).map(i64::try_from).and_then(Result::ok),
@@ -144,7 +144,7 @@ async fn a_soundtrack_zone_id_can_belong_to_one_zone_only() {
     let t = app.token(Role::Manager).await;
     let id = app.post("/api/v1/venues", Some(&t), venue_body("Coral Cove")).await.body["id"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a string field")
         .to_owned();
     let z = json!({"name": "Bar", "zone_type": "bar", "soundtrack_zone_id": "U291bmRab25lLCwx"});
     assert_eq!(app.post(&format!("/api/v1/venues/{id}/zones"), Some(&t), z.clone()).await.status, StatusCode::CREATED);
@@ -165,11 +165,11 @@ async fn zones_are_updated_and_deleted_by_their_own_id() {
     let t = app.token(Role::Manager).await;
     let id = app.post("/api/v1/venues", Some(&t), venue_body("Jade Lantern")).await.body["id"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a string field")
         .to_owned();
     let z = app.post(&format!("/api/v1/venues/{id}/zones"), Some(&t), json!({"name": "Spa"})).await;
     assert_eq!(z.body["zone_type"], "other");
-    let zid = z.body["id"].as_str().unwrap_or_default().to_owned();
+    let zid = z.body["id"].as_str().expect("a string field").to_owned();
     let u = app
         .call(
             Method::PUT,
@@ -191,7 +191,7 @@ async fn contacts_need_the_identifier_of_their_channel() {
     let t = app.token(Role::Manager).await;
     let id = app.post("/api/v1/venues", Some(&t), venue_body("Saffron Suites")).await.body["id"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a string field")
         .to_owned();
     let ok = app
         .post(
@@ -221,7 +221,7 @@ async fn venue_lists_are_cached_but_every_write_through_the_api_shows_at_once() 
         .bind(uuid::Uuid::now_v7())
         .execute(&app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("the query");
     assert_eq!(app.get("/api/v1/venues", &t).await.body["pagination"]["total"], 1, "the page came from the cache");
     // …and any write through the API invalidates every cached venue list.
     assert_eq!(app.post("/api/v1/venues", Some(&t), venue_body("Second")).await.status, StatusCode::CREATED);
