@@ -277,3 +277,28 @@ fn the_readme_documents_every_listed_variable() {
         VARIABLES.iter().map(|v| v.name).filter(|n| !readme.contains(&format!("`{n}`"))).collect();
     assert!(undocumented.is_empty(), "README.md's configuration table lacks: {undocumented:?}");
 }
+
+#[test]
+fn the_readme_and_the_architecture_link_only_to_files_in_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().expect("the repository root exists");
+    let mut bad = Vec::new();
+    let mut links = 0;
+    for doc in ["README.md", "docs/ARCHITECTURE.md"] {
+        let text = repo_file(doc);
+        let dir = root.join(doc).parent().map(std::path::Path::to_path_buf).expect("a file has a folder");
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let target = rest.split(')').next().unwrap_or(rest).split('#').next().unwrap_or(rest);
+            links += 1;
+            let inside = !target.contains("://")
+                && !target.starts_with('/')
+                && dir.join(target).canonicalize().is_ok_and(|p| p.starts_with(&root));
+            if !inside {
+                bad.push(format!("{doc}: {target}"));
+            }
+        }
+    }
+    assert!(links >= 5, "the reader found the documents' links ({links})");
+    assert!(bad.is_empty(), "links that leave the repository or point at nothing: {bad:?}");
+}
