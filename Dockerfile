@@ -13,6 +13,8 @@ COPY --from=build /bma-social /usr/local/bin/bma-social
 USER 10001
 ENV APP_ENV=production LOG_FORMAT=json PORT=8000
 EXPOSE 8000
-# serve | worker | scheduler | migrate — see `bma-social --help`.
-ENTRYPOINT ["bma-social"]
-CMD ["serve"]
+# The whole command line is the CMD (no ENTRYPOINT), so a platform's command override such as
+# render.yaml's `dockerCommand: bma-social worker` means the same whether it replaces the CMD
+# alone or the entrypoint too. Roles: serve | worker | scheduler | migrate | discover |
+# create-admin — see `bma-social --help`.
+CMD ["bma-social", "serve"]

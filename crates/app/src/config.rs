@@ -128,6 +128,119 @@ pub struct Config {
     pub invitation_ttl: Duration,
 }
 
+/// A long-running process of a deployment, as `bma-social <role>` starts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Process {
+    Serve,
+    Worker,
+    Scheduler,
+}
+
+/// Where a variable is read: by [`Config::from_source`], or by the one module named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBy {
+    Config,
+    Module(&'static str),
+}
+
+/// One environment variable the binary reads. [`VARIABLES`] lists them all; the deployment
+/// blueprint (`render.yaml`), `.env.example` and the README are checked against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    /// The processes a production deployment must give it to; empty when its default (or its
+    /// absence) serves everywhere.
+    pub needed_by: &'static [Process],
+    /// Never written into a committed file: a deployment prompts for it or generates it.
+    pub secret: bool,
+    pub read_by: ReadBy,
+}
+
+const ALL: &[Process] = &[Process::Serve, Process::Worker, Process::Scheduler];
+const SERVE: &[Process] = &[Process::Serve];
+const WORKER: &[Process] = &[Process::Worker];
+const SERVE_WORKER: &[Process] = &[Process::Serve, Process::Worker];
+const OPTIONAL: &[Process] = &[];
+
+const fn var(name: &'static str, needed_by: &'static [Process], secret: bool) -> Variable {
+    Variable { name, needed_by, secret, read_by: ReadBy::Config }
+}
+
+const fn read_in(module: &'static str, name: &'static str, needed_by: &'static [Process], secret: bool) -> Variable {
+    Variable { name, needed_by, secret, read_by: ReadBy::Module(module) }
+}
+
+/// Every environment variable the binary reads, and which processes need it.
+pub const VARIABLES: &[Variable] = &[
+    var("DATABASE_URL", ALL, true),
+    var("DATABASE_MAX_CONNECTIONS", OPTIONAL, false),
+    var("REDIS_URL", ALL, true),
+    var("REDIS_KEY_PREFIX", OPTIONAL, false),
+    var("HOST", OPTIONAL, false),
+    var("PORT", OPTIONAL, false),
+    var("PUBLIC_URL", SERVE, false),
+    var("JWT_SECRET_KEY", ALL, true),
+    var("DATA_ENCRYPTION_KEY", ALL, true),
+    var("WEBHOOK_SECRET", SERVE, true),
+    var("CORS_ORIGINS", SERVE, false),
+    var("POLLING_INTERVAL", OPTIONAL, false),
+    var("ALERT_COOLDOWN", OPTIONAL, false),
+    var("MAX_RETRIES", OPTIONAL, false),
+    var("MUSIC_LOG_RETENTION_DAYS", OPTIONAL, false),
+    var("SENTRY_DSN", OPTIONAL, true),
+    var("SMTP_HOST", WORKER, false),
+    var("SMTP_PORT", OPTIONAL, false),
+    var("SMTP_SECURITY", OPTIONAL, false),
+    var("SMTP_USER", WORKER, false),
+    var("SMTP_PASSWORD", WORKER, true),
+    var("SMTP_FROM", OPTIONAL, false),
+    var("SOUNDTRACK_CLIENT_ID", ALL, false),
+    var("SOUNDTRACK_CLIENT_SECRET", ALL, true),
+    var("SOUNDTRACK_API_TOKEN", OPTIONAL, true),
+    var("SOUNDTRACK_API_URL", OPTIONAL, false),
+    var("SOUNDTRACK_REFILL_PER_SEC", OPTIONAL, false),
+    var("WHATSAPP_ACCESS_TOKEN", SERVE_WORKER, true),
+    var("WHATSAPP_VERIFY_TOKEN", SERVE, true),
+    var("WHATSAPP_APP_SECRET", SERVE, true),
+    var("WHATSAPP_PHONE_NUMBER_ID", SERVE_WORKER, false),
+    var("WHATSAPP_BUSINESS_ACCOUNT_ID", SERVE, false),
+    var("WHATSAPP_API_URL", OPTIONAL, false),
+    var("WHATSAPP_API_VERSION", OPTIONAL, false),
+    var("WHATSAPP_MESSAGES_PER_SECOND", OPTIONAL, false),
+    var("LINE_CHANNEL_ACCESS_TOKEN", WORKER, true),
+    var("LINE_CHANNEL_SECRET", SERVE, true),
+    var("LINE_API_URL", OPTIONAL, false),
+    var("LINE_DATA_URL", OPTIONAL, false),
+    var("LINE_MESSAGES_PER_SECOND", OPTIONAL, false),
+    var("CONVERSATION_ASSIGN_CAP", OPTIONAL, false),
+    var("BOT_ENABLED", OPTIONAL, false),
+    var("CLAUDE_API_KEY", WORKER, true),
+    var("CLAUDE_API_URL", OPTIONAL, false),
+    var("CLAUDE_MODEL", OPTIONAL, false),
+    var("OPENWEATHERMAP_API_KEY", WORKER, true),
+    var("OPENWEATHERMAP_API_URL", OPTIONAL, false),
+    var("BCRYPT_COST", OPTIONAL, false),
+    var("QUERY_CACHE_TTL", OPTIONAL, false),
+    var("RATE_LIMIT_PER_IP", OPTIONAL, false),
+    var("RATE_LIMIT_PER_USER", OPTIONAL, false),
+    var("LOGIN_MAX_FAILURES", OPTIONAL, false),
+    var("LOGIN_FAILURE_WINDOW", OPTIONAL, false),
+    var("LOG_FORMAT", OPTIONAL, false),
+    var("APP_ENV", ALL, false),
+    read_in("bma_web::state", "TRUST_PROXY_HEADERS", SERVE, false),
+    read_in("bma_web::state", "METRICS_TOKEN", SERVE, true),
+    read_in("bma_app::monitoring::runner", "DEFAULT_TIMEZONE", OPTIONAL, false),
+    read_in("bma-social telemetry", "RUST_LOG", OPTIONAL, false),
+    read_in("bma-social runtime", "BMA_DATA_DIR", OPTIONAL, false),
+    read_in("bma-social runtime", "BMA_EMBEDDED_PG_PORT", OPTIONAL, false),
+    read_in("bma-social create-admin", "BMA_ADMIN_PASSWORD", OPTIONAL, true),
+];
+
+/// The listed variable of this name.
+pub fn variable(name: &str) -> Option<&'static Variable> {
+    VARIABLES.iter().find(|v| v.name == name)
+}
+
 /// Where variables come from: the process environment, or a map in tests.
 pub trait Source {
     fn get(&self, name: &str) -> Option<String>;
