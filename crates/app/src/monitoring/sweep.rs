@@ -5,8 +5,8 @@ use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
 use bma_domain::clock::Clock;
 use bma_domain::monitoring::alerting::critical_after;
 use bma_domain::monitoring::{
-    GroupPolicy, Inhibitor, Observation, PlatformEvent, Policy, Problem, VenueAlertGroup, ZoneEvent, ZoneMachine,
-    ZoneStatus, severity,
+    AlertKind, GroupPolicy, Inhibitor, Observation, PlatformEvent, Policy, Problem, Severity, VenueAlertGroup,
+    ZoneEvent, ZoneMachine, ZoneStatus, severity,
 };
 use bma_domain::venue::ZoneType;
 use bma_integrations::soundtrack::{SoundtrackClient, SoundtrackError, StatusCount, ZoneSnapshot, cost};
@@ -82,7 +82,7 @@ struct ZoneEntry {
     /// Its place in the playback rotation (stride scheduling: the lowest goes first).
     pass: f64,
     /// The severity last announced for its open alert; it rises with the time down.
-    severity: Option<bma_domain::monitoring::Severity>,
+    severity: Option<Severity>,
 }
 
 #[derive(Default)]
@@ -503,7 +503,7 @@ impl Monitor {
                     }
                     ZoneEvent::ProblemChanged { to, .. } => {
                         if !held.contains(&key) {
-                            store::resolve_alerts(&mut *tx, Some(z.zone_id), &problem_kinds(), now).await?;
+                            store::resolve_alerts(&mut *tx, Some(z.zone_id), &AlertKind::zone_health(), now).await?;
                             let venue = venues.get(&z.venue_id).map_or("", |v| v.name.as_str());
                             open_zone_alert(&mut tx, z, venue, *to, z.machine.open_since().unwrap_or(now), now).await?;
                             let sev = severity(z.zone_type, *to, now - z.machine.open_since().unwrap_or(now));
@@ -517,7 +517,8 @@ impl Monitor {
                     ZoneEvent::Resolved { .. } => {
                         if !held.remove(&key) {
                             report.alerts_resolved += usize::try_from(
-                                store::resolve_alerts(&mut *tx, Some(z.zone_id), &problem_kinds(), now).await?,
+                                store::resolve_alerts(&mut *tx, Some(z.zone_id), &AlertKind::zone_health(), now)
+                                    .await?,
                             )
                             .unwrap_or(0);
                             if let Some(g) = groups.get_mut(&z.venue_id) {
@@ -533,8 +534,8 @@ impl Monitor {
                             &mut *tx,
                             Some(z.zone_id),
                             Some(z.venue_id),
-                            "flapping",
-                            "warning",
+                            AlertKind::Flapping,
+                            Severity::Warning,
                             &msg,
                             now,
                             now,
@@ -547,7 +548,7 @@ impl Monitor {
                     }
                     ZoneEvent::FlappingStopped { .. } => {
                         report.alerts_resolved += usize::try_from(
-                            store::resolve_alerts(&mut *tx, Some(z.zone_id), &["flapping"], now).await?,
+                            store::resolve_alerts(&mut *tx, Some(z.zone_id), &[AlertKind::Flapping], now).await?,
                         )
                         .unwrap_or(0);
                     }
@@ -578,7 +579,7 @@ impl Monitor {
                 }
                 let now_sev = severity(z.zone_type, problem, now - since);
                 if z.severity.is_some_and(|s| s < now_sev) {
-                    store::raise_severity(&mut *tx, z.zone_id, now_sev.as_str()).await?;
+                    store::raise_severity(&mut *tx, z.zone_id, now_sev).await?;
                     groups
                         .entry(z.venue_id)
                         .or_insert_with(|| VenueAlertGroup::new(z.venue_id))
@@ -882,12 +883,13 @@ impl Monitor {
                 let msg =
                     format!("Soundtrack itself seems to be failing ({reason}); zone alerts are held until it recovers");
                 tracing::error!(%reason, "platform alert: zone alerts held");
-                store::open_alert(&mut *tx, None, None, "platform", "critical", &msg, now, now).await?;
+                store::open_alert(&mut *tx, None, None, AlertKind::Platform, Severity::Critical, &msg, now, now)
+                    .await?;
                 msg
             }
             PlatformEvent::Ended => {
                 tracing::info!("platform alert resolved");
-                store::resolve_alerts(&mut *tx, None, &["platform"], now).await?;
+                store::resolve_alerts(&mut *tx, None, &[AlertKind::Platform], now).await?;
                 "Soundtrack is answering normally again; zone monitoring resumed".to_owned()
             }
         };
@@ -938,10 +940,6 @@ fn tokens(t: f64) -> u64 {
     if t.is_finite() && t > 0.0 { t.round() as u64 } else { 0 }
 }
 
-fn problem_kinds() -> Vec<&'static str> {
-    Problem::ALL.iter().map(|p| p.as_str()).collect()
-}
-
 async fn open_zone_alert(
     tx: &mut sqlx::PgConnection,
     z: &ZoneEntry,
@@ -967,7 +965,7 @@ async fn open_zone_alert_parts(
 ) -> anyhow::Result<bool> {
     let sev = severity(zone_type, problem, now - since);
     let message = format!("{zone} at {venue} is {}", describe(problem));
-    Ok(store::open_alert(&mut *tx, Some(zone_id), Some(venue_id), problem.as_str(), sev.as_str(), &message, since, now)
+    Ok(store::open_alert(&mut *tx, Some(zone_id), Some(venue_id), AlertKind::from(problem), sev, &message, since, now)
         .await?
         .is_some())
 }
