@@ -515,16 +515,16 @@ impl Monitor {
                         }
                     }
                     ZoneEvent::Resolved { .. } => {
-                        if !held.remove(&key) {
-                            report.alerts_resolved += usize::try_from(
-                                store::resolve_alerts(&mut *tx, Some(z.zone_id), &AlertKind::zone_health(), now)
-                                    .await?,
-                            )
-                            .unwrap_or(0);
-                            if let Some(g) = groups.get_mut(&z.venue_id) {
-                                g.zone_resolved(z.zone_id, now);
-                                touched_venues.insert(z.venue_id);
-                            }
+                        // Also when the monitor held its own: another alert (the bot's) may be open.
+                        report.alerts_resolved += usize::try_from(
+                            store::resolve_alerts(&mut *tx, Some(z.zone_id), &AlertKind::zone_health(), now).await?,
+                        )
+                        .unwrap_or(0);
+                        if !held.remove(&key)
+                            && let Some(g) = groups.get_mut(&z.venue_id)
+                        {
+                            g.zone_resolved(z.zone_id, now);
+                            touched_venues.insert(z.venue_id);
                         }
                     }
                     ZoneEvent::FlappingStarted => {
