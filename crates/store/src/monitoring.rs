@@ -1,6 +1,7 @@
 //! Monitoring records: check samples and transitions in the partitioned `music_status_logs`,
 //! and the zone's last check.
 
+use bma_domain::monitoring::{AlertKind, Severity};
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -180,8 +181,8 @@ pub async fn open_alert(
     db: impl PgExecutor<'_>,
     zone_id: Option<Uuid>,
     venue_id: Option<Uuid>,
-    alert_type: &str,
-    severity: &str,
+    kind: AlertKind,
+    severity: Severity,
     message: &str,
     started_at: OffsetDateTime,
     at: OffsetDateTime,
@@ -193,8 +194,8 @@ pub async fn open_alert(
     .bind(bma_domain::ids::new_id())
     .bind(zone_id)
     .bind(venue_id)
-    .bind(alert_type)
-    .bind(severity)
+    .bind(kind.as_str())
+    .bind(severity.as_str())
     .bind(message)
     .bind(started_at)
     .bind(at)
@@ -202,35 +203,38 @@ pub async fn open_alert(
     .await
 }
 
+fn names(kinds: &[AlertKind]) -> Vec<&'static str> {
+    kinds.iter().map(|k| k.as_str()).collect()
+}
+
 /// Resolves the open alerts of a zone (or the platform's, with `zone_id` None) of these kinds.
 pub async fn resolve_alerts(
     db: impl PgExecutor<'_>,
     zone_id: Option<Uuid>,
-    kinds: &[&str],
+    kinds: &[AlertKind],
     at: OffsetDateTime,
 ) -> sqlx::Result<u64> {
-    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
     sqlx::query(
         "UPDATE alerts SET resolved = true, resolved_at = $3 \
          WHERE NOT resolved AND zone_id IS NOT DISTINCT FROM $1 AND alert_type = ANY($2) AND ($1 IS NOT NULL OR venue_id IS NULL)",
     )
     .bind(zone_id)
-    .bind(kinds)
+    .bind(names(kinds))
     .bind(at)
     .execute(db)
     .await
     .map(|r| r.rows_affected())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Alert {
     pub id: Uuid,
     pub zone_id: Option<Uuid>,
     pub zone_name: Option<String>,
     pub venue_id: Option<Uuid>,
     pub venue_name: Option<String>,
-    pub alert_type: String,
-    pub severity: String,
+    pub alert_type: AlertKind,
+    pub severity: Severity,
     pub message: String,
     pub resolved: bool,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -242,13 +246,41 @@ pub struct Alert {
     pub created_at: OffsetDateTime,
 }
 
+/// A stored name the domain has no value for (the schema's checks keep them out).
+fn unknown(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode { index: column.to_owned(), source: format!("unknown value {value:?}").into() }
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Alert {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        let kind: &str = row.try_get("alert_type")?;
+        let severity: &str = row.try_get("severity")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            zone_id: row.try_get("zone_id")?,
+            zone_name: row.try_get("zone_name")?,
+            venue_id: row.try_get("venue_id")?,
+            venue_name: row.try_get("venue_name")?,
+            alert_type: AlertKind::parse(kind).ok_or_else(|| unknown("alert_type", kind))?,
+            severity: Severity::parse(severity).ok_or_else(|| unknown("severity", severity))?,
+            message: row.try_get("message")?,
+            resolved: row.try_get("resolved")?,
+            started_at: row.try_get("started_at")?,
+            resolved_at: row.try_get("resolved_at")?,
+            resolved_by: row.try_get("resolved_by")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
     pub resolved: Option<bool>,
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     pub venue_id: Option<Uuid>,
     pub zone_id: Option<Uuid>,
-    pub alert_type: Option<String>,
+    pub alert_type: Option<AlertKind>,
     pub since: Option<OffsetDateTime>,
 }
 
@@ -266,8 +298,8 @@ pub async fn list_alerts(
     if let Some(r) = f.resolved {
         q.push(" AND a.resolved = ").push_bind(r);
     }
-    if let Some(s) = &f.severity {
-        q.push(" AND a.severity = ").push_bind(s.clone());
+    if let Some(s) = f.severity {
+        q.push(" AND a.severity = ").push_bind(s.as_str());
     }
     if let Some(v) = f.venue_id {
         q.push(" AND COALESCE(a.venue_id, z.venue_id) = ").push_bind(v);
@@ -275,8 +307,8 @@ pub async fn list_alerts(
     if let Some(z) = f.zone_id {
         q.push(" AND a.zone_id = ").push_bind(z);
     }
-    if let Some(t) = &f.alert_type {
-        q.push(" AND a.alert_type = ").push_bind(t.clone());
+    if let Some(t) = f.alert_type {
+        q.push(" AND a.alert_type = ").push_bind(t.as_str());
     }
     if let Some(s) = f.since {
         q.push(" AND a.created_at >= ").push_bind(s);
@@ -515,11 +547,12 @@ pub async fn zone_keys(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ZoneKeys>> {
     .await
 }
 
-/// Raises the severity of a zone's open problem alerts.
-pub async fn raise_severity(db: impl PgExecutor<'_>, zone_id: Uuid, severity: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE alerts SET severity = $2 WHERE zone_id = $1 AND NOT resolved AND alert_type <> 'flapping'")
+/// Raises the severity of a zone's open problem alerts (its zone-health kinds).
+pub async fn raise_severity(db: impl PgExecutor<'_>, zone_id: Uuid, severity: Severity) -> sqlx::Result<()> {
+    sqlx::query("UPDATE alerts SET severity = $2 WHERE zone_id = $1 AND NOT resolved AND alert_type = ANY($3)")
         .bind(zone_id)
-        .bind(severity)
+        .bind(severity.as_str())
+        .bind(names(&AlertKind::zone_health()))
         .execute(db)
         .await
         .map(|_| ())

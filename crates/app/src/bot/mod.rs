@@ -394,9 +394,7 @@ async fn set_volume(
 async fn offline(ctx: &AppContext, zone: &Zone, venue: Option<Uuid>, lang: Lang) -> Decision {
     let now = time::OffsetDateTime::now_utc();
     let message = format!("{} is offline (reported by the venue through the bot)", zone.name);
-    if let Err(e) =
-        bma_store::monitoring::open_alert(&ctx.db, Some(zone.id), venue, "offline", "warning", &message, now, now).await
-    {
+    if let Err(e) = crate::monitoring::report_offline(&ctx.db, zone.id, venue, &message, now).await {
         tracing::error!(error = %e, "could not open the alert for an offline zone");
     }
     Decision::HandOver(replies::zone_offline(lang, &zone.name), "the player is offline")

@@ -20,3 +20,33 @@ pub mod runner;
 mod sweep;
 
 pub use sweep::{Monitor, MonitorSettings, TickReport};
+
+use bma_domain::monitoring::{AlertKind, Severity};
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A zone reported offline from outside the monitor (the bot, when the venue's player cannot be
+/// reached). Its alert is of the kind the monitor opens for an offline zone ([`AlertKind::Silent`]):
+/// while the zone is down the monitor finds it already open, and when the monitor sees the zone
+/// play again it resolves it with its own. Returns the new alert's id; `None` when the zone
+/// already had one open.
+pub async fn report_offline(
+    db: impl PgExecutor<'_>,
+    zone_id: Uuid,
+    venue_id: Option<Uuid>,
+    message: &str,
+    at: OffsetDateTime,
+) -> sqlx::Result<Option<Uuid>> {
+    bma_store::monitoring::open_alert(
+        db,
+        Some(zone_id),
+        venue_id,
+        AlertKind::Silent,
+        Severity::Warning,
+        message,
+        at,
+        at,
+    )
+    .await
+}

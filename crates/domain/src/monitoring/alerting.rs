@@ -60,6 +60,87 @@ impl Severity {
     }
 }
 
+/// What an alert is about, as the `alerts` table stores it: a zone's [`Problem`], a zone that
+/// keeps flapping, or the Soundtrack platform itself. Whoever opens a zone alert (the monitor, the
+/// bot) opens one of these kinds, so the monitor's recovery, which resolves every
+/// [`AlertKind::zone_health`] kind, closes it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    Silent,
+    Paused,
+    Muted,
+    Unpaired,
+    SubscriptionExpired,
+    Flapping,
+    Platform,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 7] = [
+        AlertKind::Silent,
+        AlertKind::Paused,
+        AlertKind::Muted,
+        AlertKind::Unpaired,
+        AlertKind::SubscriptionExpired,
+        AlertKind::Flapping,
+        AlertKind::Platform,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Silent => "silent",
+            AlertKind::Paused => "paused",
+            AlertKind::Muted => "muted",
+            AlertKind::Unpaired => "unpaired",
+            AlertKind::SubscriptionExpired => "subscription_expired",
+            AlertKind::Flapping => "flapping",
+            AlertKind::Platform => "platform",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Self::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The problem a zone-health alert is about; `None` for flapping and platform alerts.
+    pub fn problem(self) -> Option<Problem> {
+        match self {
+            AlertKind::Silent => Some(Problem::Silent),
+            AlertKind::Paused => Some(Problem::Paused),
+            AlertKind::Muted => Some(Problem::Muted),
+            AlertKind::Unpaired => Some(Problem::Unpaired),
+            AlertKind::SubscriptionExpired => Some(Problem::SubscriptionExpired),
+            AlertKind::Flapping | AlertKind::Platform => None,
+        }
+    }
+
+    /// The kinds that say a zone plays no music as it should: one of them is open while the zone
+    /// is down, and all of them close when it recovers.
+    pub fn zone_health() -> [AlertKind; 5] {
+        Problem::ALL.map(AlertKind::from)
+    }
+}
+
+impl From<Problem> for AlertKind {
+    fn from(p: Problem) -> Self {
+        match p {
+            Problem::Silent => AlertKind::Silent,
+            Problem::Paused => AlertKind::Paused,
+            Problem::Muted => AlertKind::Muted,
+            Problem::Unpaired => AlertKind::Unpaired,
+            Problem::SubscriptionExpired => AlertKind::SubscriptionExpired,
+        }
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How long silence in a zone of this type stays a warning (see the table in the header).
 pub fn critical_after(zone_type: ZoneType) -> Duration {
     match zone_type {
@@ -499,6 +580,28 @@ mod tests {
 
     fn silent(g: &mut VenueAlertGroup, zone: u128, name: &str, secs: i64) {
         g.zone_opened(id(zone), name, Problem::Silent, Severity::Warning, at(secs));
+    }
+
+    #[test]
+    fn every_alert_kind_round_trips_through_its_stored_name_and_its_serde_name() {
+        for k in AlertKind::ALL {
+            assert_eq!(AlertKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).expect("serialises"), serde_json::json!(k.as_str()));
+        }
+        assert_eq!(AlertKind::parse(" Subscription_Expired "), Some(AlertKind::SubscriptionExpired));
+        assert_eq!(AlertKind::parse("offline"), None, "the bot's old kind is no kind");
+    }
+
+    #[test]
+    fn the_zone_health_kinds_are_exactly_the_problems_and_name_them_alike() {
+        let health = AlertKind::zone_health();
+        assert_eq!(health.map(AlertKind::problem), Problem::ALL.map(Some));
+        for p in Problem::ALL {
+            assert_eq!(AlertKind::from(p).as_str(), p.as_str());
+        }
+        let others: Vec<AlertKind> = AlertKind::ALL.into_iter().filter(|k| !health.contains(k)).collect();
+        assert_eq!(others, [AlertKind::Flapping, AlertKind::Platform]);
+        assert!(others.iter().all(|k| k.problem().is_none()));
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub mod state;
 pub mod uptime;
 
 pub use alerting::{
-    GroupPolicy, InhibitReason, Inhibitor, Notice, NoticeKind, PlatformEvent, Severity, VenueAlertGroup, severity,
+    AlertKind, GroupPolicy, InhibitReason, Inhibitor, Notice, NoticeKind, PlatformEvent, Severity, VenueAlertGroup,
+    severity,
 };
 pub use flapping::FlapPolicy;
 pub use observation::{Observation, Problem, classify};

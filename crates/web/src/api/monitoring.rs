@@ -187,9 +187,23 @@ pub async fn list_alerts(
 ) -> ApiResult<Json<Vec<bma_store::monitoring::Alert>>> {
     let mut inv = Invalid::default();
     let page = inv.check("page", bma_domain::page::PageRequest::new(q.page, q.per_page));
-    if q.severity.as_deref().is_some_and(|s| bma_domain::monitoring::Severity::parse(s).is_none()) {
-        inv.push("severity", "must be info, warning or critical");
-    }
+    let severity = q.severity.as_deref().and_then(|s| {
+        let parsed = bma_domain::monitoring::Severity::parse(s);
+        if parsed.is_none() {
+            inv.push("severity", "must be info, warning or critical");
+        }
+        parsed
+    });
+    let alert_type = q.alert_type.as_deref().and_then(|t| {
+        let parsed = bma_domain::monitoring::AlertKind::parse(t);
+        if parsed.is_none() {
+            inv.push(
+                "alert_type",
+                "must be silent, paused, muted, unpaired, subscription_expired, flapping or platform",
+            );
+        }
+        parsed
+    });
     let since = match q.since.as_deref() {
         None => None,
         Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push("since", "must be an RFC 3339 time")).ok(),
@@ -199,10 +213,10 @@ pub async fn list_alerts(
     };
     let f = bma_store::monitoring::AlertFilter {
         resolved: q.resolved,
-        severity: q.severity,
+        severity,
         venue_id: q.venue_id,
         zone_id: q.zone_id,
-        alert_type: q.alert_type,
+        alert_type,
         since,
     };
     Ok(Json(bma_store::monitoring::list_alerts(&state.ctx.db, &f, page.limit(), page.offset()).await?))

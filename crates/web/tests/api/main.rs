@@ -2,6 +2,7 @@
 //! needs shared state, and the fake SMTP server for outgoing mail.
 
 mod access;
+mod alerts;
 mod audit;
 mod auth;
 mod bot;

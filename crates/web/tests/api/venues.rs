@@ -60,7 +60,7 @@ async fn a_venue_with_history_is_archived_instead_of_deleted() {
     let zone =
         app.post(&format!("/api/v1/venues/{id}/zones"), Some(&t), json!({"name": "Pool", "zone_type": "pool"})).await;
     let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().expect("a string field")).expect("a zone id");
-    sqlx::query("INSERT INTO alerts (id, zone_id, alert_type, severity, message) VALUES ($1, $2, 'zone_down', 'critical', 'silent')")
+    sqlx::query("INSERT INTO alerts (id, zone_id, alert_type, severity, message) VALUES ($1, $2, 'silent', 'critical', 'silent')")
         .bind(uuid::Uuid::now_v7())
         .bind(zone_id)
         .execute(&app.ctx.db)
