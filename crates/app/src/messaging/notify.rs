@@ -4,6 +4,7 @@
 
 use super::outbound::{self, Author, OutboundBody};
 use crate::{AppContext, Result};
+use bma_domain::contact::Channel;
 use bma_domain::messaging::{ConversationStatus, ServiceWindow};
 use bma_store::messaging as store;
 use sqlx::PgConnection;
@@ -16,7 +17,7 @@ pub const ALERT_TEMPLATE: &str = "alert_notice";
 struct Staff {
     id: Uuid,
     name: String,
-    channel: String,
+    channel: Channel,
     whatsapp_number: Option<String>,
     line_user_id: Option<String>,
 }
@@ -45,29 +46,30 @@ pub async fn venue_staff(
         let conv = store::upsert_conversation(
             &mut *db,
             store::NewConversation {
-                channel: &channel,
+                channel,
                 external_id: &address,
                 venue_id: Some(venue_id),
                 contact_id: Some(contact_id),
                 contact_name: Some(&name),
                 subject: None,
                 reply_to: None,
-                status: initial.as_str(),
+                status: initial,
             },
         )
         .await?;
-        let body =
-            if channel == "whatsapp" && !ServiceWindow::at(conv.last_inbound_at, OffsetDateTime::now_utc()).is_open() {
-                OutboundBody::Template {
-                    name: ALERT_TEMPLATE.into(),
-                    language: "en_US".into(),
-                    params: vec![venue.chars().take(60).collect(), one_line.clone()],
-                    quick_replies: vec![],
-                    text: one_line.clone(),
-                }
-            } else {
-                OutboundBody::Text { text: one_line.clone() }
-            };
+        let body = if channel == Channel::Whatsapp
+            && !ServiceWindow::at(conv.last_inbound_at, OffsetDateTime::now_utc()).is_open()
+        {
+            OutboundBody::Template {
+                name: ALERT_TEMPLATE.into(),
+                language: "en_US".into(),
+                params: vec![venue.chars().take(60).collect(), one_line.clone()],
+                quick_replies: vec![],
+                text: one_line.clone(),
+            }
+        } else {
+            OutboundBody::Text { text: one_line.clone() }
+        };
         outbound::queue(ctx, db, conv.id, Author::System, &body).await?;
         queued += 1;
     }

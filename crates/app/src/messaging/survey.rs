@@ -5,7 +5,8 @@
 use super::outbound::{self, Author, Choice, OutboundBody};
 use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
 use crate::{AppContext, Result};
-use bma_domain::messaging::{Score, ServiceWindow};
+use bma_domain::contact::Channel;
+use bma_domain::messaging::{Score, SenderType, ServiceWindow};
 use bma_store::jobs::{self, NewJob, Priority};
 use bma_store::messaging as store;
 use sqlx::PgConnection;
@@ -26,7 +27,7 @@ fn choices() -> Vec<Choice> {
 
 #[derive(Debug, sqlx::FromRow)]
 struct Target {
-    channel: String,
+    channel: Channel,
     contact_name: Option<String>,
     last_inbound_at: Option<OffsetDateTime>,
     opted_out: Option<bool>,
@@ -49,7 +50,7 @@ pub async fn send_on_close(ctx: &AppContext, db: &mut PgConnection, conversation
         return Ok(false);
     }
     let window_open = ServiceWindow::at(t.last_inbound_at, OffsetDateTime::now_utc()).is_open();
-    let body = if t.channel == "whatsapp" && !window_open {
+    let body = if t.channel == Channel::Whatsapp && !window_open {
         OutboundBody::Template {
             name: TEMPLATE.into(),
             language: "en_US".into(),
@@ -75,7 +76,8 @@ pub async fn record_answer(
     if !store::record_score(&mut *db, conversation_id, score.get(), comment).await? {
         return Ok(());
     }
-    outbound::note(db, conversation_id, None, "system", &format!("Satisfaction score: {} of 5", score.get())).await?;
+    outbound::note(db, conversation_id, None, SenderType::System, &format!("Satisfaction score: {} of 5", score.get()))
+        .await?;
     if score.is_low() {
         let (venue, assignee): (Option<String>, Option<Uuid>) = sqlx::query_as(
             "SELECT v.name, c.survey_member_id FROM conversations c LEFT JOIN venues v ON v.id = c.venue_id \

@@ -1,0 +1,42 @@
+//! The satisfaction survey in the store: sent once per conversation, answered once.
+
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// Fixes the survey as sent (once per conversation) and credits the assignee; false when a
+/// survey was already sent.
+pub async fn claim_survey(db: impl PgExecutor<'_>, conversation_id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE conversations SET survey_sent_at = now(), survey_member_id = assigned_to WHERE id = $1 AND survey_sent_at IS NULL")
+        .bind(conversation_id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Stores a survey answer; false when the conversation already has one.
+pub async fn record_score(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    score: u8,
+    feedback: Option<&str>,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "INSERT INTO satisfaction_scores (id, conversation_id, venue_id, score, feedback, member_id, channel) \
+         SELECT $1, c.id, c.venue_id, $3, $4, c.survey_member_id, c.channel FROM conversations c WHERE c.id = $2 \
+         ON CONFLICT (conversation_id) DO NOTHING",
+    )
+    .bind(bma_domain::ids::new_id())
+    .bind(conversation_id)
+    .bind(i32::from(score))
+    .bind(feedback)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+pub async fn has_score(db: impl PgExecutor<'_>, conversation_id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM satisfaction_scores WHERE conversation_id = $1)")
+        .bind(conversation_id)
+        .fetch_one(db)
+        .await
+}
