@@ -13,15 +13,6 @@ use uuid::Uuid;
 
 pub const ALERT_TEMPLATE: &str = "alert_notice";
 
-#[derive(sqlx::FromRow)]
-struct Staff {
-    id: Uuid,
-    name: String,
-    channel: Channel,
-    whatsapp_number: Option<String>,
-    line_user_id: Option<String>,
-}
-
 /// Queues `text` to every staff contact of the venue on WhatsApp or LINE who has not opted out.
 /// Returns how many messages were queued.
 pub async fn venue_staff(
@@ -31,17 +22,11 @@ pub async fn venue_staff(
     venue: &str,
     text: &str,
 ) -> Result<usize> {
-    let contacts: Vec<Staff> = sqlx::query_as(
-        "SELECT id, name, channel, whatsapp_number, line_user_id FROM venue_contacts \
-         WHERE venue_id = $1 AND is_staff AND NOT opted_out AND channel IN ('whatsapp', 'line')",
-    )
-    .bind(venue_id)
-    .fetch_all(&mut *db)
-    .await?;
+    let contacts = store::staff_on_chat(&mut *db, venue_id).await?;
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(500).collect();
     let initial = if ctx.config.messaging.bot_enabled { ConversationStatus::Pending } else { ConversationStatus::Open };
     let mut queued = 0;
-    for Staff { id: contact_id, name, channel, whatsapp_number, line_user_id } in contacts {
+    for store::ChatStaff { id: contact_id, name, channel, whatsapp_number, line_user_id } in contacts {
         let Some(address) = whatsapp_number.or(line_user_id) else { continue };
         let conv = store::upsert_conversation(
             &mut *db,

@@ -25,24 +25,9 @@ fn choices() -> Vec<Choice> {
         .collect()
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct Target {
-    channel: Channel,
-    contact_name: Option<String>,
-    last_inbound_at: Option<OffsetDateTime>,
-    opted_out: Option<bool>,
-}
-
 /// Sends the survey of a conversation being closed, once. Returns whether it was sent.
 pub async fn send_on_close(ctx: &AppContext, db: &mut PgConnection, conversation_id: Uuid) -> Result<bool> {
-    let t: Option<Target> = sqlx::query_as(
-        "SELECT c.channel, c.contact_name, c.last_inbound_at, vc.opted_out FROM conversations c \
-         LEFT JOIN venue_contacts vc ON vc.id = c.contact_id WHERE c.id = $1",
-    )
-    .bind(conversation_id)
-    .fetch_optional(&mut *db)
-    .await?;
-    let Some(t) = t else { return Ok(false) };
+    let Some(t) = store::survey_target(&mut *db, conversation_id).await? else { return Ok(false) };
     if t.opted_out == Some(true) || t.last_inbound_at.is_none() {
         return Ok(false);
     }

@@ -34,6 +34,27 @@ pub async fn find_contact(
     .await
 }
 
+/// A staff contact of a venue reachable on WhatsApp or LINE.
+#[derive(Debug, Clone, FromRow)]
+pub struct ChatStaff {
+    pub id: Uuid,
+    pub name: String,
+    pub channel: Channel,
+    pub whatsapp_number: Option<String>,
+    pub line_user_id: Option<String>,
+}
+
+/// The venue's staff contacts on WhatsApp or LINE who have not opted out.
+pub async fn staff_on_chat(db: impl PgExecutor<'_>, venue_id: Uuid) -> sqlx::Result<Vec<ChatStaff>> {
+    sqlx::query_as(
+        "SELECT id, name, channel, whatsapp_number, line_user_id FROM venue_contacts \
+         WHERE venue_id = $1 AND is_staff AND NOT opted_out AND channel IN ('whatsapp', 'line')",
+    )
+    .bind(venue_id)
+    .fetch_all(db)
+    .await
+}
+
 /// The `n`th contact reachable on WhatsApp or LINE (number, user id, name), for the demo's
 /// simulated venues.
 pub async fn demo_sender(

@@ -1,7 +1,29 @@
 //! The satisfaction survey in the store: sent once per conversation, answered once.
 
-use sqlx::PgExecutor;
+use bma_domain::contact::Channel;
+use sqlx::{FromRow, PgExecutor};
+use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// Where a conversation's survey would go, and whether it may.
+#[derive(Debug, Clone, FromRow)]
+pub struct SurveyTarget {
+    pub channel: Channel,
+    pub contact_name: Option<String>,
+    pub last_inbound_at: Option<OffsetDateTime>,
+    /// `None` for an unknown sender.
+    pub opted_out: Option<bool>,
+}
+
+pub async fn survey_target(db: impl PgExecutor<'_>, conversation_id: Uuid) -> sqlx::Result<Option<SurveyTarget>> {
+    sqlx::query_as(
+        "SELECT c.channel, c.contact_name, c.last_inbound_at, vc.opted_out FROM conversations c \
+         LEFT JOIN venue_contacts vc ON vc.id = c.contact_id WHERE c.id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(db)
+    .await
+}
 
 /// Fixes the survey as sent (once per conversation) and credits the assignee; false when a
 /// survey was already sent.
