@@ -63,6 +63,8 @@ impl Role {
     }
 }
 
+crate::sql::text_column!(Role, |s| Role::parse(s).ok());
+
 /// What a route asks of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -30,6 +30,8 @@ impl Channel {
     }
 }
 
+crate::sql::text_column!(Channel, |s| Channel::parse(s).ok());
+
 /// A phone number in E.164 form (`+66812345678`), as WhatsApp identifies senders.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]

@@ -15,4 +15,6 @@ pub mod music;
 pub mod page;
 pub mod venue;
 
+mod sql;
+
 pub use error::{FieldError, Invalid};

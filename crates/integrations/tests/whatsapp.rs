@@ -420,7 +420,7 @@ async fn a_batch_of_two_entries_from_the_fake_parses_into_every_message() {
     let got: Vec<(String, Option<String>, &'static str)> = items
         .iter()
         .map(|i| match i {
-            InboundItem::Message(m) => (m.external_id.clone(), m.sender_name.clone(), m.body.kind()),
+            InboundItem::Message(m) => (m.external_id.clone(), m.sender_name.clone(), m.body.kind().as_str()),
             other => panic!("{other:?}"),
         })
         .collect();

@@ -1,11 +1,12 @@
 //! What the bot reads and writes about a conversation it answers.
 
+use bma_domain::messaging::ConversationStatus;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct BotView {
-    pub status: String,
+    pub status: ConversationStatus,
     pub venue_id: Option<Uuid>,
     /// `None` for an unknown sender.
     pub is_staff: Option<bool>,
@@ -49,11 +50,12 @@ pub async fn asked_again(db: impl PgExecutor<'_>, conversation: Uuid, message: U
 
 /// Locks the conversation and says whether the bot still owns it.
 pub async fn still_pending(db: impl PgExecutor<'_>, conversation: Uuid) -> sqlx::Result<bool> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM conversations WHERE id = $1 FOR UPDATE")
-        .bind(conversation)
-        .fetch_optional(db)
-        .await?;
-    Ok(status.as_deref() == Some("pending"))
+    let status: Option<ConversationStatus> =
+        sqlx::query_scalar("SELECT status FROM conversations WHERE id = $1 FOR UPDATE")
+            .bind(conversation)
+            .fetch_optional(db)
+            .await?;
+    Ok(status == Some(ConversationStatus::Pending))
 }
 
 /// Counts a message the bot could not read, or (`missed` false) clears the count.

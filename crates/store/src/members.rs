@@ -1,5 +1,6 @@
 //! Team members, their credentials and invitations.
 
+use bma_domain::access::Role;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -9,7 +10,7 @@ pub struct Member {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     #[serde(skip)]
     pub password_hash: Option<String>,
@@ -57,7 +58,7 @@ pub struct NewMember<'a> {
     pub id: Uuid,
     pub email: &'a str,
     pub name: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: Option<&'a str>,
 }
 
@@ -78,7 +79,7 @@ pub async fn update_profile(
     db: impl PgExecutor<'_>,
     id: Uuid,
     name: Option<&str>,
-    role: Option<&str>,
+    role: Option<Role>,
     active: Option<bool>,
 ) -> sqlx::Result<Option<Member>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

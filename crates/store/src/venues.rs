@@ -1,5 +1,6 @@
 //! Venues, their sound zones, contacts and opening hours.
 
+use bma_domain::contact::Channel;
 use serde::Serialize;
 use sqlx::{FromRow, PgExecutor, Postgres, QueryBuilder};
 use time::OffsetDateTime;
@@ -44,7 +45,7 @@ pub struct Contact {
     pub venue_id: Uuid,
     pub name: String,
     pub role: Option<String>,
-    pub channel: String,
+    pub channel: Channel,
     pub whatsapp_number: Option<String>,
     pub line_user_id: Option<String>,
     pub email: Option<String>,
@@ -322,7 +323,7 @@ pub async fn contacts_of(db: impl PgExecutor<'_>, venue_id: Uuid) -> sqlx::Resul
 pub struct ContactFields {
     pub name: String,
     pub role: Option<String>,
-    pub channel: String,
+    pub channel: Channel,
     pub whatsapp_number: Option<String>,
     pub line_user_id: Option<String>,
     pub email: Option<String>,
@@ -343,7 +344,7 @@ pub async fn insert_contact(
     .bind(venue_id)
     .bind(&c.name)
     .bind(&c.role)
-    .bind(&c.channel)
+    .bind(c.channel)
     .bind(&c.whatsapp_number)
     .bind(&c.line_user_id)
     .bind(&c.email)

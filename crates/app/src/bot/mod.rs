@@ -11,6 +11,7 @@ use crate::messaging::outbound::{self, Author, Choice, OutboundBody};
 use crate::{AppContext, Result};
 use async_trait::async_trait;
 use bma_domain::bot::{self, Intent, Lang, ZoneMatch, ZoneRef, replies};
+use bma_domain::messaging::{ConversationStatus, SenderType};
 use bma_domain::music::Volume;
 use bma_integrations::soundtrack::SoundtrackError;
 use serde::Deserialize;
@@ -56,7 +57,7 @@ impl JobHandler for BotReply {
         let Some(c) = bma_store::bot::conversation(&ctx.db, p.conversation_id).await? else {
             return Ok(());
         };
-        if c.status != "pending" {
+        if c.status != ConversationStatus::Pending {
             return Ok(());
         }
         let (text, choice) = bma_store::bot::message(&ctx.db, p.message_id).await?;
@@ -120,7 +121,7 @@ pub async fn hand_over(
 ) -> Result<()> {
     outbound::queue(ctx, db, conversation, Author::Bot, &OutboundBody::Text { text: text.to_owned() }).await?;
     bma_store::bot::hand_over(&mut *db, conversation).await?;
-    outbound::note(db, conversation, None, "system", &format!("The bot handed over: {reason}.")).await?;
+    outbound::note(db, conversation, None, SenderType::System, &format!("The bot handed over: {reason}.")).await?;
     crate::messaging::assignment::assign_if_unassigned(ctx, db, conversation).await?;
     Ok(())
 }

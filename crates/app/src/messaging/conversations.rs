@@ -6,7 +6,7 @@ use super::outbound::{self, Author, OutboundBody};
 use super::survey;
 use crate::services::Actor;
 use crate::{AppContext, Error, Result};
-use bma_domain::messaging::ConversationStatus;
+use bma_domain::messaging::{ConversationStatus, SenderType};
 use bma_store::messaging::{self as store, Conversation};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -48,7 +48,7 @@ pub async fn reply(ctx: &AppContext, actor: &Actor, id: Uuid, body: &OutboundBod
 pub async fn add_note(ctx: &AppContext, actor: &Actor, id: Uuid, text: &str) -> Result<Uuid> {
     let mut tx = ctx.db.begin().await?;
     let _ = current(&mut tx, id).await?;
-    let note = outbound::note(&mut tx, id, actor.member_id, "team", text).await?;
+    let note = outbound::note(&mut tx, id, actor.member_id, SenderType::Team, text).await?;
     tx.commit().await?;
     Ok(note)
 }
@@ -103,10 +103,10 @@ pub struct Closed {
 pub async fn close(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Closed> {
     let mut tx = ctx.db.begin().await?;
     let before = current(&mut tx, id).await?;
-    if before.status == ConversationStatus::Closed.as_str() {
+    if before.status == ConversationStatus::Closed {
         return Err(Error::conflict("already_closed", "this conversation is already closed"));
     }
-    store::set_status(&mut *tx, id, ConversationStatus::Closed.as_str()).await?;
+    store::set_status(&mut *tx, id, ConversationStatus::Closed).await?;
     let survey_sent = survey::send_on_close(ctx, &mut tx, id).await?;
     let conversation = audited(
         tx,
@@ -114,7 +114,7 @@ pub async fn close(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Closed> 
         "conversation.close",
         id,
         serde_json::json!({"status": before.status}),
-        |_| serde_json::json!({"status": "closed", "survey_sent": survey_sent}),
+        |_| serde_json::json!({"status": ConversationStatus::Closed, "survey_sent": survey_sent}),
     )
     .await?;
     Ok(Closed { conversation, survey_sent })
@@ -126,18 +126,14 @@ pub async fn snooze(ctx: &AppContext, actor: &Actor, id: Uuid, until: OffsetDate
     }
     let mut tx = ctx.db.begin().await?;
     let before = current(&mut tx, id).await?;
-    sqlx::query("UPDATE conversations SET status = 'snoozed', snoozed_until = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(until)
-        .execute(&mut *tx)
-        .await?;
+    store::snooze(&mut *tx, id, until).await?;
     audited(
         tx,
         actor,
         "conversation.snooze",
         id,
         serde_json::json!({"status": before.status}),
-        |_| serde_json::json!({"status": "snoozed", "until": until.unix_timestamp()}),
+        |_| serde_json::json!({"status": ConversationStatus::Snoozed, "until": until.unix_timestamp()}),
     )
     .await
 }
@@ -146,15 +142,17 @@ pub async fn snooze(ctx: &AppContext, actor: &Actor, id: Uuid, until: OffsetDate
 pub async fn hand_to_bot(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Conversation> {
     let mut tx = ctx.db.begin().await?;
     let before = current(&mut tx, id).await?;
-    sqlx::query(
-        "UPDATE conversations SET status = 'pending', handed_over_at = NULL, bot_misses = 0, assigned_to = NULL, \
-         updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    store::hand_to_bot(&mut *tx, id).await?;
     let before = serde_json::json!({"status": before.status, "assigned_to": before.assigned_to});
-    audited(tx, actor, "conversation.hand_to_bot", id, before, |_| serde_json::json!({"status": "pending"})).await
+    audited(
+        tx,
+        actor,
+        "conversation.hand_to_bot",
+        id,
+        before,
+        |_| serde_json::json!({"status": ConversationStatus::Pending}),
+    )
+    .await
 }
 
 /// Links an unknown sender's conversation to a venue contact.

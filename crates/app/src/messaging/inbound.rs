@@ -6,7 +6,8 @@ use super::{jobs_kinds, outbound, survey};
 use crate::{AppContext, Result};
 use bma_domain::contact::Channel;
 use bma_domain::messaging::{
-    ConversationStatus, DeliveryStatus, DeliveryUpdate, InboundItem, InboundMessage, MessageBody, Score, Sender,
+    ConversationStatus, DeliveryStatus, DeliveryUpdate, Direction, InboundItem, InboundMessage, MessageBody,
+    MessageKind, Score, Sender, SenderType,
 };
 use bma_store::jobs::{self, NewJob, Priority};
 use bma_store::messaging as store;
@@ -76,7 +77,7 @@ async fn store_message(
     report: &mut IngestReport,
 ) -> Result<()> {
     let channel = m.from.channel();
-    let contact = store::find_contact(&mut *tx, channel.as_str(), m.from.address()).await?;
+    let contact = store::find_contact(&mut *tx, channel, m.from.address()).await?;
     let mut subject = None;
     let address = match (&m.from, &m.thread) {
         (Sender::Email(_), Some(thread)) => {
@@ -93,14 +94,14 @@ async fn store_message(
     let conv = store::upsert_conversation(
         &mut *tx,
         store::NewConversation {
-            channel: channel.as_str(),
+            channel,
             external_id: &address,
             venue_id: contact.as_ref().map(|c| c.venue_id),
             contact_id: contact.as_ref().map(|c| c.id),
             contact_name: m.sender_name.as_deref().or(contact.as_ref().map(|c| c.name.as_str())),
             subject: subject.as_deref(),
             reply_to: matches!(m.from, Sender::Email(_)).then(|| m.from.address()),
-            status: initial_status(ctx).as_str(),
+            status: initial_status(ctx),
         },
     )
     .await?;
@@ -113,14 +114,14 @@ async fn store_message(
         Some(_) if !store::has_score(&mut *tx, conv.id).await? => Score::from_answer(choice_id, &text),
         _ => None,
     };
-    let kind = if survey_answer.is_some() { "survey_answer" } else { m.body.kind() };
+    let kind = if survey_answer.is_some() { MessageKind::SurveyAnswer } else { m.body.kind() };
     let metadata = json!({
         "body": m.body,
         "sender_name": m.sender_name,
         "thread": m.thread,
         "raw": m.raw,
     });
-    let current = ConversationStatus::parse(&conv.status).unwrap_or(ConversationStatus::Open);
+    let current = conv.status;
     let status = if conv.inserted {
         current
     } else {
@@ -132,10 +133,10 @@ async fn store_message(
         &mut *tx,
         store::NewMessage {
             conversation_id: conv.id,
-            channel: Some(channel.as_str()),
+            channel: Some(channel),
             external_id: Some(&m.external_id),
-            direction: "in",
-            sender_type: "user",
+            direction: Direction::In,
+            sender_type: SenderType::User,
             kind,
             content: &text,
             metadata,
@@ -145,7 +146,7 @@ async fn store_message(
         },
         store::OnInbound {
             at: m.sent_at,
-            status: status.as_str(),
+            status,
             reply_token: m.reply_token.as_deref(),
             touch: survey_answer.is_none(),
             job: bot_job,
@@ -183,15 +184,14 @@ async fn store_message(
 /// Applies a provider's status report to the message it names; statuses only move forward.
 async fn apply_delivery(tx: &mut PgConnection, channel: Channel, d: &DeliveryUpdate) -> Result<bool> {
     let our_id = d.our_id.as_deref().and_then(|s| Uuid::parse_str(s).ok());
-    let Some((id, current, _)) = store::delivery_target(&mut *tx, channel.as_str(), &d.external_id, our_id).await?
-    else {
+    let Some((id, current, _)) = store::delivery_target(&mut *tx, channel, &d.external_id, our_id).await? else {
         tracing::info!(channel = channel.as_str(), "status for a message we do not know; ignored");
         return Ok(false);
     };
-    let current = current.as_deref().and_then(DeliveryStatus::parse).unwrap_or(DeliveryStatus::Sending);
+    let current = current.unwrap_or(DeliveryStatus::Sending);
     let next = current.advance(d.status);
     let error = d.error.as_ref().map(|e| json!(e));
-    store::set_delivery(&mut *tx, id, next.as_str(), &d.external_id, error.as_ref(), d.at).await?;
+    store::set_delivery(&mut *tx, id, next, &d.external_id, error.as_ref(), d.at).await?;
     if next == DeliveryStatus::Failed && current != DeliveryStatus::Failed {
         tracing::warn!(message_id = %id, error = ?d.error, "provider reports a failed delivery");
     }
@@ -208,18 +208,18 @@ async fn follow_event(
     report: &mut IngestReport,
 ) -> Result<()> {
     let channel = from.channel();
-    let contact = store::find_contact(&mut *tx, channel.as_str(), from.address()).await?;
+    let contact = store::find_contact(&mut *tx, channel, from.address()).await?;
     let conv = store::upsert_conversation(
         &mut *tx,
         store::NewConversation {
-            channel: channel.as_str(),
+            channel,
             external_id: from.address(),
             venue_id: contact.as_ref().map(|c| c.venue_id),
             contact_id: contact.as_ref().map(|c| c.id),
             contact_name: contact.as_ref().map(|c| c.name.as_str()),
             subject: None,
             reply_to: None,
-            status: initial_status(ctx).as_str(),
+            status: initial_status(ctx),
         },
     )
     .await?;
@@ -228,11 +228,11 @@ async fn follow_event(
         &mut *tx,
         store::NewMessage {
             conversation_id: conv.id,
-            channel: Some(channel.as_str()),
+            channel: Some(channel),
             external_id: Some(event_id),
-            direction: "note",
-            sender_type: "system",
-            kind: if unfollow { "unfollow" } else { "follow" },
+            direction: Direction::Note,
+            sender_type: SenderType::System,
+            kind: if unfollow { MessageKind::Unfollow } else { MessageKind::Follow },
             content: text,
             metadata: json!({}),
             author_id: None,
@@ -254,5 +254,5 @@ async fn follow_event(
 
 /// Helper for services that post on behalf of the system (handover notices, survey results).
 pub async fn system_note(db: &mut PgConnection, conversation_id: Uuid, text: &str) -> Result<()> {
-    outbound::note(db, conversation_id, None, "system", text).await.map(|_| ())
+    outbound::note(db, conversation_id, None, SenderType::System, text).await.map(|_| ())
 }

@@ -9,8 +9,8 @@ use super::jobs_kinds;
 use crate::jobs::JobHandler;
 use crate::{AppContext, Error, Result};
 use async_trait::async_trait;
-use bma_domain::contact::{LineUserId, PhoneNumber};
-use bma_domain::messaging::ServiceWindow;
+use bma_domain::contact::{Channel, LineUserId, PhoneNumber};
+use bma_domain::messaging::{DeliveryStatus, Direction, MessageKind, SendMethod, SenderType, ServiceWindow};
 use bma_integrations::email::OutgoingEmail;
 use bma_integrations::line::{LineMessage, QuickAction, QuickReply};
 use bma_integrations::whatsapp::Outbound;
@@ -75,12 +75,12 @@ impl OutboundBody {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> MessageKind {
         match self {
-            OutboundBody::Text { .. } => "text",
-            OutboundBody::Template { .. } => "template",
-            OutboundBody::Choices { .. } => "choice",
-            OutboundBody::Image { .. } => "media",
+            OutboundBody::Text { .. } => MessageKind::Text,
+            OutboundBody::Template { .. } => MessageKind::Template,
+            OutboundBody::Choices { .. } => MessageKind::Choice,
+            OutboundBody::Image { .. } => MessageKind::Media,
         }
     }
 
@@ -147,11 +147,11 @@ pub enum Author {
 }
 
 impl Author {
-    fn sender_type(self) -> &'static str {
+    fn sender_type(self) -> SenderType {
         match self {
-            Author::Member(_) => "team",
-            Author::Bot => "bot",
-            Author::System => "system",
+            Author::Member(_) => SenderType::Team,
+            Author::Bot => SenderType::Bot,
+            Author::System => SenderType::System,
         }
     }
 
@@ -166,7 +166,7 @@ impl Author {
 /// Where a conversation's messages go, read for queueing.
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct Target {
-    channel: String,
+    channel: Channel,
     last_inbound_at: Option<OffsetDateTime>,
 }
 
@@ -184,7 +184,7 @@ pub async fn queue(
         .fetch_optional(&mut *db)
         .await?
         .ok_or(Error::NotFound("conversation"))?;
-    if target.channel == "whatsapp"
+    if target.channel == Channel::Whatsapp
         && !body.is_template()
         && !ServiceWindow::at(target.last_inbound_at, OffsetDateTime::now_utc()).is_open()
     {
@@ -194,18 +194,18 @@ pub async fn queue(
              template can be sent (see GET /api/v1/messaging/templates).",
         ));
     }
-    if body.is_template() && target.channel != "whatsapp" {
+    if body.is_template() && target.channel != Channel::Whatsapp {
         return Err(Error::Invalid(bma_domain::Invalid::one("template", "templates exist only on WhatsApp")));
     }
-    let external_id = (target.channel == "email").then(|| email_message_id(ctx));
+    let external_id = (target.channel == Channel::Email).then(|| email_message_id(ctx));
     let preview = body.preview();
     let inserted = store::insert_message(
         &mut *db,
         store::NewMessage {
             conversation_id,
-            channel: Some(&target.channel),
+            channel: Some(target.channel),
             external_id: external_id.as_deref(),
-            direction: "out",
+            direction: Direction::Out,
             sender_type: author.sender_type(),
             kind: body.kind(),
             content: &preview,
@@ -237,7 +237,7 @@ pub async fn note(
     db: &mut PgConnection,
     conversation_id: Uuid,
     author: Option<Uuid>,
-    sender_type: &str,
+    sender_type: SenderType,
     text: &str,
 ) -> Result<Uuid> {
     store::insert_message(
@@ -246,9 +246,9 @@ pub async fn note(
             conversation_id,
             channel: None,
             external_id: None,
-            direction: "note",
+            direction: Direction::Note,
             sender_type,
-            kind: "note",
+            kind: MessageKind::Note,
             content: text,
             metadata: json!({}),
             author_id: author,
@@ -307,15 +307,15 @@ impl JobHandler for SendMessage {
             return Ok(());
         };
         let mut reply_token = None;
-        let method = match (out.delivery_status.as_deref(), out.channel.as_str(), out.send_method.as_deref()) {
-            (Some("queued"), "line", _) => {
+        let method = match (out.delivery_status, out.channel, out.send_method) {
+            (Some(DeliveryStatus::Queued), Channel::Line, _) => {
                 reply_token = store::take_reply_token(&mut *tx, out.conversation_id, REPLY_TOKEN_MAX_AGE).await?;
-                if reply_token.is_some() { "reply" } else { "push" }
+                if reply_token.is_some() { SendMethod::Reply } else { SendMethod::Push }
             }
-            (Some("queued"), "whatsapp", _) => "api",
-            (Some("queued"), _, _) => "smtp",
-            (Some("sending"), "line", Some("push")) => "push",
-            (Some("sending"), _, _) => {
+            (Some(DeliveryStatus::Queued), Channel::Whatsapp, _) => SendMethod::Api,
+            (Some(DeliveryStatus::Queued), Channel::Email, _) => SendMethod::Smtp,
+            (Some(DeliveryStatus::Sending), Channel::Line, Some(SendMethod::Push)) => SendMethod::Push,
+            (Some(DeliveryStatus::Sending), _, _) => {
                 let err = json!({"code": "outcome_unknown", "title": "The worker stopped while sending; it was not \
                     sent again to avoid a duplicate. Check with the venue and resend if needed."});
                 store::mark_failed(&mut *tx, out.id, &err).await?;
@@ -334,15 +334,15 @@ impl JobHandler for SendMessage {
         store::mark_sending(&mut *tx, out.id, method).await?;
         tx.commit().await?;
 
-        let outcome = match out.channel.as_str() {
-            "whatsapp" => send_whatsapp(ctx, &out).await,
-            "line" => send_line(ctx, &out, reply_token).await,
-            _ => send_email(ctx, &out).await,
+        let outcome = match out.channel {
+            Channel::Whatsapp => send_whatsapp(ctx, &out).await,
+            Channel::Line => send_line(ctx, &out, reply_token).await,
+            Channel::Email => send_email(ctx, &out).await,
         };
         match outcome {
             Sent::Done(external_id) => {
                 store::mark_sent(&ctx.db, out.id, external_id.as_deref()).await?;
-                metrics::counter!("messages_outbound_total", "channel" => out.channel.clone()).increment(1);
+                metrics::counter!("messages_outbound_total", "channel" => out.channel.as_str()).increment(1);
                 Ok(())
             }
             Sent::Defer(after, err) => {
@@ -440,7 +440,7 @@ async fn send_line(ctx: &AppContext, out: &Outgoing, reply_token: Option<String>
             Err(e) if e.is_retryable() => return Sent::Unknown(json!({"code": e.code(), "title": e.to_string()})),
             Err(e) => return Sent::Failed(json!({"code": e.code(), "title": e.to_string()})),
         }
-        if let Err(e) = store::mark_sending(&ctx.db, out.id, "push").await {
+        if let Err(e) = store::mark_sending(&ctx.db, out.id, SendMethod::Push).await {
             return Sent::Retry(json!({"code": "database", "title": e.to_string()}));
         }
     }

@@ -5,7 +5,8 @@
 use super::outbound::{self, Author, Choice, OutboundBody};
 use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
 use crate::{AppContext, Result};
-use bma_domain::messaging::{Score, ServiceWindow};
+use bma_domain::contact::Channel;
+use bma_domain::messaging::{Score, SenderType, ServiceWindow};
 use bma_store::jobs::{self, NewJob, Priority};
 use bma_store::messaging as store;
 use sqlx::PgConnection;
@@ -24,24 +25,9 @@ fn choices() -> Vec<Choice> {
         .collect()
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct Target {
-    channel: String,
-    contact_name: Option<String>,
-    last_inbound_at: Option<OffsetDateTime>,
-    opted_out: Option<bool>,
-}
-
 /// Sends the survey of a conversation being closed, once. Returns whether it was sent.
 pub async fn send_on_close(ctx: &AppContext, db: &mut PgConnection, conversation_id: Uuid) -> Result<bool> {
-    let t: Option<Target> = sqlx::query_as(
-        "SELECT c.channel, c.contact_name, c.last_inbound_at, vc.opted_out FROM conversations c \
-         LEFT JOIN venue_contacts vc ON vc.id = c.contact_id WHERE c.id = $1",
-    )
-    .bind(conversation_id)
-    .fetch_optional(&mut *db)
-    .await?;
-    let Some(t) = t else { return Ok(false) };
+    let Some(t) = store::survey_target(&mut *db, conversation_id).await? else { return Ok(false) };
     if t.opted_out == Some(true) || t.last_inbound_at.is_none() {
         return Ok(false);
     }
@@ -49,7 +35,7 @@ pub async fn send_on_close(ctx: &AppContext, db: &mut PgConnection, conversation
         return Ok(false);
     }
     let window_open = ServiceWindow::at(t.last_inbound_at, OffsetDateTime::now_utc()).is_open();
-    let body = if t.channel == "whatsapp" && !window_open {
+    let body = if t.channel == Channel::Whatsapp && !window_open {
         OutboundBody::Template {
             name: TEMPLATE.into(),
             language: "en_US".into(),
@@ -75,7 +61,8 @@ pub async fn record_answer(
     if !store::record_score(&mut *db, conversation_id, score.get(), comment).await? {
         return Ok(());
     }
-    outbound::note(db, conversation_id, None, "system", &format!("Satisfaction score: {} of 5", score.get())).await?;
+    outbound::note(db, conversation_id, None, SenderType::System, &format!("Satisfaction score: {} of 5", score.get()))
+        .await?;
     if score.is_low() {
         let (venue, assignee): (Option<String>, Option<Uuid>) = sqlx::query_as(
             "SELECT v.name, c.survey_member_id FROM conversations c LEFT JOIN venues v ON v.id = c.venue_id \

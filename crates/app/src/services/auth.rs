@@ -4,7 +4,6 @@
 use crate::security::jwt::{Claims, ISSUER, Scope};
 use crate::security::{password, secretbox, tokens, totp};
 use crate::{AppContext, Error, Result};
-use bma_domain::access::Role;
 use bma_domain::member::{Email, TotpCode};
 use bma_store::{members, sessions};
 use serde::Serialize;
@@ -51,8 +50,7 @@ pub struct TokenPair {
 const SESSION_CACHE_TTL: Duration = Duration::from_secs(60);
 
 fn scope_for(m: &members::Member) -> Result<Scope> {
-    let role = Role::parse(&m.role).map_err(|e| Error::Internal(e.into()))?;
-    Ok(if role.requires_mfa() && m.totp_confirmed_at.is_none() { Scope::MfaSetup } else { Scope::Full })
+    Ok(if m.role.requires_mfa() && m.totp_confirmed_at.is_none() { Scope::MfaSetup } else { Scope::Full })
 }
 
 fn now_unix() -> i64 {
@@ -60,7 +58,7 @@ fn now_unix() -> i64 {
 }
 
 fn access_token(ctx: &AppContext, m: &members::Member, sid: Uuid, scope: Scope) -> Result<String> {
-    let role = Role::parse(&m.role).map_err(|e| Error::Internal(e.into()))?;
+    let role = m.role;
     let now = now_unix();
     let ttl = i64::try_from(ctx.config.access_token_ttl.as_secs()).unwrap_or(86_400);
     Ok(ctx.jwt.sign(&Claims { sub: m.id, sid, role, scope, iat: now, exp: now + ttl, iss: ISSUER.into() }))

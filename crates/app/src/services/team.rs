@@ -28,7 +28,7 @@ pub async fn invite(ctx: &AppContext, actor: &Actor, email: Email, name: PersonN
             id: bma_domain::ids::new_id(),
             email: email.as_str(),
             name: name.as_str(),
-            role: role.as_str(),
+            role,
             password_hash: None,
         },
     )
@@ -103,7 +103,7 @@ pub async fn update(ctx: &AppContext, actor: &Actor, id: Uuid, changes: MemberCh
         &mut *tx,
         id,
         changes.name.as_ref().map(PersonName::as_str),
-        changes.role.map(Role::as_str),
+        changes.role,
         changes.active,
     )
     .await?
@@ -138,7 +138,7 @@ pub async fn create_with_password(
             id: bma_domain::ids::new_id(),
             email: email.as_str(),
             name: name.as_str(),
-            role: role.as_str(),
+            role,
             password_hash: Some(&hash),
         },
     )

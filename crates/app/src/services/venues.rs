@@ -49,7 +49,7 @@ pub(crate) fn contact_fields(c: &ContactDraft) -> store::ContactFields {
     store::ContactFields {
         name: c.name.as_str().to_owned(),
         role: c.role.clone(),
-        channel: c.channel.as_str().to_owned(),
+        channel: c.channel,
         whatsapp_number: c.whatsapp_number.as_ref().map(|p| p.as_str().to_owned()),
         line_user_id: c.line_user_id.as_ref().map(|l| l.as_str().to_owned()),
         email: c.email.as_ref().map(|e| e.as_str().to_owned()),

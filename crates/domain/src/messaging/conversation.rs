@@ -49,6 +49,8 @@ impl ConversationStatus {
     }
 }
 
+crate::sql::text_column!(ConversationStatus, |s| ConversationStatus::parse(s).ok());
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SenderType {
@@ -68,7 +70,19 @@ impl SenderType {
             SenderType::System => "system",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "user" => SenderType::User,
+            "bot" => SenderType::Bot,
+            "team" => SenderType::Team,
+            "system" => SenderType::System,
+            _ => return None,
+        })
+    }
 }
+
+crate::sql::text_column!(SenderType, SenderType::parse);
 
 #[cfg(test)]
 mod tests {

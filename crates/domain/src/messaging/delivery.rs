@@ -67,6 +67,8 @@ impl DeliveryStatus {
     }
 }
 
+crate::sql::text_column!(DeliveryStatus, DeliveryStatus::parse);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryError {
     /// The provider's code, e.g. WhatsApp `131047`; LINE has none and uses its HTTP status.

@@ -3,6 +3,7 @@
 
 use crate::contact::{Channel, LineUserId, PhoneNumber};
 use crate::member::Email;
+use crate::messaging::MessageKind;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -118,13 +119,13 @@ impl MessageBody {
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> MessageKind {
         match self {
-            MessageBody::Text { .. } => "text",
-            MessageBody::Media { .. } => "media",
-            MessageBody::Location { .. } => "location",
-            MessageBody::Choice { .. } => "choice",
-            MessageBody::Unsupported { .. } => "unsupported",
+            MessageBody::Text { .. } => MessageKind::Text,
+            MessageBody::Media { .. } => MessageKind::Media,
+            MessageBody::Location { .. } => MessageKind::Location,
+            MessageBody::Choice { .. } => MessageKind::Choice,
+            MessageBody::Unsupported { .. } => MessageKind::Unsupported,
         }
     }
 }

@@ -6,11 +6,13 @@
 pub mod conversation;
 pub mod delivery;
 pub mod inbound;
+pub mod message;
 pub mod survey;
 pub mod window;
 
 pub use conversation::{ConversationStatus, SenderType};
 pub use delivery::{DeliveryError, DeliveryStatus, DeliveryUpdate};
 pub use inbound::{ChoiceSource, InboundItem, InboundMessage, MediaKind, MessageBody, Sender};
+pub use message::{Direction, MessageKind, SendMethod};
 pub use survey::Score;
 pub use window::ServiceWindow;

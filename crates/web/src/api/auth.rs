@@ -6,6 +6,7 @@ use crate::extract::{AuditActor, ClientIp, CurrentUser, Json};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use bma_app::services::auth::{self, ClientInfo, Enrolment, TokenPair};
+use bma_domain::access::Role;
 use bma_domain::member::Password;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -75,7 +76,7 @@ pub struct Me {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub mfa_enabled: bool,
     /// "full", or "mfa_setup" until an admin enrols a second factor.
     pub scope: String,

@@ -55,8 +55,8 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> 
         return Err(ApiError::invalid_query(inv.0));
     }
     let filter = ConversationFilter {
-        status: status.map(|s| s.as_str().to_owned()),
-        channel: channel.map(|c| c.as_str().to_owned()),
+        status,
+        channel,
         venue_id: q.venue_id,
         assignee: q.assignee_id,
         unassigned: q.unassigned,
@@ -86,12 +86,12 @@ pub struct ConversationDetail {
 }
 
 fn window_of(c: &Conversation) -> Window {
-    if c.channel != "whatsapp" {
-        return Window { open: true, closes_at: None };
-    }
-    match ServiceWindow::at(c.last_inbound_at, OffsetDateTime::now_utc()) {
-        ServiceWindow::Open { closes_at } => Window { open: true, closes_at: Some(closes_at) },
-        ServiceWindow::Closed => Window { open: false, closes_at: None },
+    match c.channel {
+        Channel::Line | Channel::Email => Window { open: true, closes_at: None },
+        Channel::Whatsapp => match ServiceWindow::at(c.last_inbound_at, OffsetDateTime::now_utc()) {
+            ServiceWindow::Open { closes_at } => Window { open: true, closes_at: Some(closes_at) },
+            ServiceWindow::Closed => Window { open: false, closes_at: None },
+        },
     }
 }
 

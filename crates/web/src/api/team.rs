@@ -17,7 +17,7 @@ pub struct MemberView {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub mfa_enabled: bool,
     /// False until the member has accepted the invitation.
