@@ -36,21 +36,20 @@ async fn a_failing_job_is_retried_into_the_dead_letter_state_and_an_admin_requeu
         NewJob::new("flaky", serde_json::json!({"n": 1}), app.ctx.config.job_max_attempts()),
     )
     .await
-    .ok()
-    .flatten()
-    .unwrap_or_default();
+    .expect("enqueued")
+    .expect("a new job");
     assert_eq!(app.ctx.config.job_max_attempts(), 4, "MAX_RETRIES=3 means four attempts");
 
     let mut outcomes = Vec::new();
     for _ in 0..3 {
-        let done = worker.run_once().await.unwrap_or_default();
+        let done = worker.run_once().await.expect("the worker runs");
         outcomes.extend(done.into_iter().map(|(_, o)| o));
     }
     assert_eq!(outcomes, vec![Outcome::Retrying, Outcome::Retrying, Outcome::Retrying]);
-    // The fourth attempt succeeds only after... no: it fails once more? fail_first = 3, so it succeeds.
-    let fourth = worker.run_once().await.unwrap_or_default();
+    // It fails its first three runs, so the fourth (the last attempt allowed) succeeds.
+    let fourth = worker.run_once().await.expect("the worker runs");
     assert_eq!(fourth.into_iter().map(|(_, o)| o).collect::<Vec<_>>(), vec![Outcome::Done]);
-    assert_eq!(jobs::find(&app.ctx.db, id).await.ok().flatten().map(|j| j.id), None, "done jobs leave the queue");
+    assert_eq!(jobs::find(&app.ctx.db, id).await.expect("looked up").map(|j| j.id), None, "done jobs leave the queue");
 
     // A job that keeps failing ends dead after MAX_RETRIES + 1 attempts and stays there.
     let runs2 = Arc::new(AtomicUsize::new(0));
@@ -59,18 +58,17 @@ async fn a_failing_job_is_retried_into_the_dead_letter_state_and_an_admin_requeu
     let worker = Worker::new(app.ctx.clone(), registry).with_backoff_base(Duration::ZERO);
     let id = jobs::enqueue(&app.ctx.db, NewJob::new("hopeless", serde_json::json!({}), 4))
         .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+        .expect("enqueued")
+        .expect("a new job");
     let mut last = None;
     for _ in 0..6 {
-        if let Some((_, o)) = worker.run_once().await.unwrap_or_default().into_iter().next() {
+        if let Some((_, o)) = worker.run_once().await.expect("the worker runs").into_iter().next() {
             last = Some(o);
         }
     }
     assert_eq!(last, Some(Outcome::Dead));
     assert_eq!(runs2.load(Ordering::SeqCst), 4);
-    let dead = jobs::find(&app.ctx.db, id).await.ok().flatten();
+    let dead = jobs::find(&app.ctx.db, id).await.expect("looked up");
     assert_eq!(dead.as_ref().map(|j| j.status.as_str()), Some("dead"));
     assert!(dead.and_then(|j| j.last_error).is_some_and(|e| e.contains("remote said no")));
 
@@ -85,7 +83,7 @@ async fn a_failing_job_is_retried_into_the_dead_letter_state_and_an_admin_requeu
     assert_eq!(requeued.body["attempts"], 0);
     let again = app.call(Method::POST, &format!("/api/v1/admin/jobs/{id}/requeue"), Some(&admin), None).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "only dead jobs are re-queued");
-    assert_eq!(worker.run_once().await.unwrap_or_default().len(), 1, "the re-queued job runs again");
+    assert_eq!(worker.run_once().await.expect("the worker runs").len(), 1, "the re-queued job runs again");
     assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'job.requeue'").await, 1);
 }
 
@@ -104,13 +102,12 @@ async fn urgent_jobs_run_before_older_normal_ones() {
     let app = TestApp::spawn().await;
     let low = jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 1).priority(Priority::LOW))
         .await
-        .ok()
-        .flatten();
+        .expect("enqueued");
     let high = jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 1).priority(Priority::URGENT))
         .await
-        .ok()
-        .flatten();
-    let claimed = jobs::claim(&app.ctx.db, "t", 1).await.unwrap_or_default();
+        .expect("enqueued");
+    assert!(low.is_some() && high.is_some());
+    let claimed = jobs::claim(&app.ctx.db, "t", 1).await.expect("claimed");
     assert_eq!(claimed.first().map(|j| j.id), high);
     assert_ne!(high, low);
 }
@@ -118,9 +115,10 @@ async fn urgent_jobs_run_before_older_normal_ones() {
 #[tokio::test]
 async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
     let app = TestApp::spawn().await;
-    let mut tx = app.ctx.db.begin().await.unwrap_or_else(|_| unreachable!());
-    jobs::enqueue(&mut *tx, NewJob::new("x", serde_json::json!({}), 1)).await.unwrap_or_default();
-    tx.rollback().await.unwrap_or_default();
+    let mut tx = app.ctx.db.begin().await.expect("a transaction");
+    let id = jobs::enqueue(&mut *tx, NewJob::new("x", serde_json::json!({}), 1)).await.expect("enqueued");
+    assert!(id.is_some(), "the job exists inside the transaction");
+    tx.rollback().await.expect("rolled back");
     assert_eq!(app.count("SELECT count(*) FROM jobs").await, 0);
 }
 
@@ -128,18 +126,18 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
 async fn a_job_whose_worker_died_is_handed_to_another_worker() {
     let app = TestApp::spawn().await;
     let id =
-        jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 3)).await.ok().flatten().unwrap_or_default();
-    let claimed = jobs::claim(&app.ctx.db, "worker-that-dies", 1).await.unwrap_or_default();
+        jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 3)).await.expect("enqueued").expect("new");
+    let claimed = jobs::claim(&app.ctx.db, "worker-that-dies", 1).await.expect("claimed");
     assert_eq!(claimed.len(), 1);
     // The worker vanishes; nothing claims a running job.
-    assert!(jobs::claim(&app.ctx.db, "other", 1).await.unwrap_or_default().is_empty());
+    assert!(jobs::claim(&app.ctx.db, "other", 1).await.expect("claim ran").is_empty());
     sqlx::query("UPDATE jobs SET locked_at = now() - interval '11 minutes' WHERE id = $1")
         .bind(id)
         .execute(&app.ctx.db)
         .await
-        .unwrap_or_default();
-    assert_eq!(jobs::requeue_stalled(&app.ctx.db, bma_app::jobs::tasks::STALLED_AFTER).await.unwrap_or(0), 1);
-    let again = jobs::claim(&app.ctx.db, "other", 1).await.unwrap_or_default();
+        .expect("lock aged");
+    assert_eq!(jobs::requeue_stalled(&app.ctx.db, bma_app::jobs::tasks::STALLED_AFTER).await.expect("requeued"), 1);
+    let again = jobs::claim(&app.ctx.db, "other", 1).await.expect("claimed");
     assert_eq!(again.first().map(|j| (j.id, j.attempts)), Some((id, 2)));
 }
 
@@ -157,7 +155,7 @@ async fn a_periodic_job_fires_once_per_slot_with_two_schedulers_running() {
     for round in 0..3 {
         let t = now + time::Duration::seconds(round * 20);
         let (fa, fb) = tokio::join!(a.tick(t), b.tick(t));
-        let fired = fa.unwrap_or_default().len() + fb.unwrap_or_default().len();
+        let fired = fa.expect("scheduler a ticks").len() + fb.expect("scheduler b ticks").len();
         assert!(fired <= 1, "round {round}: fired {fired} times");
     }
     let slots: std::collections::BTreeSet<i64> = (0..3)
@@ -166,7 +164,7 @@ async fn a_periodic_job_fires_once_per_slot_with_two_schedulers_running() {
                 .unix_timestamp()
         })
         .collect();
-    let want = i64::try_from(slots.len()).unwrap_or(0);
+    let want = i64::try_from(slots.len()).expect("a small count");
     assert_eq!(app.count("SELECT count(*) FROM jobs WHERE kind = 'tick'").await, want);
     assert_eq!(app.count("SELECT count(*) FROM periodic_runs WHERE name = 'tick'").await, want);
 }
