@@ -144,6 +144,7 @@ pub async fn drop_status_log_day(db: &PgPool, day: Date, keep_from: OffsetDateTi
     let (start, end) = (day_start(day), day_start(day) + time::Duration::DAY);
     let part = partition_name(STATUS_LOGS, day);
     let mut tx = db.begin().await?;
+    sqlx::query("LOCK TABLE music_status_logs IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
     let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(&part).fetch_one(&mut *tx).await?;
     if !exists {
         return Ok(false);

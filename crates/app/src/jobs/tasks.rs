@@ -52,7 +52,7 @@ impl JobHandler for PartitionUpkeep {
         // Retention: the oldest days first, each once its daily uptime rollups exist (rolled up
         // here if the hourly job missed that day's first hour), stopping at a day that stays
         // uncovered so that days are only ever dropped oldest first.
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = bma_domain::clock::Clock::Real.now().date();
         let keep_from = today - time::Duration::days(i64::from(ctx.config.music_log_retention_days));
         let mut dropped = 0;
         for day in partitions::days(&ctx.db, "music_status_logs").await?.into_iter().filter(|d| *d < keep_from) {
