@@ -126,6 +126,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub invitation_ttl: Duration,
+    /// Days of music status log kept (MUSIC_LOG_RETENTION_DAYS); older days are dropped once the
+    /// daily uptime rollups hold them.
+    pub music_log_retention_days: u32,
 }
 
 /// A long-running process of a deployment, as `bma-social <role>` starts it.
@@ -407,6 +410,13 @@ impl Config {
                 return Err(ConfigError::Malformed { name: "DATABASE_URL", why: "must start with postgres://".into() });
             }
         }
+        let music_log_retention_days: u32 = parsed(src, "MUSIC_LOG_RETENTION_DAYS", 400)?;
+        if music_log_retention_days < 2 {
+            return Err(ConfigError::Malformed {
+                name: "MUSIC_LOG_RETENTION_DAYS",
+                why: "must be at least 2 days".into(),
+            });
+        }
         Ok(Self {
             database_url,
             database_max_connections: parsed(src, "DATABASE_MAX_CONNECTIONS", 20)?,
@@ -469,6 +479,7 @@ impl Config {
             access_token_ttl: Duration::from_secs(24 * 3600),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             invitation_ttl: Duration::from_secs(72 * 3600),
+            music_log_retention_days,
         })
     }
 

@@ -83,7 +83,7 @@ fn spaced(out_of_order: bool) -> StatusProgression {
 
 /// A clock that moves only when the test advances it.
 fn frozen() -> Clock {
-    Clock::virtual_at(time::OffsetDateTime::now_utc())
+    Clock::virtual_at(bma_domain::clock::test_start())
 }
 
 fn quiet() -> WhatsappFakeConfig {

@@ -7,8 +7,9 @@ use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Targe
 use bma_integrations::soundtrack::{Auth, Settings, SoundtrackClient, SoundtrackError};
 use std::time::Duration;
 
+/// Noon in Bangkok (05:00 UTC) on the test's today (see `bma_domain::clock::test_start`).
 fn noon() -> time::OffsetDateTime {
-    time::macros::datetime!(2026-11-26 05:00 UTC)
+    bma_domain::clock::test_day_at(0, 5, 0)
 }
 
 fn client(fake: &SoundtrackFake, auth: Auth, clock: &Clock, tune: impl FnOnce(&mut Settings)) -> SoundtrackClient {

@@ -25,7 +25,7 @@ fn quiet() -> WhatsappFakeConfig {
 
 /// A clock that moves only when the test advances it.
 fn frozen() -> Clock {
-    Clock::virtual_at(time::OffsetDateTime::now_utc())
+    Clock::virtual_at(bma_domain::clock::test_start())
 }
 
 fn settings(fake: &WhatsappFake) -> WhatsappSettings {

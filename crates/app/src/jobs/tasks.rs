@@ -46,8 +46,29 @@ pub struct PartitionUpkeep;
 #[async_trait]
 impl JobHandler for PartitionUpkeep {
     async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
-        let created = bma_store::partitions::ensure_ahead(&ctx.db).await?;
-        tracing::info!(created, "log partitions checked");
+        use bma_store::partitions;
+        let moved = partitions::settle_default(&ctx.db).await?;
+        let created = partitions::ensure_ahead(&ctx.db).await?;
+        // Retention: the oldest days first, each once its daily uptime rollups exist (rolled up
+        // here if the hourly job missed that day's first hour), stopping at a day that stays
+        // uncovered so that days are only ever dropped oldest first.
+        let today = bma_domain::clock::Clock::Real.now().date();
+        let keep_from = today - time::Duration::days(i64::from(ctx.config.music_log_retention_days));
+        let mut dropped = 0;
+        for day in partitions::days(&ctx.db, "music_status_logs").await?.into_iter().filter(|d| *d < keep_from) {
+            if !partitions::status_log_day_rolled_up(&ctx.db, day).await? {
+                let next_midnight = (day + time::Duration::DAY).midnight().assume_utc();
+                crate::services::uptime::roll_up(ctx, next_midnight).await?;
+            }
+            if !partitions::status_log_day_rolled_up(&ctx.db, day).await? {
+                tracing::warn!(%day, "status log day kept: its uptime rollups are missing");
+                break;
+            }
+            if partitions::drop_status_log_day(&ctx.db, day, keep_from.midnight().assume_utc()).await? {
+                dropped += 1;
+            }
+        }
+        tracing::info!(moved, created, dropped, "log partitions checked");
         Ok(())
     }
 }

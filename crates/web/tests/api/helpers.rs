@@ -124,7 +124,7 @@ impl TestApp {
         if headers.get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream")) {
             return Response { status, headers, body: Value::Null, text: String::new() };
         }
-        let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).expect("the body reads");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Response { status, headers, body, text }
@@ -219,19 +219,19 @@ impl TestApp {
 }
 
 pub fn now() -> u64 {
-    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).expect("after 1970")
 }
 
 pub fn base32_decode(s: &str) -> Vec<u8> {
     const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut buffer, mut bits, mut out) = (0_u32, 0_u32, Vec::new());
     for c in s.chars() {
-        let v = u32::try_from(ALPHABET.find(c).expect("base32 character")).unwrap_or(0);
+        let v = u32::try_from(ALPHABET.find(c).expect("base32 character")).expect("under 32");
         buffer = (buffer << 5) | v;
         bits += 5;
         if bits >= 8 {
             bits -= 8;
-            out.push(u8::try_from((buffer >> bits) & 0xff).unwrap_or(0));
+            out.push(u8::try_from((buffer >> bits) & 0xff).expect("one byte"));
         }
     }
     out

@@ -36,21 +36,20 @@ async fn a_failing_job_is_retried_into_the_dead_letter_state_and_an_admin_requeu
         NewJob::new("flaky", serde_json::json!({"n": 1}), app.ctx.config.job_max_attempts()),
     )
     .await
-    .ok()
-    .flatten()
-    .unwrap_or_default();
+    .expect("enqueued")
+    .expect("a new job");
     assert_eq!(app.ctx.config.job_max_attempts(), 4, "MAX_RETRIES=3 means four attempts");
 
     let mut outcomes = Vec::new();
     for _ in 0..3 {
-        let done = worker.run_once().await.unwrap_or_default();
+        let done = worker.run_once().await.expect("the worker runs");
         outcomes.extend(done.into_iter().map(|(_, o)| o));
     }
     assert_eq!(outcomes, vec![Outcome::Retrying, Outcome::Retrying, Outcome::Retrying]);
-    // The fourth attempt succeeds only after... no: it fails once more? fail_first = 3, so it succeeds.
-    let fourth = worker.run_once().await.unwrap_or_default();
+    // It fails its first three runs, so the fourth (the last attempt allowed) succeeds.
+    let fourth = worker.run_once().await.expect("the worker runs");
     assert_eq!(fourth.into_iter().map(|(_, o)| o).collect::<Vec<_>>(), vec![Outcome::Done]);
-    assert_eq!(jobs::find(&app.ctx.db, id).await.ok().flatten().map(|j| j.id), None, "done jobs leave the queue");
+    assert_eq!(jobs::find(&app.ctx.db, id).await.expect("looked up").map(|j| j.id), None, "done jobs leave the queue");
 
     // A job that keeps failing ends dead after MAX_RETRIES + 1 attempts and stays there.
     let runs2 = Arc::new(AtomicUsize::new(0));
@@ -59,18 +58,17 @@ async fn a_failing_job_is_retried_into_the_dead_letter_state_and_an_admin_requeu
     let worker = Worker::new(app.ctx.clone(), registry).with_backoff_base(Duration::ZERO);
     let id = jobs::enqueue(&app.ctx.db, NewJob::new("hopeless", serde_json::json!({}), 4))
         .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+        .expect("enqueued")
+        .expect("a new job");
     let mut last = None;
     for _ in 0..6 {
-        if let Some((_, o)) = worker.run_once().await.unwrap_or_default().into_iter().next() {
+        if let Some((_, o)) = worker.run_once().await.expect("the worker runs").into_iter().next() {
             last = Some(o);
         }
     }
     assert_eq!(last, Some(Outcome::Dead));
     assert_eq!(runs2.load(Ordering::SeqCst), 4);
-    let dead = jobs::find(&app.ctx.db, id).await.ok().flatten();
+    let dead = jobs::find(&app.ctx.db, id).await.expect("looked up");
     assert_eq!(dead.as_ref().map(|j| j.status.as_str()), Some("dead"));
     assert!(dead.and_then(|j| j.last_error).is_some_and(|e| e.contains("remote said no")));
 
@@ -85,7 +83,7 @@ async fn a_failing_job_is_retried_into_the_dead_letter_state_and_an_admin_requeu
     assert_eq!(requeued.body["attempts"], 0);
     let again = app.call(Method::POST, &format!("/api/v1/admin/jobs/{id}/requeue"), Some(&admin), None).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "only dead jobs are re-queued");
-    assert_eq!(worker.run_once().await.unwrap_or_default().len(), 1, "the re-queued job runs again");
+    assert_eq!(worker.run_once().await.expect("the worker runs").len(), 1, "the re-queued job runs again");
     assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'job.requeue'").await, 1);
 }
 
@@ -104,13 +102,12 @@ async fn urgent_jobs_run_before_older_normal_ones() {
     let app = TestApp::spawn().await;
     let low = jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 1).priority(Priority::LOW))
         .await
-        .ok()
-        .flatten();
+        .expect("enqueued");
     let high = jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 1).priority(Priority::URGENT))
         .await
-        .ok()
-        .flatten();
-    let claimed = jobs::claim(&app.ctx.db, "t", 1).await.unwrap_or_default();
+        .expect("enqueued");
+    assert!(low.is_some() && high.is_some());
+    let claimed = jobs::claim(&app.ctx.db, "t", 1).await.expect("claimed");
     assert_eq!(claimed.first().map(|j| j.id), high);
     assert_ne!(high, low);
 }
@@ -118,9 +115,10 @@ async fn urgent_jobs_run_before_older_normal_ones() {
 #[tokio::test]
 async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
     let app = TestApp::spawn().await;
-    let mut tx = app.ctx.db.begin().await.unwrap_or_else(|_| unreachable!());
-    jobs::enqueue(&mut *tx, NewJob::new("x", serde_json::json!({}), 1)).await.unwrap_or_default();
-    tx.rollback().await.unwrap_or_default();
+    let mut tx = app.ctx.db.begin().await.expect("a transaction");
+    let id = jobs::enqueue(&mut *tx, NewJob::new("x", serde_json::json!({}), 1)).await.expect("enqueued");
+    assert!(id.is_some(), "the job exists inside the transaction");
+    tx.rollback().await.expect("rolled back");
     assert_eq!(app.count("SELECT count(*) FROM jobs").await, 0);
 }
 
@@ -128,18 +126,18 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
 async fn a_job_whose_worker_died_is_handed_to_another_worker() {
     let app = TestApp::spawn().await;
     let id =
-        jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 3)).await.ok().flatten().unwrap_or_default();
-    let claimed = jobs::claim(&app.ctx.db, "worker-that-dies", 1).await.unwrap_or_default();
+        jobs::enqueue(&app.ctx.db, NewJob::new("x", serde_json::json!({}), 3)).await.expect("enqueued").expect("new");
+    let claimed = jobs::claim(&app.ctx.db, "worker-that-dies", 1).await.expect("claimed");
     assert_eq!(claimed.len(), 1);
     // The worker vanishes; nothing claims a running job.
-    assert!(jobs::claim(&app.ctx.db, "other", 1).await.unwrap_or_default().is_empty());
+    assert!(jobs::claim(&app.ctx.db, "other", 1).await.expect("claim ran").is_empty());
     sqlx::query("UPDATE jobs SET locked_at = now() - interval '11 minutes' WHERE id = $1")
         .bind(id)
         .execute(&app.ctx.db)
         .await
-        .unwrap_or_default();
-    assert_eq!(jobs::requeue_stalled(&app.ctx.db, bma_app::jobs::tasks::STALLED_AFTER).await.unwrap_or(0), 1);
-    let again = jobs::claim(&app.ctx.db, "other", 1).await.unwrap_or_default();
+        .expect("lock aged");
+    assert_eq!(jobs::requeue_stalled(&app.ctx.db, bma_app::jobs::tasks::STALLED_AFTER).await.expect("requeued"), 1);
+    let again = jobs::claim(&app.ctx.db, "other", 1).await.expect("claimed");
     assert_eq!(again.first().map(|j| (j.id, j.attempts)), Some((id, 2)));
 }
 
@@ -157,7 +155,7 @@ async fn a_periodic_job_fires_once_per_slot_with_two_schedulers_running() {
     for round in 0..3 {
         let t = now + time::Duration::seconds(round * 20);
         let (fa, fb) = tokio::join!(a.tick(t), b.tick(t));
-        let fired = fa.unwrap_or_default().len() + fb.unwrap_or_default().len();
+        let fired = fa.expect("scheduler a ticks").len() + fb.expect("scheduler b ticks").len();
         assert!(fired <= 1, "round {round}: fired {fired} times");
     }
     let slots: std::collections::BTreeSet<i64> = (0..3)
@@ -166,25 +164,147 @@ async fn a_periodic_job_fires_once_per_slot_with_two_schedulers_running() {
                 .unix_timestamp()
         })
         .collect();
-    let want = i64::try_from(slots.len()).unwrap_or(0);
+    let want = i64::try_from(slots.len()).expect("a small count");
     assert_eq!(app.count("SELECT count(*) FROM jobs WHERE kind = 'tick'").await, want);
     assert_eq!(app.count("SELECT count(*) FROM periodic_runs WHERE name = 'tick'").await, want);
+}
+
+/// Fires the standard periodic jobs (of the hour `hours_on` hours from now) and runs them;
+/// returns the kinds that ran (each one done).
+async fn run_standard_jobs(app: &TestApp, hours_on: i64) -> Vec<String> {
+    let s = Scheduler::new(app.ctx.clone(), Scheduler::standard());
+    let at = time::OffsetDateTime::now_utc() + time::Duration::hours(hours_on);
+    let fired = s.tick(at).await.expect("the scheduler fires");
+    assert!(fired.contains(&"partition_upkeep"), "{fired:?}");
+    let worker = Worker::new(app.ctx.clone(), Registry::standard());
+    let done = worker.run_once().await.expect("the worker runs the jobs");
+    assert!(done.iter().all(|(_, o)| *o == Outcome::Done), "{done:?}");
+    done.into_iter().map(|(j, _)| j.kind).collect()
+}
+
+const LOGS: &str = "music_status_logs";
+
+/// The database's UTC date, which partition upkeep goes by.
+async fn db_today(app: &TestApp) -> time::Date {
+    sqlx::query_scalar("SELECT (now() AT TIME ZONE 'UTC')::date").fetch_one(&app.ctx.db).await.expect("today")
+}
+
+async fn partitions(app: &TestApp) -> Vec<String> {
+    bma_store::partitions::list(&app.ctx.db, LOGS).await.expect("partitions listed")
 }
 
 #[tokio::test]
 async fn the_standard_periodic_jobs_keep_partitions_ahead() {
     let app = TestApp::spawn().await;
-    let s = Scheduler::new(app.ctx.clone(), Scheduler::standard());
-    let fired = s.tick(time::OffsetDateTime::now_utc()).await.unwrap_or_default();
-    assert!(fired.contains(&"partition_upkeep"));
-    sqlx::query("DROP TABLE IF EXISTS music_status_logs_p20991231").execute(&app.ctx.db).await.unwrap_or_default();
-    let before = bma_store::partitions::list(&app.ctx.db, "music_status_logs").await.unwrap_or_default();
-    let worker = Worker::new(app.ctx.clone(), Registry::standard());
-    let done = worker.run_once().await.unwrap_or_default();
-    assert!(done.iter().all(|(_, o)| *o == Outcome::Done), "{done:?}");
-    let after = bma_store::partitions::list(&app.ctx.db, "music_status_logs").await.unwrap_or_default();
-    assert!(after.len() >= before.len());
-    let today = time::OffsetDateTime::now_utc().date() + time::Duration::days(14);
-    let name = format!("music_status_logs_p{}{:02}{:02}", today.year(), u8::from(today.month()), today.day());
-    assert!(after.contains(&name), "{name} missing from {after:?}");
+    let ahead = db_today(&app).await + time::Duration::days(14);
+    let name = bma_store::partitions::partition_name(LOGS, ahead);
+    assert!(partitions(&app).await.contains(&name), "{name} should exist before the test removes it");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE \"{name}\""))).execute(&app.ctx.db).await.expect("dropped");
+    assert!(!partitions(&app).await.contains(&name));
+    let ran = run_standard_jobs(&app, 0).await;
+    assert!(ran.iter().any(|k| k == "partition_upkeep"), "{ran:?}");
+    let after = partitions(&app).await;
+    assert!(after.contains(&name), "upkeep did not re-create {name}: {after:?}");
+}
+
+/// A zone to hang status rows on.
+async fn a_zone(app: &TestApp) -> uuid::Uuid {
+    let t = app.token(Role::Manager).await;
+    let venue = app.post("/api/v1/venues", Some(&t), crate::helpers::venue_body("Log Hotel")).await;
+    let venue = venue.body["id"].as_str().expect("the venue's id").to_owned();
+    let zone = app
+        .post(
+            &format!("/api/v1/venues/{venue}/zones"),
+            Some(&t),
+            serde_json::json!({"name": "Bar", "zone_type": "bar"}),
+        )
+        .await;
+    uuid::Uuid::parse_str(zone.body["id"].as_str().expect("the zone's id")).expect("a uuid")
+}
+
+/// Where each status row of `zone` sits, oldest first.
+async fn homes(app: &TestApp, zone: uuid::Uuid) -> Vec<String> {
+    sqlx::query_scalar("SELECT tableoid::regclass::text FROM music_status_logs WHERE zone_id = $1 ORDER BY created_at")
+        .bind(zone)
+        .fetch_all(&app.ctx.db)
+        .await
+        .expect("rows of the zone")
+}
+
+#[tokio::test]
+async fn status_rows_for_days_without_a_partition_are_kept_and_upkeep_moves_them_to_their_own_day() {
+    let app = TestApp::spawn().await;
+    let zone = a_zone(&app).await;
+    let today = db_today(&app).await;
+    let days = [today - time::Duration::days(30), today, today + time::Duration::days(30)];
+    let names: Vec<String> = days.iter().map(|d| bma_store::partitions::partition_name(LOGS, *d)).collect();
+    assert!(!partitions(&app).await.contains(&names[0]) && !partitions(&app).await.contains(&names[2]));
+    for day in days {
+        let at = day.with_hms(10, 30, 0).expect("a time").assume_utc();
+        bma_store::monitoring::log(&app.ctx.db, zone, "sample", "ok", None, at)
+            .await
+            .expect("a row is stored whether or not its day has a partition");
+    }
+    let default = bma_store::partitions::default_partition(LOGS);
+    assert_eq!(homes(&app, zone).await, vec![default.clone(), names[1].clone(), default]);
+
+    run_standard_jobs(&app, 0).await;
+    assert_eq!(homes(&app, zone).await, names, "each row sits in its own day's partition");
+    assert_eq!(app.count("SELECT count(*) FROM music_status_logs_default").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM music_status_logs").await, 3, "no row lost or doubled");
+    let again = bma_store::monitoring::log(&app.ctx.db, zone, "sample", "ok", None, days[2].midnight().assume_utc());
+    again.await.expect("a later row of that day goes straight to its partition");
+    assert_eq!(homes(&app, zone).await.last(), Some(&names[2]));
+}
+
+async fn uptime_of(app: &TestApp, since: time::OffsetDateTime, until: time::OffsetDateTime) -> (i64, i64, i64, i64) {
+    use bma_app::services::uptime::{GroupBy, report};
+    let rows = report(&app.ctx, GroupBy::Venue, since, until).await.expect("uptime report");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    (rows[0].up_seconds, rows[0].down_seconds, rows[0].unknown_seconds, rows[0].excluded_seconds)
+}
+
+#[tokio::test]
+async fn retention_drops_a_day_past_its_age_once_rolled_up_and_uptime_over_it_and_after_it_reads_the_same() {
+    let app = TestApp::with(crate::helpers::Options {
+        env: vec![("MUSIC_LOG_RETENTION_DAYS", "30".to_owned())],
+        ..crate::helpers::Options::default()
+    })
+    .await;
+    let old = db_today(&app).await - time::Duration::days(40);
+    let kept = db_today(&app).await - time::Duration::days(30);
+    crate::monitor::craft_venue(&app, old).await;
+    let (day, next) = (old.midnight().assume_utc(), old.midnight().assume_utc() + time::Duration::DAY);
+    let (keep_from, week_end) = (kept.midnight().assume_utc(), kept.midnight().assume_utc() + time::Duration::days(7));
+    let over_it = uptime_of(&app, day, next).await;
+    assert_eq!(over_it, (14 * 3600 - 1800, 1800, 0, 10 * 3600), "open 08:00–22:00, down 08:00–08:30");
+    let after_it = uptime_of(&app, keep_from, week_end).await;
+    assert!(after_it.0 > 0, "the zone stays up after the old day: {after_it:?}");
+    assert!(!bma_store::partitions::status_log_day_rolled_up(&app.ctx.db, old).await.expect("checked"));
+
+    run_standard_jobs(&app, 0).await;
+    let parts = partitions(&app).await;
+    assert!(!parts.contains(&bma_store::partitions::partition_name(LOGS, old)), "{parts:?}");
+    assert!(bma_store::partitions::status_log_day_rolled_up(&app.ctx.db, old).await.expect("checked"));
+    let rolled: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT up_seconds, down_seconds, unknown_seconds, excluded_seconds FROM venue_uptime_rollups \
+         WHERE period = 'day' AND starts_at = $1",
+    )
+    .bind(day)
+    .fetch_one(&app.ctx.db)
+    .await
+    .expect("the old day's rollup");
+    assert_eq!(rolled, over_it, "the daily rollup holds the dropped day exactly");
+    assert_eq!(uptime_of(&app, keep_from, week_end).await, after_it, "the days kept read the same");
+    let left: Vec<(time::OffsetDateTime, String)> =
+        sqlx::query_as("SELECT created_at, status FROM music_status_logs WHERE created_at < $1 ORDER BY created_at")
+            .bind(week_end)
+            .fetch_all(&app.ctx.db)
+            .await
+            .expect("rows left");
+    assert_eq!(left, vec![(keep_from, "up".to_owned())], "only the zone's last health, carried to the oldest day kept");
+
+    run_standard_jobs(&app, 1).await;
+    assert_eq!(uptime_of(&app, keep_from, week_end).await, after_it, "a second upkeep changes nothing");
+    assert!(bma_store::partitions::days(&app.ctx.db, LOGS).await.expect("days").contains(&kept));
 }

@@ -5,7 +5,6 @@ use bma_domain::access::Role;
 use bma_domain::clock::Clock;
 use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
 use bma_integrations::soundtrack::{Auth, Settings};
-use std::sync::Arc;
 use std::time::Duration;
 
 struct Rig {
@@ -15,9 +14,9 @@ struct Rig {
     monitor: Monitor,
 }
 
-/// Noon in Bangkok, so venues with ordinary opening hours are open.
+/// Noon in Bangkok (05:00 UTC) on the test's today, so venues with ordinary opening hours are open.
 fn noon() -> time::OffsetDateTime {
-    time::macros::datetime!(2026-11-26 05:00 UTC)
+    bma_domain::clock::test_day_at(0, 5, 0)
 }
 
 async fn rig(accounts: usize, zones: usize) -> Rig {
@@ -68,7 +67,7 @@ impl Rig {
             .bind(kind)
             .fetch_one(&self.app.ctx.db)
             .await
-            .unwrap_or(-1)
+            .expect("count open alerts")
     }
 
     async fn zone_status(&self, remote: &str) -> String {
@@ -76,7 +75,7 @@ impl Rig {
             .bind(remote)
             .fetch_one(&self.app.ctx.db)
             .await
-            .unwrap_or_default()
+            .expect("the zone's last status")
     }
 
     fn zone(&self, account: usize, zone: usize) -> String {
@@ -141,7 +140,7 @@ async fn each_fault_kind_becomes_the_right_alert_or_none() {
             .bind(zone)
             .fetch_all(&r.app.ctx.db)
             .await
-            .unwrap_or_default();
+            .expect("open alerts of the zone");
         assert_eq!(open, alert.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>(), "{}", kind.name());
     }
     assert_eq!(r.zone_status(&zones[5]).await, "offline_cached");
@@ -155,14 +154,12 @@ async fn a_dark_account_alerts_every_zone_of_it_and_recovery_resolves_them() {
     let account = r.fake.accounts()[0].clone();
     r.fault(FaultKind::AccountDark, Target::Account(account.id.clone()));
     r.run_for(90).await;
-    assert_eq!(r.open_alerts("silent").await, i64::try_from(account.zones.len()).unwrap_or(0));
+    let zones = i64::try_from(account.zones.len()).expect("a small count");
+    assert_eq!(r.open_alerts("silent").await, zones);
     r.fake.clear_faults();
     r.run_for(120).await;
     assert_eq!(r.open_alerts("silent").await, 0);
-    assert_eq!(
-        r.app.count("SELECT count(*) FROM alerts WHERE resolved").await,
-        i64::try_from(account.zones.len()).unwrap_or(0)
-    );
+    assert_eq!(r.app.count("SELECT count(*) FROM alerts WHERE resolved").await, zones);
 }
 
 #[tokio::test]
@@ -179,7 +176,7 @@ async fn zones_failing_together_at_one_venue_get_one_grouped_notice_then_one_rec
         sqlx::query_scalar("SELECT payload->>'text' FROM jobs WHERE kind = 'send_email' ORDER BY created_at")
             .fetch_all(&r.app.ctx.db)
             .await
-            .unwrap_or_default();
+            .expect("queued emails");
     assert_eq!(mails.len(), 1, "one notice for the venue, not one per zone: {mails:?}");
     assert!(mails[0].contains(&format!("2 of {} zones at", account.zones.len())), "{}", mails[0]);
     r.fake.clear_faults();
@@ -188,7 +185,7 @@ async fn zones_failing_together_at_one_venue_get_one_grouped_notice_then_one_rec
         sqlx::query_scalar("SELECT payload->>'text' FROM jobs WHERE kind = 'send_email' ORDER BY created_at")
             .fetch_all(&r.app.ctx.db)
             .await
-            .unwrap_or_default();
+            .expect("queued emails");
     assert_eq!(mails.len(), 2, "{mails:?}");
     assert!(mails[1].contains("Music is back"), "{}", mails[1]);
 }
@@ -264,7 +261,7 @@ async fn a_flapping_zone_raises_one_flapping_alert_not_a_storm() {
         sqlx::query_as("SELECT alert_type, count(*) FROM alerts GROUP BY alert_type ORDER BY 1")
             .fetch_all(&r.app.ctx.db)
             .await
-            .unwrap_or_default();
+            .expect("alerts per kind");
     assert!(per_kind.iter().all(|(_, n)| *n <= 1), "{per_kind:?}");
     assert!(per_kind.iter().any(|(k, _)| k == "flapping"), "{per_kind:?}");
 }
@@ -330,20 +327,38 @@ async fn an_account_too_costly_for_one_tick_is_read_once_the_allowance_has_saved
     // Reading its zones costs 1 + 3n tokens, several ticks of the zone reads' allowance (1.25/s),
     // which the playback rotation (2 tokens a zone, 400 zones) would otherwise spend every tick.
     r.run_for(240).await;
-    assert_eq!(r.open_alerts("silent").await, i64::try_from(account.zones.len()).unwrap_or(-1));
+    assert_eq!(r.open_alerts("silent").await, i64::try_from(account.zones.len()).expect("a small count"));
 }
 
 #[tokio::test]
-async fn a_closed_venue_raises_no_alert() {
+async fn a_closed_venue_raises_no_alert_while_the_same_fault_at_an_open_venue_does() {
     let r = rig(2, 6).await;
-    sqlx::query("INSERT INTO venue_opening_hours (venue_id, weekday, opens_at, closes_at) SELECT id, d, 1200, 1320 FROM venues, generate_series(0, 6) d")
+    let hours = |account: usize, opens: i32, closes: i32| {
+        sqlx::query(
+            "INSERT INTO venue_opening_hours (venue_id, weekday, opens_at, closes_at) \
+             SELECT id, d, $2::int, $3::int FROM venues, generate_series(0, 6) d WHERE soundtrack_account_id = $1",
+        )
+        .bind(r.fake.accounts()[account].id.clone())
+        .bind(opens)
+        .bind(closes)
         .execute(&r.app.ctx.db)
-        .await
-        .expect("hours");
-    r.fault(FaultKind::Offline, Target::Zone(r.zone(0, 0)));
+    };
+    // Every day, Bangkok time: the first venue opens 20:00–22:00, the second 06:00–22:00.
+    assert_eq!(hours(0, 1200, 1320).await.expect("closed hours").rows_affected(), 7);
+    assert_eq!(hours(1, 360, 1320).await.expect("open hours").rows_affected(), 7);
+    r.monitor.reload().await.expect("reload");
+    let (closed, open) = (r.zone(0, 0), r.zone(1, 0));
+    r.fault(FaultKind::Offline, Target::Zone(closed.clone()));
+    r.fault(FaultKind::Offline, Target::Zone(open.clone()));
     r.run_for(180).await;
-    assert_eq!(r.app.count("SELECT count(*) FROM alerts").await, 0);
-    let _ = Arc::new(());
+    let alerted: Vec<String> = sqlx::query_scalar(
+        "SELECT z.soundtrack_device_id FROM alerts a JOIN zones z ON z.id = a.zone_id WHERE NOT a.resolved",
+    )
+    .fetch_all(&r.app.ctx.db)
+    .await
+    .expect("open alerts");
+    assert_eq!(alerted, vec![open], "only the open venue's silent zone alerts");
+    assert_eq!(r.app.count("SELECT count(*) FROM alerts").await, 1);
 }
 
 #[tokio::test]
@@ -362,8 +377,8 @@ async fn the_monitoring_endpoints_show_the_fleet_and_its_alerts_and_a_manager_re
     let alerts = r.app.get("/api/v1/monitoring/alerts?resolved=false", &token).await;
     assert_eq!(alerts.body.as_array().map(Vec::len), Some(1));
     assert_eq!(alerts.body[0]["alert_type"], "silent");
-    assert!(alerts.body[0]["message"].as_str().unwrap_or_default().contains("is silent"));
-    let id = alerts.body[0]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(alerts.body[0]["message"].as_str().expect("a message").contains("is silent"));
+    let id = alerts.body[0]["id"].as_str().expect("the alert's id").to_owned();
     let resolved = r
         .app
         .call(axum::http::Method::POST, &format!("/api/v1/monitoring/alerts/{id}/resolve"), Some(&token), None)
@@ -379,22 +394,30 @@ async fn the_monitoring_endpoints_show_the_fleet_and_its_alerts_and_a_manager_re
     assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
 }
 
+/// The crafted day: the test's yesterday, a whole day in the past.
+const CRAFTED_DAY: i64 = -1;
+
+/// `h:m` UTC on the crafted day.
 fn at(h: u8, m: u8) -> time::OffsetDateTime {
-    time::macros::datetime!(2026-11-26 00:00 UTC)
-        .replace_hour(h)
-        .and_then(|t| t.replace_minute(m))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    bma_domain::clock::test_day_at(CRAFTED_DAY, h, m)
 }
 
-/// A venue open 08:00–22:00 UTC on Thursdays with one lobby zone whose health on Thursday
-/// 2026-11-26 was: up from midnight, down 07:45–08:30, up after (so closed hours hide 15 min of it).
-async fn crafted_venue() -> (TestApp, String, String, uuid::Uuid) {
-    let app = TestApp::spawn().await;
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).expect("an RFC 3339 time")
+}
+
+/// Makes a venue open 08:00–22:00 UTC on `day`'s weekday, with one lobby zone whose health on
+/// `day` was: up from midnight, down 07:45–08:30, up after (so closed hours hide 15 min of it).
+/// Returns a manager's token, the venue and the zone.
+pub async fn craft_venue(app: &TestApp, day: time::Date) -> (String, String, uuid::Uuid) {
+    let at = |h, m| day.with_hms(h, m, 0).expect("a time of day").assume_utc();
     let t = app.token(Role::Manager).await;
     let mut body = crate::helpers::venue_body("Uptime Hotel");
     body["timezone"] = serde_json::json!("UTC");
-    body["opening_hours"] = serde_json::json!([{"weekday": 3, "opens": "08:00", "closes": "22:00"}]);
-    let venue = app.post("/api/v1/venues", Some(&t), body).await.body["id"].as_str().unwrap_or_default().to_owned();
+    let weekday = day.weekday().number_days_from_monday();
+    body["opening_hours"] = serde_json::json!([{"weekday": weekday, "opens": "08:00", "closes": "22:00"}]);
+    let created = app.post("/api/v1/venues", Some(&t), body).await;
+    let venue = created.body["id"].as_str().expect("the venue's id").to_owned();
     let zone = app
         .post(
             &format!("/api/v1/venues/{venue}/zones"),
@@ -402,28 +425,39 @@ async fn crafted_venue() -> (TestApp, String, String, uuid::Uuid) {
             serde_json::json!({"name": "Lobby", "zone_type": "lobby"}),
         )
         .await;
-    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().unwrap_or_default()).unwrap_or_default();
+    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().expect("the zone's id")).expect("a uuid");
     for (when, status) in [(at(0, 0), "up"), (at(7, 45), "down"), (at(8, 30), "up")] {
-        bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.unwrap_or_default();
+        bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.expect("health logged");
     }
-    (app, t, venue, zone_id)
+    (t, venue, zone_id)
+}
+
+/// A fresh app with a crafted venue on the crafted day.
+async fn crafted_venue() -> (TestApp, String, String, uuid::Uuid) {
+    let app = TestApp::spawn().await;
+    let (t, venue, zone) = craft_venue(&app, at(0, 0).date()).await;
+    (app, t, venue, zone)
+}
+
+fn lobby_row(r: &crate::helpers::Response) -> serde_json::Value {
+    r.body.as_array().and_then(|rows| rows.iter().find(|x| x["key"] == "lobby").cloned()).expect("a lobby row")
 }
 
 #[tokio::test]
 async fn uptime_counts_opening_hours_only_and_leaves_maintenance_out_exactly() {
     let (app, t, venue, _) = crafted_venue().await;
     let ask =
-        |since: &str, until: &str| format!("/api/v1/analytics/uptime?group_by=zone_type&since={since}&until={until}");
-    let r = app.get(&ask("2026-11-26T00:00:00Z", "2026-11-26T12:00:00Z"), &t).await;
+        format!("/api/v1/analytics/uptime?group_by=zone_type&since={}&until={}", rfc3339(at(0, 0)), rfc3339(at(12, 0)));
+    let r = app.get(&ask, &t).await;
     assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text);
-    let row = r.body.as_array().and_then(|rows| rows.iter().find(|x| x["key"] == "lobby").cloned()).unwrap_or_default();
+    let row = lobby_row(&r);
     assert_eq!(row["down_seconds"], 30 * 60, "only 08:00–08:30 counts: {row}");
     assert_eq!(row["up_seconds"], 3 * 3600 + 30 * 60);
     assert_eq!(row["uptime_percentage"], 87.5);
-    let m = app.post("/api/v1/monitoring/maintenance", Some(&t), serde_json::json!({"venue_id": venue, "starts_at": "2026-11-26T08:00:00Z", "ends_at": "2026-11-26T08:15:00Z", "reason": "tuning"})).await;
+    let window = serde_json::json!({"venue_id": venue, "starts_at": rfc3339(at(8, 0)), "ends_at": rfc3339(at(8, 15)), "reason": "tuning"});
+    let m = app.post("/api/v1/monitoring/maintenance", Some(&t), window).await;
     assert_eq!(m.status, axum::http::StatusCode::CREATED);
-    let r = app.get(&ask("2026-11-26T00:00:00Z", "2026-11-26T12:00:00Z"), &t).await;
-    let row = r.body.as_array().and_then(|rows| rows.iter().find(|x| x["key"] == "lobby").cloned()).unwrap_or_default();
+    let row = lobby_row(&app.get(&ask, &t).await);
     assert_eq!(row["down_seconds"], 15 * 60, "maintenance 08:00–08:15 is left out: {row}");
     let bad = app.get("/api/v1/analytics/uptime?group_by=planet", &t).await;
     assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
@@ -433,13 +467,24 @@ async fn uptime_counts_opening_hours_only_and_leaves_maintenance_out_exactly() {
 async fn a_maintenance_window_is_created_through_the_api_and_audited() {
     let app = TestApp::spawn().await;
     let t = app.token(Role::Manager).await;
-    let venue = app.post("/api/v1/venues", Some(&t), crate::helpers::venue_body("Quiet Hotel")).await.body["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let ok = app.post("/api/v1/monitoring/maintenance", Some(&t), serde_json::json!({"venue_id": venue, "starts_at": "2026-11-26T10:00:00Z", "ends_at": "2026-11-26T12:00:00Z", "reason": "renovation"})).await;
+    let created = app.post("/api/v1/venues", Some(&t), crate::helpers::venue_body("Quiet Hotel")).await;
+    let venue = created.body["id"].as_str().expect("the venue's id").to_owned();
+    let (ten, noon) = (rfc3339(at(10, 0)), rfc3339(at(12, 0)));
+    let ok = app
+        .post(
+            "/api/v1/monitoring/maintenance",
+            Some(&t),
+            serde_json::json!({"venue_id": venue, "starts_at": ten, "ends_at": noon, "reason": "renovation"}),
+        )
+        .await;
     assert_eq!(ok.status, axum::http::StatusCode::CREATED, "{}", ok.text);
-    let backwards = app.post("/api/v1/monitoring/maintenance", Some(&t), serde_json::json!({"venue_id": venue, "starts_at": "2026-11-26T12:00:00Z", "ends_at": "2026-11-26T10:00:00Z"})).await;
+    let backwards = app
+        .post(
+            "/api/v1/monitoring/maintenance",
+            Some(&t),
+            serde_json::json!({"venue_id": venue, "starts_at": noon, "ends_at": ten}),
+        )
+        .await;
     assert_eq!(backwards.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("SELECT count(*) FROM maintenance_windows").await, 1);
     assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'maintenance.create'").await, 1);
@@ -461,41 +506,41 @@ async fn a_silent_lobby_turns_critical_after_ten_minutes_and_the_venue_hears_of_
     let sev: String = sqlx::query_scalar("SELECT severity FROM alerts WHERE NOT resolved")
         .fetch_one(&r.app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("one open alert");
     assert_eq!(sev, "warning");
     r.run_for(600).await;
     let sev: String = sqlx::query_scalar("SELECT severity FROM alerts WHERE NOT resolved")
         .fetch_one(&r.app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("one open alert");
     assert_eq!(sev, "critical");
     let texts: Vec<String> =
         sqlx::query_scalar("SELECT payload->>'text' FROM jobs WHERE kind = 'send_email' ORDER BY created_at")
             .fetch_all(&r.app.ctx.db)
             .await
-            .unwrap_or_default();
+            .expect("queued emails");
     assert_eq!(texts.len(), 2, "the first notice, then one update when it turned critical: {texts:?}");
 }
 
 #[tokio::test]
 async fn hourly_and_daily_rollups_hold_the_exact_uptime_per_zone_and_venue() {
     let (app, _, _, _) = crafted_venue().await;
-    let n = bma_app::services::uptime::roll_up(&app.ctx, at(9, 5)).await.unwrap_or_default();
+    let n = bma_app::services::uptime::roll_up(&app.ctx, at(9, 5)).await.expect("hourly rollup");
     assert_eq!(n, 1);
     let hour: (i32, i32, i32) = sqlx::query_as("SELECT up_seconds, down_seconds, excluded_seconds FROM uptime_rollups WHERE period = 'hour' AND starts_at = $1")
         .bind(at(8, 0))
         .fetch_one(&app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("the 08:00 rollup");
     assert_eq!(hour, (1800, 1800, 0));
     bma_app::services::uptime::roll_up(&app.ctx, at(0, 0) + time::Duration::DAY + time::Duration::minutes(10))
         .await
-        .unwrap_or_default();
+        .expect("daily rollup");
     let day: (i64, i64, i64, i64) = sqlx::query_as("SELECT up_seconds, down_seconds, excluded_seconds, zones FROM venue_uptime_rollups WHERE period = 'day' AND starts_at = $1")
         .bind(at(0, 0))
         .fetch_one(&app.ctx.db)
         .await
-        .unwrap_or_default();
+        .expect("the day's venue rollup");
     assert_eq!(day, (14 * 3600 - 1800, 1800, 10 * 3600, 1), "open 08:00–22:00, down 08:00–08:30");
 }
 

@@ -46,7 +46,7 @@ async fn the_specifications_nine_tables_exist_with_their_columns() {
                 .bind(table)
                 .fetch_all(&app.ctx.db)
                 .await
-                .unwrap_or_default();
+                .expect("columns of the table");
         for c in *columns {
             assert!(have.iter().any(|h| h == c), "{table}.{c} is missing");
         }
@@ -73,15 +73,17 @@ async fn every_foreign_key_is_indexed() {
 }
 
 #[tokio::test]
-async fn status_logs_are_partitioned_by_day_with_two_weeks_ahead() {
+async fn status_logs_are_partitioned_by_day_with_two_weeks_ahead_and_a_default_partition() {
     let app = TestApp::spawn().await;
-    let parts = bma_store::partitions::list(&app.ctx.db, "music_status_logs").await.unwrap_or_default();
-    assert!(parts.len() >= 15, "{parts:?}");
+    let days = bma_store::partitions::days(&app.ctx.db, "music_status_logs").await.expect("partitions listed");
+    assert!(days.len() >= 16, "yesterday to two weeks ahead: {days:?}");
+    let parts = bma_store::partitions::list(&app.ctx.db, "music_status_logs").await.expect("partitions listed");
+    assert!(parts.contains(&bma_store::partitions::default_partition("music_status_logs")), "{parts:?}");
     let kind: String = sqlx::query_scalar(
         "SELECT partstrat::text FROM pg_partitioned_table WHERE partrelid = 'music_status_logs'::regclass",
     )
     .fetch_one(&app.ctx.db)
     .await
-    .unwrap_or_default();
+    .expect("the partitioning strategy");
     assert_eq!(kind, "r");
 }
