@@ -131,6 +131,7 @@ impl Ctx<'_, '_> {
             return Err(FieldError::new("Invalid email or password", "UNAUTHENTICATED"));
         };
         let issued = self.st.sessions.issue(u, self.now);
+        self.st.counts.logins += 1;
         payload(
             "LoginUserPayload",
             vec![
@@ -148,6 +149,7 @@ impl Ctx<'_, '_> {
         let Some(issued) = self.st.sessions.rotate(token, self.now) else {
             return Err(FieldError::new("Invalid refresh token", "UNAUTHENTICATED"));
         };
+        self.st.counts.refreshes += 1;
         payload(
             "RefreshLoginPayload",
             vec![

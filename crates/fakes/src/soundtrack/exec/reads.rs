@@ -130,6 +130,9 @@ impl Ctx<'_, '_> {
 
     pub(super) fn account(&mut self, a: usize, field: &str, args: &Map<String, Json>, def: &FieldDef) -> Outcome {
         self.touched.insert(a);
+        if self.st.failing_fields.iter().any(|(x, f)| *x == a && f == field) {
+            return Err(FieldError::new("Internal server error", "INTERNAL_SERVER_ERROR"));
+        }
         let sh = self.sh;
         let fleet = &sh.fleet;
         let account = &fleet.accounts[a];
