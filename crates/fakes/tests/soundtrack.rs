@@ -1,6 +1,6 @@
 //! The Soundtrack fake through HTTP, as a client sees it: auth, cost and budget headers, the
 //! token bucket on a virtual clock, batching, Relay pagination, filters, every fault kind, the
-//! mutations and their errors, user sessions, outages and the control API.
+//! mutations and their errors, partial answers, user sessions, outages and the control API.
 
 use base64::Engine as _;
 use bma_domain::clock::Clock;

@@ -1,5 +1,6 @@
-//! The Soundtrack client against the faithful fake: discovery over Relay pages, both ways to
-//! authenticate, the budget model, retries, and how each kind of failure comes back.
+//! The Soundtrack client against the faithful fake: discovery over Relay pages and partial
+//! answers, both ways to authenticate (the user's session refreshed ahead of expiry), the budget
+//! model and its learned refill rate, retries, and how each kind of failure comes back.
 
 use bma_domain::clock::Clock;
 use bma_domain::music::Volume;

@@ -1,7 +1,8 @@
 //! A faithful fake of the Soundtrack Your Brand API, served on loopback for tests, benchmarks and
 //! the demo. It speaks the public wire format of `POST /v2` (GraphQL over JSON or
 //! `application/graphql`): Basic and Bearer auth, the `me` union, Relay connections, the mutations
-//! staff use, the live API's error shapes, and the per-credential token bucket with its
+//! staff use, the live API's error shapes (and, on demand, partial answers: one account's field
+//! `null` with its entry in `errors`), and the per-credential token bucket with its
 //! `x-ratelimiting-*` headers. Behind it runs a fleet generated from a seed whose zones go
 //! offline, mute, unpair, expire, flap and go dark on a schedule of [`Fault`]s read against a
 //! shared [`Clock`], so a benchmark can run hours of virtual time in seconds and score a monitor
