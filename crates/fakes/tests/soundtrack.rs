@@ -1,6 +1,6 @@
 //! The Soundtrack fake through HTTP, as a client sees it: auth, cost and budget headers, the
 //! token bucket on a virtual clock, batching, Relay pagination, filters, every fault kind, the
-//! mutations and their errors, user sessions, outages and the control API.
+//! mutations and their errors, partial answers, user sessions, outages and the control API.
 
 use base64::Engine as _;
 use bma_domain::clock::Clock;
@@ -746,5 +746,52 @@ async fn slow_faults_and_configured_latency_delay_responses_in_real_time() -> an
     assert!(slow >= Duration::from_millis(350), "{slow:?}");
     let other = timed(other).await?;
     assert!(other >= Duration::from_millis(50) && other < Duration::from_millis(300), "{other:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_account_field_is_a_partial_error_in_the_graphql_wire_format() -> anyhow::Result<()> {
+    let fake = SoundtrackFake::start(virtual_config()).await?;
+    let accounts = fake.accounts();
+    let (broken, fine) = (&accounts[1], &accounts[2]);
+    fake.fail_account_field(&broken.id, "soundZones")?;
+    assert!(fake.fail_account_field(&broken.id, "noSuchField").is_err());
+    let q = "query($a: ID!, $b: ID!) {\n  a0: account(id: $a) { id soundZones(first: 25) { edges { node { id } } } }\n  a1: account(id: $b) { id soundZones(first: 25) { edges { node { id } } } }\n}";
+    let r = as_client(&fake, q, json!({ "a": broken.id, "b": fine.id })).await?;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.data()["a0"], json!({ "id": broken.id, "soundZones": null }));
+    let listed = r.data()["a1"]["soundZones"]["edges"].as_array().map_or(0, Vec::len);
+    assert_eq!(listed, fine.zones.len(), "the other account is answered in full");
+    let errors = r.body["errors"].as_array().ok_or_else(|| anyhow::anyhow!("no errors: {}", r.body))?;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["message"], "Internal server error");
+    assert_eq!(errors[0]["path"], json!(["a0", "soundZones"]));
+    assert_eq!(errors[0]["locations"], json!([{ "line": 2, "column": 28 }]));
+    assert_eq!(errors[0]["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+
+    fake.heal_fields();
+    let healed = as_client(&fake, q, json!({ "a": broken.id, "b": fine.id })).await?;
+    assert!(healed.body.get("errors").is_none(), "{}", healed.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_fake_counts_the_429s_401s_logins_and_refreshes_it_answers() -> anyhow::Result<()> {
+    let fake = SoundtrackFake::start(FleetConfig { bucket_max: 300.0, ..virtual_config() }).await?;
+    let (email, password) = fake.user_credentials();
+    let login =
+        "mutation($e: String!, $p: String!) { loginUser(input: {email: $e, password: $p}) { token refreshToken } }";
+    let wrong = gql(&fake, None, login, json!({ "e": email, "p": "not-the-password" })).await?;
+    assert_eq!(wrong.data()["loginUser"], Json::Null);
+    assert_eq!(wrong.first_error()["message"], "Invalid email or password");
+    assert_eq!(wrong.first_error()["extensions"]["code"], "UNAUTHENTICATED");
+    let ok = gql(&fake, None, login, json!({ "e": email, "p": password })).await?;
+    let refresh = "mutation($t: String!) { refreshLogin(input: {refreshToken: $t}) { token } }";
+    gql(&fake, None, refresh, json!({ "t": ok.data()["loginUser"]["refreshToken"] })).await?;
+    assert_eq!(gql(&fake, Some("Bearer nonsense"), "{ me { __typename } }", Json::Null).await?.status, 401);
+    assert_eq!(as_client(&fake, COST_211, json!({ "id": fake.accounts()[0].id })).await?.status, 200);
+    assert_eq!(as_client(&fake, COST_211, json!({ "id": fake.accounts()[0].id })).await?.status, 429);
+    let counts = fake.counts();
+    assert_eq!((counts.logins, counts.refreshes, counts.unauthorized, counts.rate_limited), (1, 1, 1, 1));
     Ok(())
 }

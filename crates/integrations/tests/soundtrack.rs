@@ -1,5 +1,6 @@
-//! The Soundtrack client against the faithful fake: discovery over Relay pages, both ways to
-//! authenticate, the budget model, retries, and how each kind of failure comes back.
+//! The Soundtrack client against the faithful fake: discovery over Relay pages and partial
+//! answers, both ways to authenticate (the user's session refreshed ahead of expiry), the budget
+//! model and its learned refill rate, retries, and how each kind of failure comes back.
 
 use bma_domain::clock::Clock;
 use bma_domain::music::Volume;
@@ -38,11 +39,15 @@ async fn discovery_walks_every_account_and_zone_through_relay_pages() {
     let found = c.discover().await.expect("discover");
     let truth = fake.accounts();
     assert_eq!(found.len(), truth.len());
-    let zones: usize = found.iter().map(|a| a.zones.len()).sum();
+    let zones: usize = found.iter().map(|a| a.zones.as_ref().expect("every account's zones").len()).sum();
     assert_eq!(zones, 700);
     let biggest = truth.iter().max_by_key(|a| a.zones.len()).expect("an account");
     let mine = found.iter().find(|a| a.id == biggest.id).expect("found");
-    assert_eq!(mine.zones.len(), biggest.zones.len(), "accounts larger than a page are paged through");
+    assert_eq!(
+        mine.zones.as_ref().expect("its zones").len(),
+        biggest.zones.len(),
+        "accounts larger than a page are paged through"
+    );
 }
 
 #[tokio::test]
@@ -191,4 +196,114 @@ async fn one_failing_account_in_a_batch_leaves_the_others_answered() {
     let answers = c.zone_statuses(&asked).await;
     assert!(answers[0].1.is_ok() && answers[2].1.is_ok(), "{answers:?}");
     assert!(answers[1].1.is_err());
+}
+
+#[tokio::test]
+async fn a_partial_error_under_one_account_s_zones_is_an_error_for_that_account_never_an_empty_list() {
+    let clock = Clock::virtual_at(noon());
+    let fake =
+        SoundtrackFake::start(FleetConfig { accounts: 5, zones: 15, clock: clock.clone(), ..FleetConfig::default() })
+            .await
+            .expect("fake");
+    let broken = fake.accounts()[2].clone();
+    fake.fail_account_field(&broken.id, "soundZones").expect("a field to fail");
+    let c = client(&fake, basic(&fake), &clock, |_| {});
+    let found = c.discover().await.expect("the accounts themselves are listed");
+    assert_eq!(found.len(), 5);
+    for a in &found {
+        if a.id == broken.id {
+            assert_eq!(a.zones, Err(SoundtrackError::Graphql("Internal server error".into())));
+        } else {
+            let truth = fake.accounts().into_iter().find(|t| t.id == a.id).expect("known");
+            assert_eq!(a.zones.as_ref().map(Vec::len), Ok(truth.zones.len()), "{}", a.business_name);
+        }
+    }
+    // The same in a batch: the failing account's counts are an error, the others are answered.
+    fake.fail_account_field(&broken.id, "soundZoneStatuses").expect("a field to fail");
+    let ids: Vec<String> = fake.accounts().into_iter().map(|a| a.id).collect();
+    for (id, r) in c.zone_statuses(&ids).await {
+        assert_eq!(r.is_err(), id == broken.id, "{id}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_refill_rate_is_learned_from_the_rate_limiting_headers() {
+    let clock = Clock::virtual_at(noon());
+    let fake = SoundtrackFake::start(FleetConfig {
+        accounts: 60,
+        zones: 200,
+        refill_per_sec: 5.0,
+        clock: clock.clone(),
+        ..FleetConfig::default()
+    })
+    .await
+    .expect("fake");
+    // The setting believes in 50 tokens a second; the fake gives 5.
+    let c = client(&fake, basic(&fake), &clock, |s| s.refill_per_sec = 50.0);
+    let ids: Vec<String> = fake.accounts().into_iter().map(|a| a.id).collect();
+    let started = clock.now();
+    while clock.now() - started < time::Duration::minutes(3) {
+        for chunk in ids.chunks(10) {
+            c.zone_statuses(chunk).await;
+            clock.advance(Duration::from_millis(500));
+        }
+    }
+    assert!((c.refill_per_sec() - 5.0).abs() < 0.25, "learned {} tokens a second", c.refill_per_sec());
+    assert!(fake.counts().rate_limited <= 2, "{} answers were 429", fake.counts().rate_limited);
+    assert_eq!(c.rate_limited_answers(), fake.counts().rate_limited);
+}
+
+#[tokio::test]
+async fn a_user_logs_in_and_its_requests_carry_a_bearer_token() {
+    let clock = Clock::virtual_at(noon());
+    let fake =
+        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+    let (email, password) = fake.user_credentials();
+    let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
+    let found = c.discover().await.expect("discover as the user");
+    // Only a Bearer token for the user shows exactly the user's accounts (the API client sees all).
+    let mut seen: Vec<String> = found.into_iter().map(|a| a.id).collect();
+    let mut mine = fake.user_account_ids();
+    seen.sort();
+    mine.sort();
+    assert_eq!(seen, mine);
+    assert!(mine.len() < fake.accounts().len());
+    let counts = fake.counts();
+    assert_eq!((counts.logins, counts.refreshes, counts.unauthorized), (1, 0, 0), "one login serves every request");
+}
+
+#[tokio::test]
+async fn a_user_session_is_refreshed_before_its_token_expires() {
+    let clock = Clock::virtual_at(noon());
+    let fake =
+        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+    let (email, password) = fake.user_credentials();
+    let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
+    let mine = fake.user_account_ids();
+    assert!(c.zone_statuses(&mine[..1]).await.into_iter().all(|(_, r)| r.is_ok()));
+    // The fake's tokens last an hour; at 59 minutes the token still works, but it is refreshed
+    // ahead of its expiry rather than after a 401.
+    clock.advance(Duration::from_secs(50 * 60));
+    assert!(c.zone_statuses(&mine[..1]).await.into_iter().all(|(_, r)| r.is_ok()));
+    assert_eq!(fake.counts().refreshes, 0, "not yet: ten minutes are left");
+    clock.advance(Duration::from_secs(9 * 60));
+    assert!(c.zone_statuses(&mine[..1]).await.into_iter().all(|(_, r)| r.is_ok()));
+    assert_eq!(fake.counts().refreshes, 1);
+    // The rotated refresh token was kept: the next refresh works too, with no new login.
+    clock.advance(Duration::from_secs(59 * 60));
+    assert!(c.zone_statuses(&mine[..1]).await.into_iter().all(|(_, r)| r.is_ok()));
+    let counts = fake.counts();
+    assert_eq!((counts.logins, counts.refreshes, counts.unauthorized), (1, 2, 0));
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_clear_sign_in_error() {
+    let clock = Clock::virtual_at(noon());
+    let fake =
+        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+    let (email, _) = fake.user_credentials();
+    let c = client(&fake, Auth::User { email: email.clone(), password: "not-it".into() }, &clock, |_| {});
+    let e = c.zone(&fake.accounts()[0].zones[0].id).await.expect_err("a wrong password");
+    assert_eq!(e, SoundtrackError::LoginRefused(format!("{email}: Invalid email or password")));
+    assert_eq!(e.to_string(), format!("Soundtrack refused the sign-in: {email}: Invalid email or password"));
 }

@@ -1,6 +1,8 @@
 //! Discovery: the accounts, locations and zones our Soundtrack credential sees, linked to our
 //! venues and zones. An account no venue claims becomes a venue; a new zone appears under its
-//! venue; a zone Soundtrack no longer lists is flagged (and unflagged if it returns).
+//! venue; a zone Soundtrack no longer lists is flagged (and unflagged if it returns). Only a
+//! complete list flags anything: an account whose zones could not be read (a partial GraphQL
+//! answer, an error) keeps its zones as they were.
 
 use crate::AppContext;
 use bma_domain::venue::ZoneType;
@@ -16,6 +18,8 @@ pub struct DiscoveryReport {
     pub zones_created: usize,
     pub zones_vanished: usize,
     pub zones_returned: usize,
+    /// Accounts whose zones could not be read this time; their zones were left as they were.
+    pub accounts_unread: usize,
 }
 
 /// A zone type guessed from a zone's name ("Pool Bar" is a bar, "Lobby Lounge" a lobby).
@@ -47,7 +51,8 @@ pub async fn sync(
     let accounts = client.discover().await?;
     let mut report = DiscoveryReport {
         accounts: accounts.len(),
-        zones: accounts.iter().map(|a| a.zones.len()).sum(),
+        zones: accounts.iter().filter_map(|a| a.zones.as_ref().ok()).map(Vec::len).sum(),
+        accounts_unread: accounts.iter().filter(|a| a.zones.is_err()).count(),
         ..DiscoveryReport::default()
     };
     let now = client.clock().now();
@@ -73,7 +78,8 @@ pub async fn sync(
                 id
             }
         };
-        for z in &a.zones {
+        let Ok(zones) = &a.zones else { continue };
+        for z in zones {
             seen.insert(z.id.clone());
             if known_zones.contains_key(&z.id) {
                 continue;
@@ -89,7 +95,8 @@ pub async fn sync(
             report.zones_created += 1;
         }
     }
-    let linked_accounts: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    // Zones are flagged missing only in accounts whose full list we have.
+    let linked_accounts: Vec<String> = accounts.iter().filter(|a| a.zones.is_ok()).map(|a| a.id.clone()).collect();
     let (vanished, returned) = bma_store::monitoring::flag_missing_zones(
         &mut tx,
         &linked_accounts,

@@ -1,7 +1,8 @@
 //! A faithful fake of the Soundtrack Your Brand API, served on loopback for tests, benchmarks and
 //! the demo. It speaks the public wire format of `POST /v2` (GraphQL over JSON or
 //! `application/graphql`): Basic and Bearer auth, the `me` union, Relay connections, the mutations
-//! staff use, the live API's error shapes, and the per-credential token bucket with its
+//! staff use, the live API's error shapes (and, on demand, partial answers: one account's field
+//! `null` with its entry in `errors`), and the per-credential token bucket with its
 //! `x-ratelimiting-*` headers. Behind it runs a fleet generated from a seed whose zones go
 //! offline, mute, unpair, expire, flap and go dark on a schedule of [`Fault`]s read against a
 //! shared [`Clock`], so a benchmark can run hours of virtual time in seconds and score a monitor
@@ -25,7 +26,7 @@ mod validate;
 pub use faults::{Fault, FaultKind, FaultRecord, Target, random_faults};
 
 use bma_domain::clock::Clock;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -102,8 +103,24 @@ pub(crate) struct State {
     faults: faults::FaultBook,
     sessions: auth::Sessions,
     buckets: HashMap<String, bucket::Bucket>,
+    /// Account fields that fail as partial errors: (account index, field name).
+    failing_fields: HashSet<(usize, String)>,
     requests: u64,
     tokens_spent: f64,
+    counts: Counts,
+}
+
+/// What the fake has answered so far, for tests to check a client's behaviour by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests refused with 429 (over the token budget).
+    pub rate_limited: u64,
+    /// Requests refused with 401 (bad, expired or missing credentials).
+    pub unauthorized: u64,
+    /// Successful `loginUser` mutations.
+    pub logins: u64,
+    /// Successful `refreshLogin` mutations.
+    pub refreshes: u64,
 }
 
 impl State {
@@ -113,8 +130,10 @@ impl State {
             faults: faults::FaultBook::default(),
             sessions: auth::Sessions::default(),
             buckets: HashMap::new(),
+            failing_fields: HashSet::new(),
             requests: 0,
             tokens_spent: 0.0,
+            counts: Counts::default(),
         }
     }
 }
@@ -130,12 +149,12 @@ impl Shared {
         faults::view(&st.zones[z], &fx, now)
     }
 
-    /// Puts the fleet back as generated: no faults, no sessions, full buckets. Counters keep
-    /// counting.
+    /// Puts the fleet back as generated: no faults, no failing fields, no sessions, full buckets.
+    /// Counters keep counting.
     fn reset(&self) {
         let mut st = self.lock();
-        let (requests, tokens_spent) = (st.requests, st.tokens_spent);
-        *st = State { requests, tokens_spent, ..State::fresh(&self.fleet) };
+        let (requests, tokens_spent, counts) = (st.requests, st.tokens_spent, st.counts);
+        *st = State { requests, tokens_spent, counts, ..State::fresh(&self.fleet) };
     }
 }
 
@@ -224,6 +243,26 @@ impl SoundtrackFake {
         self.shared.lock().faults.inject(fault, &self.shared.fleet, now)
     }
 
+    /// From now on the account's `field` (`soundZones`, `soundZoneStatuses`, `locations`, …) fails
+    /// as a partial error, the way a GraphQL server answers when one resolver breaks: `null` at
+    /// that path in `data` and an entry in `errors` with `message`, `locations`, `path` and
+    /// `extensions.code` `INTERNAL_SERVER_ERROR`, while the rest of the answer (other aliases,
+    /// other accounts) stands. Lasts until [`Self::heal_fields`] or [`Self::reset`].
+    pub fn fail_account_field(&self, account_id: &str, field: &str) -> anyhow::Result<()> {
+        let a =
+            self.shared.fleet.account_index(account_id).ok_or_else(|| anyhow::anyhow!("no account {account_id}"))?;
+        if self.shared.schema.field("Account", field).is_none() {
+            anyhow::bail!("Account has no field {field}");
+        }
+        self.shared.lock().failing_fields.insert((a, field.to_owned()));
+        Ok(())
+    }
+
+    /// Every field set failing with [`Self::fail_account_field`] answers again.
+    pub fn heal_fields(&self) {
+        self.shared.lock().failing_fields.clear();
+    }
+
     /// Ends every active fault now and drops the ones not yet begun.
     pub fn clear_faults(&self) {
         let now = self.shared.clock.now();
@@ -273,6 +312,11 @@ impl SoundtrackFake {
     /// Tokens taken from all buckets (requests refused with 429 or 503 take none).
     pub fn tokens_spent(&self) -> f64 {
         self.shared.lock().tokens_spent
+    }
+
+    /// How many 429s, 401s, logins and refreshes the fake has answered.
+    pub fn counts(&self) -> Counts {
+        self.shared.lock().counts
     }
 
     pub fn clock(&self) -> &Clock {

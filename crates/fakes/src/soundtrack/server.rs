@@ -145,6 +145,7 @@ impl Shared {
             return Reply::failure(StatusCode::SERVICE_UNAVAILABLE, message, "SERVICE_UNAVAILABLE", available, delay);
         }
         let Ok(principal) = caller else {
+            st.counts.unauthorized += 1;
             return Reply::failure(StatusCode::UNAUTHORIZED, "Unauthorized", "UNAUTHENTICATED", available, delay);
         };
         let request = match parse_request(headers, body) {
@@ -163,6 +164,7 @@ impl Shared {
             Err(e) => return Reply::errors(StatusCode::OK, gql_errors(&[e]), available, delay),
         };
         if principal == Principal::Anonymous && !signs_in_only(&op, &fragments) {
+            st.counts.unauthorized += 1;
             return Reply::failure(StatusCode::UNAUTHORIZED, "Unauthorized", "UNAUTHENTICATED", available, delay);
         }
         let problems = validate::validate(&self.schema, &op, &fragments);
@@ -183,6 +185,7 @@ impl Shared {
                 "Rate limited: the query costs {cost} tokens and {} are available",
                 available.max(0.0).floor() as u64
             );
+            st.counts.rate_limited += 1;
             let mut reply = Reply::failure(StatusCode::TOO_MANY_REQUESTS, &message, "RATE_LIMITED", available, delay);
             reply.cost = cost;
             return reply;

@@ -12,11 +12,13 @@ pub struct ZoneRef {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Account {
     pub id: String,
     pub business_name: String,
-    pub zones: Vec<ZoneRef>,
+    /// Every zone of the account, or why they could not all be read: a partial answer is an
+    /// error, never a shorter list.
+    pub zones: Result<Vec<ZoneRef>, SoundtrackError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,14 +106,20 @@ const ZONE_PAGE: u32 = 25;
 pub const ACCOUNTS_PER_BATCH: usize = 12;
 
 impl SoundtrackClient {
-    /// Every account the credential sees, with its zones and their locations.
+    /// Every account the credential sees, each with its zones or the error that kept them from
+    /// us; fails only when the accounts themselves cannot be listed.
     pub async fn discover(&self) -> Result<Vec<Account>, SoundtrackError> {
         let mut ids: Vec<(String, String)> = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let q = "query Accounts($first: Int!, $after: String) { me { ... on PublicAPIClient { accounts(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id businessName } } } } ... on User { accounts(first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id businessName } } } } } }";
             let a = self.query(q, json!({"first": PAGE, "after": after}), f64::from(1 + 2 * PAGE)).await?;
-            let conn = a.root("me")?.get("accounts").cloned().unwrap_or(Value::Null);
+            let conn = a
+                .root("me")?
+                .get("accounts")
+                .filter(|c| !c.is_null())
+                .cloned()
+                .ok_or_else(|| SoundtrackError::Malformed("me without accounts".into()))?;
             for n in edges(&conn) {
                 if let (Some(id), Some(name)) = (str_at(n, &["id"]), str_at(n, &["businessName"])) {
                     ids.push((id.to_owned(), name.to_owned()));
@@ -124,7 +132,10 @@ impl SoundtrackClient {
         }
         let mut accounts = Vec::with_capacity(ids.len());
         for (id, name) in ids {
-            let zones = self.zones_of(&id).await?;
+            let zones = self.zones_of(&id).await;
+            if let Err(e) = &zones {
+                tracing::warn!(account = %id, error = %e, "the zones of a Soundtrack account could not be read");
+            }
             accounts.push(Account { id, business_name: name, zones });
         }
         Ok(accounts)
@@ -139,7 +150,12 @@ impl SoundtrackClient {
             let a = self
                 .query(q, json!({"id": account, "first": ZONE_PAGE, "after": after}), f64::from(1 + ZONE_PAGE))
                 .await?;
-            let conn = a.root("account")?.get("soundZones").cloned().unwrap_or(Value::Null);
+            let conn = a
+                .root("account")?
+                .get("soundZones")
+                .filter(|c| !c.is_null())
+                .cloned()
+                .ok_or_else(|| SoundtrackError::Malformed("account without soundZones".into()))?;
             for n in edges(&conn) {
                 let Some(id) = str_at(n, &["id"]) else { continue };
                 zones.push(ZoneRef { id: id.to_owned(), name: str_at(n, &["name"]).unwrap_or("").to_owned() });

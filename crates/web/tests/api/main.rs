@@ -15,6 +15,7 @@ mod mfa;
 mod monitor;
 mod rate_limits;
 mod schema;
+mod soundtrack;
 mod system;
 mod team;
 mod validation;
