@@ -1,7 +1,7 @@
 //! One monitor and its tick.
 
 use crate::AppContext;
-use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
+use crate::jobs::tasks::EmailJob;
 use bma_domain::clock::Clock;
 use bma_domain::monitoring::alerting::critical_after;
 use bma_domain::monitoring::{
@@ -10,7 +10,7 @@ use bma_domain::monitoring::{
 };
 use bma_domain::venue::ZoneType;
 use bma_integrations::soundtrack::{SoundtrackClient, SoundtrackError, StatusCount, ZoneSnapshot, cost};
-use bma_store::jobs::{NewJob, Priority};
+use bma_store::jobs::Priority;
 use bma_store::monitoring as store;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -865,12 +865,7 @@ impl Monitor {
                 EmailJob {
                     to: address, subject: subject.clone(), text: format!("{text}\n\n— BMA Social monitoring")
                 };
-            bma_store::jobs::enqueue(
-                &mut *tx,
-                NewJob::new(SEND_EMAIL, serde_json::to_value(job)?, self.ctx.config.job_max_attempts())
-                    .priority(Priority::HIGH),
-            )
-            .await?;
+            crate::jobs::enqueue(&self.ctx, &mut *tx, &job, crate::jobs::Options::default()).await?;
         }
         Ok(())
     }
@@ -893,12 +888,8 @@ impl Monitor {
         };
         for address in store::alert_recipients(&mut *tx).await? {
             let job = EmailJob { to: address, subject: "Soundtrack platform status".into(), text: text.clone() };
-            bma_store::jobs::enqueue(
-                &mut *tx,
-                NewJob::new(SEND_EMAIL, serde_json::to_value(job)?, self.ctx.config.job_max_attempts())
-                    .priority(Priority::URGENT),
-            )
-            .await?;
+            let urgent = crate::jobs::Options::default().priority(Priority::URGENT);
+            crate::jobs::enqueue(&self.ctx, &mut *tx, &job, urgent).await?;
         }
         tx.commit().await?;
         Ok(())
