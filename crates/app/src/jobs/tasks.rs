@@ -1,7 +1,7 @@
 //! Every job kind of the service, as payload types (what `jobs::enqueue` takes and a handler
 //! receives), and the handlers of the foundation's own jobs: email delivery and the database's
-//! upkeep. Messaging's and the bot's handlers live with them; their payloads live here, so a
-//! module can queue another's job without importing it.
+//! upkeep. The other handlers live with the code they run (messaging, the bot, the uptime
+//! rollup); their payloads live here, so a module can queue another's job without importing it.
 
 use super::{Handler, Job};
 use crate::AppContext;
@@ -150,19 +150,6 @@ impl Handler for RequeueStalled {
         if n > 0 {
             tracing::warn!(jobs = n, "re-queued jobs whose worker stopped");
         }
-        Ok(())
-    }
-}
-
-pub struct UptimeRollup;
-
-#[async_trait]
-impl Handler for UptimeRollup {
-    type Job = UptimeRollupJob;
-
-    async fn run(&self, ctx: &AppContext, _job: UptimeRollupJob) -> anyhow::Result<()> {
-        let rows = crate::services::uptime::roll_up(ctx, time::OffsetDateTime::now_utc()).await?;
-        tracing::info!(rows, "uptime rolled up");
         Ok(())
     }
 }
