@@ -12,6 +12,7 @@ pub mod messaging;
 pub mod monitoring;
 pub mod security;
 pub mod services;
+pub mod wiring;
 
 pub use context::AppContext;
 pub use error::{Error, Result};

@@ -5,9 +5,42 @@ use sqlx::{FromRow, PgExecutor, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Who wrote an entry: a person of the team through the API, or the venue bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorKind {
+    Team,
+    Bot,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Team => "team",
+            ActorKind::Bot => "bot",
+        }
+    }
+}
+
+impl TryFrom<String> for ActorKind {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "team" => Ok(ActorKind::Team),
+            "bot" => Ok(ActorKind::Bot),
+            _ => Err(format!("unknown audit actor kind {s:?}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
+    pub actor_kind: ActorKind,
+    /// The team member, when one is signed in.
     pub actor_id: Option<Uuid>,
+    /// The venue contact on whose request the bot acted.
+    pub actor_contact_id: Option<Uuid>,
     pub action: &'a str,
     pub entity_type: &'a str,
     pub entity_id: Option<String>,
@@ -19,8 +52,9 @@ pub struct Entry<'a> {
 
 pub async fn record(db: impl PgExecutor<'_>, e: Entry<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (id, actor_id, action, entity_type, entity_id, before, after, ip, request_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::inet, $9)",
+        "INSERT INTO audit_log (id, actor_id, action, entity_type, entity_id, before, after, ip, request_id, \
+                                actor_kind, actor_contact_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::inet, $9, $10, $11)",
     )
     .bind(bma_domain::ids::new_id())
     .bind(e.actor_id)
@@ -31,6 +65,8 @@ pub async fn record(db: impl PgExecutor<'_>, e: Entry<'_>) -> sqlx::Result<()> {
     .bind(e.after)
     .bind(e.ip.map(|i| i.to_string()))
     .bind(e.request_id)
+    .bind(e.actor_kind.as_str())
+    .bind(e.actor_contact_id)
     .execute(db)
     .await
     .map(|_| ())
@@ -40,7 +76,10 @@ pub async fn record(db: impl PgExecutor<'_>, e: Entry<'_>) -> sqlx::Result<()> {
 #[schema(as = AuditEntry)]
 pub struct Row {
     pub id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
+    pub actor_contact_id: Option<Uuid>,
     pub actor_email: Option<String>,
     pub action: String,
     pub entity_type: String,
@@ -65,7 +104,7 @@ pub struct Filter {
 
 pub async fn list(db: impl PgExecutor<'_>, f: &Filter, limit: i64, offset: i64) -> sqlx::Result<(Vec<Row>, i64)> {
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT a.id, a.actor_id, m.email AS actor_email, a.action, a.entity_type, a.entity_id, a.before, a.after, \
+        "SELECT a.id, a.actor_kind, a.actor_id, a.actor_contact_id, m.email AS actor_email, a.action, a.entity_type, a.entity_id, a.before, a.after, \
          host(a.ip) AS ip, a.request_id, a.created_at, count(*) OVER () AS total \
          FROM audit_log a LEFT JOIN team_members m ON m.id = a.actor_id WHERE true",
     );

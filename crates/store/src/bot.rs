@@ -8,6 +8,8 @@ use uuid::Uuid;
 pub struct BotView {
     pub status: ConversationStatus,
     pub venue_id: Option<Uuid>,
+    /// The venue contact writing, when the sender is known.
+    pub contact_id: Option<Uuid>,
     /// `None` for an unknown sender.
     pub is_staff: Option<bool>,
     pub bot_misses: i16,
@@ -15,12 +17,21 @@ pub struct BotView {
 
 pub async fn conversation(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<BotView>> {
     sqlx::query_as(
-        "SELECT c.status, c.venue_id, vc.is_staff, c.bot_misses FROM conversations c \
+        "SELECT c.status, c.venue_id, c.contact_id, vc.is_staff, c.bot_misses FROM conversations c \
          LEFT JOIN venue_contacts vc ON vc.id = c.contact_id WHERE c.id = $1",
     )
     .bind(id)
     .fetch_optional(db)
     .await
+}
+
+/// Whether the venue contact is staff of `venue`: the bot changes a player only for them.
+pub async fn is_staff_of(db: impl PgExecutor<'_>, contact: Uuid, venue: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM venue_contacts WHERE id = $1 AND venue_id = $2 AND is_staff)")
+        .bind(contact)
+        .bind(venue)
+        .fetch_one(db)
+        .await
 }
 
 /// The message's text and, for a tapped button or menu item, its id.

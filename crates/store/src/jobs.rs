@@ -1,5 +1,5 @@
-//! The job queue on PostgreSQL. `enqueue` takes any executor, so the job commits or rolls back
-//! with the write that caused it. Workers claim with `FOR UPDATE SKIP LOCKED`; a worker that dies
+//! The job queue on PostgreSQL: its rows (the typed jobs are `bma_app::jobs`). `enqueue` takes
+//! any executor, so the job commits or rolls back with the write that caused it. Workers claim with `FOR UPDATE SKIP LOCKED`; a worker that dies
 //! leaves its job `running` until `requeue_stalled` hands it to another worker.
 
 use serde_json::Value;
@@ -134,6 +134,20 @@ pub async fn fail(db: impl PgExecutor<'_>, id: Uuid, error: &str, retry_in: time
     .bind(retry_in)
     .fetch_one(db)
     .await
+}
+
+/// Marks a job dead at once, whatever attempts it has left: it can never succeed (its payload
+/// does not parse).
+pub async fn bury(db: impl PgExecutor<'_>, id: Uuid, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET status = 'dead', last_error = left($2, 4000), locked_at = NULL, locked_by = NULL, \
+         updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(db)
+    .await
+    .map(|_| ())
 }
 
 /// Puts a job back for later without counting the attempt: it waited on a rate limit, it did not

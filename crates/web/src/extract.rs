@@ -149,10 +149,6 @@ impl FromRequestParts<crate::AppState> for AuditActor {
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
         let user = parts.extensions.get::<CurrentUser>().map(|u| u.0.sub);
-        Ok(AuditActor(Actor {
-            member_id: user,
-            ip: client_ip(parts, state.trust_proxy),
-            request_id: crate::error::current_request_id(),
-        }))
+        Ok(AuditActor(Actor::member(user, client_ip(parts, state.trust_proxy), crate::error::current_request_id())))
     }
 }

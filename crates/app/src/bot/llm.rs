@@ -1,10 +1,12 @@
 //! The LLM fallback: when the rules cannot read a message and CLAUDE_API_KEY is set, Claude gets
 //! the message with a few tools (zone status, volume, skip, hand over) — control tools only for
-//! known staff, the same rule as the bot's own — bounded turns and time. Any error is a polite
-//! handover.
+//! known staff, and each tool goes through the same control service as the API and the bot's
+//! rules — bounded turns and time. Any error is a polite handover.
 
 use super::{Decision, Zone};
 use crate::AppContext;
+use crate::services::Actor;
+use crate::services::control::{self, Action};
 use bma_domain::bot::{Lang, replies};
 use bma_integrations::claude::{MessagesRequest, ToolDef, Turn, run_tools};
 use serde_json::{Value, json};
@@ -54,7 +56,7 @@ pub(crate) async fn fallback(
     ctx: &AppContext,
     text: &str,
     zones: &[Zone],
-    staff: bool,
+    asker: Option<&Actor>,
     lang: Lang,
 ) -> Option<Decision> {
     let client = ctx.claude.as_ref()?;
@@ -66,58 +68,46 @@ pub(crate) async fn fallback(
             names.join(", ")
         )),
         messages: vec![Turn::user(text)],
-        tools: tools(staff),
+        tools: tools(asker.is_some()),
         tool_choice: None,
     };
     let handed = Arc::new(AtomicBool::new(false));
-    let soundtrack = ctx.soundtrack.clone();
     let zones_owned: Vec<Zone> = zones.to_vec();
     let flag = handed.clone();
+    let (ctx_owned, asker_owned) = (ctx.clone(), asker.cloned());
     let call = move |name: String, input: Value| {
-        let soundtrack = soundtrack.clone();
         let zones = zones_owned.clone();
         let flag = flag.clone();
+        let (ctx, asker) = (ctx_owned.clone(), asker_owned.clone());
         async move {
             if name == "hand_over" {
                 flag.store(true, Ordering::SeqCst);
                 return Ok("A person will take over.".to_owned());
             }
-            if !staff {
-                return Err("not allowed".to_owned());
-            }
-            let client = soundtrack.ok_or("Soundtrack is not configured")?;
+            let asker = asker.ok_or("not allowed")?;
             if name == "zone_status" {
                 let mut out = Vec::new();
                 for z in &zones {
-                    let state = match &z.remote {
-                        Some(r) => client
-                            .zone(r)
-                            .await
-                            .map(|s| s.playback_state.unwrap_or_default())
-                            .unwrap_or_else(|e| e.to_string()),
-                        None => "not linked".into(),
+                    let state = match control::status(&ctx, &asker, z.id).await {
+                        Ok(s) => s.playback_state.unwrap_or_default(),
+                        Err(e) => e.to_string(),
                     };
                     out.push(format!("{}: {state}", z.name));
                 }
                 return Ok(out.join("; "));
             }
             let zone = find(&zones, &input).ok_or("no such zone")?;
-            let remote = zone.remote.clone().ok_or("zone not linked")?;
-            match name.as_str() {
+            let action = match name.as_str() {
                 "set_volume" => {
                     let level = input.get("level").and_then(Value::as_i64).ok_or("level missing")?;
-                    let v = bma_domain::music::Volume::new(level).map_err(|_| "level must be 0 to 16".to_owned())?;
-                    client
-                        .set_volume(&remote, v)
-                        .await
-                        .map(|v| format!("{} volume is now {v} of 16", zone.name))
-                        .map_err(|e| e.to_string())
+                    Action::Volume(
+                        bma_domain::music::Volume::new(level).map_err(|_| "level must be 0 to 16".to_owned())?,
+                    )
                 }
-                "skip_track" => {
-                    client.skip(&remote).await.map(|()| format!("skipped in {}", zone.name)).map_err(|e| e.to_string())
-                }
-                other => Err(format!("unknown tool {other}")),
-            }
+                "skip_track" => Action::Skip,
+                other => return Err(format!("unknown tool {other}")),
+            };
+            control::control(&ctx, &asker, zone.id, action).await.map(|done| done.message).map_err(|e| e.to_string())
         }
     };
     let answer =

@@ -6,15 +6,16 @@
 mod llm;
 mod weather;
 
-use crate::jobs::JobHandler;
+use crate::jobs::Handler;
+use crate::jobs::tasks::BotReplyJob;
 use crate::messaging::outbound::{self, Author, Choice, OutboundBody};
-use crate::{AppContext, Result};
+use crate::services::Actor;
+use crate::services::control::{self, Action};
+use crate::{AppContext, Error, Result};
 use async_trait::async_trait;
 use bma_domain::bot::{self, Intent, Lang, ZoneMatch, ZoneRef, replies};
 use bma_domain::messaging::{ConversationStatus, SenderType};
 use bma_domain::music::Volume;
-use bma_integrations::soundtrack::SoundtrackError;
-use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -25,17 +26,10 @@ const DEFAULT_STEP: u8 = 2;
 /// Misunderstandings in a row before a person takes over.
 const MAX_MISSES: i16 = 2;
 
-#[derive(Debug, Deserialize)]
-struct Payload {
-    conversation_id: Uuid,
-    message_id: Uuid,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Zone {
     pub id: Uuid,
     pub name: String,
-    pub remote: Option<String>,
 }
 
 /// What the bot does about one message.
@@ -50,9 +44,10 @@ pub(crate) enum Decision {
 pub struct BotReply;
 
 #[async_trait]
-impl JobHandler for BotReply {
-    async fn run(&self, ctx: &AppContext, payload: serde_json::Value) -> anyhow::Result<()> {
-        let p: Payload = serde_json::from_value(payload)?;
+impl Handler for BotReply {
+    type Job = BotReplyJob;
+
+    async fn run(&self, ctx: &AppContext, p: BotReplyJob) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         let Some(c) = bma_store::bot::conversation(&ctx.db, p.conversation_id).await? else {
             return Ok(());
@@ -65,21 +60,22 @@ impl JobHandler for BotReply {
             Some(v) => bma_store::venues::zones_of(&ctx.db, v)
                 .await?
                 .into_iter()
-                .map(|z| Zone { id: z.id, name: z.name, remote: z.soundtrack_device_id })
+                .map(|z| Zone { id: z.id, name: z.name })
                 .collect(),
             None => Vec::new(),
         };
-        let staff = c.is_staff == Some(true);
+        // Only a staff contact may change the music; the bot acts in their name.
+        let asker = c.contact_id.filter(|_| c.is_staff == Some(true)).map(Actor::bot);
         let lang = bot::reply_language(&text);
         let repeated = bma_store::bot::asked_again(&ctx.db, p.conversation_id, p.message_id, &text).await?;
         let decision = if choice.is_none() && (repeated || is_upset(&text)) {
             Decision::HandOver(replies::handover(lang), "the venue is upset or repeated itself")
         } else {
             let asked = Asked { conversation: p.conversation_id, message: p.message_id };
-            decide(ctx, &text, choice.as_deref(), &zones, staff, c.venue_id, asked).await
+            decide(ctx, &text, choice.as_deref(), &zones, asker.as_ref(), c.venue_id, asked).await
         };
         let decision = match decision {
-            Decision::Miss => match llm::fallback(ctx, &text, &zones, staff, lang).await {
+            Decision::Miss => match llm::fallback(ctx, &text, &zones, asker.as_ref(), lang).await {
                 Some(d) => d,
                 None if c.bot_misses + 1 >= MAX_MISSES => {
                     Decision::HandOver(replies::handover(lang), "two messages the bot could not read")
@@ -175,7 +171,7 @@ async fn decide(
     text: &str,
     choice: Option<&str>,
     zones: &[Zone],
-    staff: bool,
+    asker: Option<&Actor>,
     venue: Option<Uuid>,
     asked: Asked,
 ) -> Decision {
@@ -201,13 +197,13 @@ async fn decide(
     let text = match choice {
         Some("menu=status") => {
             let lang = bot::reply_language(&text);
-            if !staff {
+            let Some(asker) = asker else {
                 return Decision::HandOver(replies::not_allowed(lang), "a sender who is not a known staff contact");
-            }
+            };
             if zones.is_empty() {
                 return Decision::HandOver(replies::handover(lang), "no zone to report on");
             }
-            return act(ctx, &Intent::ZoneStatus, &zones.iter().collect::<Vec<_>>(), lang, venue).await;
+            return act(ctx, asker, &Intent::ZoneStatus, &zones.iter().collect::<Vec<_>>(), lang, venue).await;
         }
         Some("menu=human") => "talk to a person".to_owned(),
         Some("menu=volume") => {
@@ -232,12 +228,12 @@ async fn decide(
         _ if u.confidence < CONFIDENT => return Decision::Miss,
         _ => {}
     }
-    if !staff {
+    let Some(asker) = asker else {
         return Decision::HandOver(
             replies::not_allowed(lang),
             "a sender who is not a known staff contact asked to control the music",
         );
-    }
+    };
     if ctx.soundtrack.is_none() || zones.is_empty() {
         return Decision::HandOver(replies::handover(lang), "no zone of this venue can be controlled");
     }
@@ -261,7 +257,7 @@ async fn decide(
     if targets.is_empty() {
         return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &request);
     }
-    act(ctx, &u.intent, &targets, lang, venue).await
+    act(ctx, asker, &u.intent, &targets, lang, venue).await
 }
 
 /// Asks which zone, one button per candidate; `request` is the id of the message being answered
@@ -276,57 +272,45 @@ fn ask_zone(lang: Lang, zones: &[&Zone], request: &str) -> Decision {
     Decision::Say(OutboundBody::Choices { text: replies::which_zone(lang, &names), choices })
 }
 
-async fn act(ctx: &AppContext, intent: &Intent, targets: &[&Zone], lang: Lang, venue: Option<Uuid>) -> Decision {
-    let Some(client) = ctx.soundtrack.as_ref() else {
-        return Decision::HandOver(replies::handover(lang), "Soundtrack is not configured");
-    };
+/// Carries out the request through the control service, as the API does, in the asker's name.
+async fn act(
+    ctx: &AppContext,
+    asker: &Actor,
+    intent: &Intent,
+    targets: &[&Zone],
+    lang: Lang,
+    venue: Option<Uuid>,
+) -> Decision {
     if let Intent::ZoneStatus = intent {
         let (mut playing, mut silent) = (Vec::new(), Vec::new());
         for z in targets {
-            let ok = match &z.remote {
-                Some(r) => {
-                    client.zone(r).await.is_ok_and(|s| s.online && s.playback_state.as_deref() == Some("playing"))
-                }
-                None => false,
-            };
+            let ok = control::status(ctx, asker, z.id)
+                .await
+                .is_ok_and(|s| s.online && s.playback_state.as_deref() == Some("playing"));
             if ok { playing.push(z.name.as_str()) } else { silent.push(z.name.as_str()) }
         }
         return say(replies::zone_status(lang, &playing, &silent));
     }
     let zone = targets[0];
-    let Some(remote) = zone.remote.as_deref() else {
-        return Decision::HandOver(replies::handover(lang), "the zone is not linked to Soundtrack");
-    };
-    let snapshot = match client.zone(remote).await {
-        Ok(s) if s.online => s,
-        Ok(_) | Err(SoundtrackError::NotFound(_)) => return offline(ctx, zone, venue, lang).await,
-        Err(e) => {
-            tracing::warn!(error = %e, "bot could not read the zone");
-            return Decision::HandOver(replies::handover(lang), "Soundtrack did not answer");
+    let step = |s: &Option<u8>| i8::try_from(s.unwrap_or(DEFAULT_STEP)).unwrap_or(i8::MAX);
+    let mut mood = None;
+    let mut playlist = String::new();
+    let action = match intent {
+        Intent::VolumeSet { .. } | Intent::Mute => {
+            let level = if let Intent::VolumeSet { level } = intent { *level } else { 0 };
+            let Ok(v) = Volume::new(i64::from(level.min(bot::MAX_VOLUME))) else {
+                return Decision::Miss;
+            };
+            Action::Volume(v)
         }
-    };
-    let current = snapshot.volume.unwrap_or(8);
-    let result = match intent {
-        Intent::VolumeSet { level } => {
-            set_volume(client, remote, *level).await.map(|v| replies::volume_set(lang, &zone.name, v))
-        }
-        Intent::VolumeUp { step } => {
-            let to = current.saturating_add(step.unwrap_or(DEFAULT_STEP)).min(bot::MAX_VOLUME);
-            set_volume(client, remote, to).await.map(|v| replies::volume_changed(lang, &zone.name, current, v))
-        }
-        Intent::VolumeDown { step } => {
-            let to = current.saturating_sub(step.unwrap_or(DEFAULT_STEP));
-            set_volume(client, remote, to).await.map(|v| replies::volume_changed(lang, &zone.name, current, v))
-        }
-        Intent::Mute => set_volume(client, remote, 0).await.map(|_| replies::muted(lang, &zone.name)),
-        Intent::MusicStopped | Intent::Resume => {
-            client.play(remote).await.map(|()| replies::music_restarted(lang, &zone.name))
-        }
-        Intent::Pause => client.pause(remote).await.map(|()| replies::paused(lang, &zone.name)),
-        Intent::Skip => client.skip(remote).await.map(|()| replies::skipped(lang, &zone.name)),
+        Intent::VolumeUp { step: s } => Action::VolumeBy(step(s)),
+        Intent::VolumeDown { step: s } => Action::VolumeBy(-step(s)),
+        Intent::MusicStopped | Intent::Resume => Action::Play,
+        Intent::Pause => Action::Pause,
+        Intent::Skip => Action::Skip,
         Intent::ChangePlaylist { query } => {
             // With no style named, the weather at the venue suggests one.
-            let mood = match (query.trim().is_empty(), venue) {
+            mood = match (query.trim().is_empty(), venue) {
                 (true, Some(v)) => weather::mood(ctx, v).await,
                 _ => None,
             };
@@ -343,13 +327,10 @@ async fn act(ctx: &AppContext, intent: &Intent, targets: &[&Zone], lang: Lang, v
                 }
             }
             match found {
-                Ok(Some(p)) => client.assign_source(remote, &p.soundtrack_id).await.map(|()| {
-                    let changed = replies::playlist_changed(lang, &zone.name, &p.name);
-                    match &mood {
-                        Some(m) => format!("{} {changed}", if lang == Lang::Th { m.th } else { m.en }),
-                        None => changed,
-                    }
-                }),
+                Ok(Some(p)) => {
+                    playlist = p.name;
+                    Action::Source(p.soundtrack_id)
+                }
                 Ok(None) => {
                     return Decision::HandOver(
                         replies::handover(lang),
@@ -363,32 +344,51 @@ async fn act(ctx: &AppContext, intent: &Intent, targets: &[&Zone], lang: Lang, v
             }
         }
         Intent::NowPlaying => {
-            let track = snapshot.now_playing.clone();
-            Ok(match track.as_deref() {
-                Some(t) => replies::now_playing(lang, &zone.name, Some((t, ""))),
-                None => replies::now_playing(lang, &zone.name, None),
-            })
+            return match control::status(ctx, asker, zone.id).await {
+                Ok(s) if s.online => say(match s.now_playing.as_deref() {
+                    Some(t) => replies::now_playing(lang, &zone.name, Some((t, ""))),
+                    None => replies::now_playing(lang, &zone.name, None),
+                }),
+                Ok(_) => offline(ctx, zone, venue, lang).await,
+                Err(e) => failed(ctx, e, zone, venue, lang).await,
+            };
         }
         _ => return Decision::HandOver(replies::handover(lang), "a request the bot does not carry out itself"),
     };
-    match result {
-        Ok(text) => say(text),
-        Err(SoundtrackError::NotFound(_)) => offline(ctx, zone, venue, lang).await,
-        Err(e) => {
-            tracing::warn!(error = %e, "bot action failed");
-            Decision::HandOver(replies::handover(lang), "the action on the player failed")
+    let done = match control::control(ctx, asker, zone.id, action).await {
+        Ok(done) => done,
+        Err(e) => return failed(ctx, e, zone, venue, lang).await,
+    };
+    let now = done.volume.unwrap_or_default();
+    say(match intent {
+        Intent::VolumeSet { .. } => replies::volume_set(lang, &zone.name, now),
+        Intent::VolumeUp { .. } | Intent::VolumeDown { .. } => {
+            replies::volume_changed(lang, &zone.name, done.previous_volume.unwrap_or(now), now)
         }
-    }
+        Intent::Mute => replies::muted(lang, &zone.name),
+        Intent::Pause => replies::paused(lang, &zone.name),
+        Intent::Skip => replies::skipped(lang, &zone.name),
+        Intent::ChangePlaylist { .. } => {
+            let changed = replies::playlist_changed(lang, &zone.name, &playlist);
+            match &mood {
+                Some(m) => format!("{} {changed}", if lang == Lang::Th { m.th } else { m.en }),
+                None => changed,
+            }
+        }
+        _ => replies::music_restarted(lang, &zone.name),
+    })
 }
 
-async fn set_volume(
-    client: &bma_integrations::soundtrack::SoundtrackClient,
-    remote: &str,
-    level: u8,
-) -> Result<u8, SoundtrackError> {
-    let v =
-        Volume::new(i64::from(level.min(bot::MAX_VOLUME))).map_err(|e| SoundtrackError::BadInput(format!("{e:?}")))?;
-    client.set_volume(remote, v).await
+/// What the control service refused or could not do, told to the venue.
+async fn failed(ctx: &AppContext, e: Error, zone: &Zone, venue: Option<Uuid>, lang: Lang) -> Decision {
+    if control::is_offline(&e) {
+        return offline(ctx, zone, venue, lang).await;
+    }
+    if let Error::Forbidden(_) = e {
+        return Decision::HandOver(replies::not_allowed(lang), "the control service refused the sender");
+    }
+    tracing::warn!(error = %e, "bot action failed");
+    Decision::HandOver(replies::handover(lang), "the action on the player failed")
 }
 
 /// An offline player: said plainly, an alert opened, and a person brought in.

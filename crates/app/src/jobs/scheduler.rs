@@ -1,9 +1,10 @@
 //! The scheduler: every second it checks which periodic jobs have a new slot and fires each slot
 //! once across all schedulers (see `bma_store::periodic`).
 
-use super::{Shutdown, tasks};
+use super::tasks::{HousekeepingJob, PartitionUpkeepJob, RequeueStalledJob, UptimeRollupJob};
+use super::{Job, Options, Shutdown};
 use crate::AppContext;
-use bma_store::jobs::{NewJob, Priority};
+use bma_store::jobs::NewJob;
 use bma_store::periodic;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -12,7 +13,8 @@ use time::OffsetDateTime;
 pub struct Periodic {
     pub name: &'static str,
     pub every: Duration,
-    pub job: fn(&AppContext) -> NewJob,
+    /// The job each slot queues.
+    pub job: fn(&AppContext) -> anyhow::Result<NewJob>,
 }
 
 pub struct Scheduler {
@@ -29,32 +31,17 @@ impl Scheduler {
 
     /// The periodic jobs every deployment runs.
     pub fn standard() -> Vec<Periodic> {
-        fn job(ctx: &AppContext, kind: &'static str, p: Priority) -> NewJob {
-            NewJob::new(kind, serde_json::json!({}), ctx.config.job_max_attempts())
-                .priority(p)
-                .dedup(format!("periodic:{kind}"))
+        fn job<J: Job + Default>(ctx: &AppContext) -> anyhow::Result<NewJob> {
+            Ok(super::row(ctx, &J::default(), Options::default().dedup(format!("periodic:{}", J::KIND)))?)
+        }
+        fn every<J: Job + Default>(secs: u64) -> Periodic {
+            Periodic { name: J::KIND, every: Duration::from_secs(secs), job: job::<J> }
         }
         vec![
-            Periodic {
-                name: tasks::PARTITION_UPKEEP,
-                every: Duration::from_secs(3600),
-                job: |c| job(c, tasks::PARTITION_UPKEEP, Priority::HIGH),
-            },
-            Periodic {
-                name: tasks::HOUSEKEEPING,
-                every: Duration::from_secs(3600),
-                job: |c| job(c, tasks::HOUSEKEEPING, Priority::LOW),
-            },
-            Periodic {
-                name: tasks::UPTIME_ROLLUP,
-                every: Duration::from_secs(3600),
-                job: |c| job(c, tasks::UPTIME_ROLLUP, Priority::LOW),
-            },
-            Periodic {
-                name: tasks::REQUEUE_STALLED,
-                every: Duration::from_secs(60),
-                job: |c| job(c, tasks::REQUEUE_STALLED, Priority::URGENT),
-            },
+            every::<PartitionUpkeepJob>(3600),
+            every::<HousekeepingJob>(3600),
+            every::<UptimeRollupJob>(3600),
+            every::<RequeueStalledJob>(60),
         ]
     }
 
@@ -63,7 +50,7 @@ impl Scheduler {
         let mut fired = Vec::new();
         for p in &self.periodics {
             let slot = periodic::slot_of(now, p.every);
-            if periodic::fire_once(&self.ctx.db, p.name, slot, &self.id, (p.job)(&self.ctx)).await? {
+            if periodic::fire_once(&self.ctx.db, p.name, slot, &self.id, (p.job)(&self.ctx)?).await? {
                 tracing::info!(periodic = p.name, slot = %slot, "periodic job fired");
                 fired.push(p.name);
             }

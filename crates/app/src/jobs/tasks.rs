@@ -1,16 +1,15 @@
-//! The job kinds of the foundation: email delivery and the database's upkeep.
+//! Every job kind of the service, as payload types (what `jobs::enqueue` takes and a handler
+//! receives), and the handlers of the foundation's own jobs: email delivery and the database's
+//! upkeep. The other handlers live with the code they run (messaging, the bot, the uptime
+//! rollup); their payloads live here, so a module can queue another's job without importing it.
 
-use super::JobHandler;
+use super::{Handler, Job};
 use crate::AppContext;
 use async_trait::async_trait;
 use bma_integrations::email::OutgoingEmail;
+use bma_store::jobs::Priority;
 use serde::{Deserialize, Serialize};
-
-pub const SEND_EMAIL: &str = "send_email";
-pub const PARTITION_UPKEEP: &str = "partition_upkeep";
-pub const HOUSEKEEPING: &str = "housekeeping";
-pub const REQUEUE_STALLED: &str = "requeue_stalled";
-pub const UPTIME_ROLLUP: &str = "uptime_rollup";
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmailJob {
@@ -19,12 +18,81 @@ pub struct EmailJob {
     pub text: String,
 }
 
+impl Job for EmailJob {
+    const KIND: &'static str = "send_email";
+    const PRIORITY: Priority = Priority::HIGH;
+}
+
+/// Sends one stored outbound message (`messaging::outbound::SendMessage`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendMessageJob {
+    pub message_id: Uuid,
+    /// Carried so the pace can be kept before touching the database.
+    pub channel: bma_domain::contact::Channel,
+}
+
+impl Job for SendMessageJob {
+    const KIND: &'static str = "message.send";
+    const PRIORITY: Priority = Priority::HIGH;
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("send:{}", self.message_id))
+    }
+}
+
+/// Keeps the media a venue sent (`messaging::media::FetchMedia`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FetchMediaJob {
+    pub message_id: Uuid,
+    pub channel: bma_domain::contact::Channel,
+    pub media_id: String,
+}
+
+impl Job for FetchMediaJob {
+    const KIND: &'static str = "message.fetch_media";
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("media:{}", self.message_id))
+    }
+}
+
+/// The bot answers one inbound message (`bot::BotReply`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BotReplyJob {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+}
+
+impl Job for BotReplyJob {
+    const KIND: &'static str = "bot.reply";
+    const PRIORITY: Priority = Priority::URGENT;
+}
+
+/// The periodic jobs carry nothing; each is an empty object.
+macro_rules! periodic_job {
+    ($name:ident, $kind:literal, $priority:expr) => {
+        #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+        pub struct $name {}
+
+        impl Job for $name {
+            const KIND: &'static str = $kind;
+            const PRIORITY: Priority = $priority;
+        }
+    };
+}
+
+periodic_job!(PartitionUpkeepJob, "partition_upkeep", Priority::HIGH);
+periodic_job!(HousekeepingJob, "housekeeping", Priority::LOW);
+periodic_job!(RequeueStalledJob, "requeue_stalled", Priority::URGENT);
+periodic_job!(UptimeRollupJob, "uptime_rollup", Priority::LOW);
+
 pub struct SendEmail;
 
 #[async_trait]
-impl JobHandler for SendEmail {
-    async fn run(&self, ctx: &AppContext, payload: serde_json::Value) -> anyhow::Result<()> {
-        let job: EmailJob = serde_json::from_value(payload)?;
+impl Handler for SendEmail {
+    type Job = EmailJob;
+
+    async fn run(&self, ctx: &AppContext, job: EmailJob) -> anyhow::Result<()> {
         let id = ctx
             .mailer
             .send(&OutgoingEmail {
@@ -44,8 +112,10 @@ impl JobHandler for SendEmail {
 pub struct PartitionUpkeep;
 
 #[async_trait]
-impl JobHandler for PartitionUpkeep {
-    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
+impl Handler for PartitionUpkeep {
+    type Job = PartitionUpkeepJob;
+
+    async fn run(&self, ctx: &AppContext, _job: PartitionUpkeepJob) -> anyhow::Result<()> {
         use bma_store::partitions;
         let moved = partitions::settle_default(&ctx.db).await?;
         let created = partitions::ensure_ahead(&ctx.db).await?;
@@ -76,8 +146,10 @@ impl JobHandler for PartitionUpkeep {
 pub struct Housekeeping;
 
 #[async_trait]
-impl JobHandler for Housekeeping {
-    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
+impl Handler for Housekeeping {
+    type Job = HousekeepingJob;
+
+    async fn run(&self, ctx: &AppContext, _job: HousekeepingJob) -> anyhow::Result<()> {
         let tokens = bma_store::sessions::purge_expired(&ctx.db).await?;
         let slots = bma_store::periodic::purge_old(&ctx.db, time::Duration::days(2)).await?;
         tracing::info!(tokens, slots, "housekeeping done");
@@ -91,23 +163,14 @@ pub struct RequeueStalled;
 pub const STALLED_AFTER: time::Duration = time::Duration::minutes(10);
 
 #[async_trait]
-impl JobHandler for RequeueStalled {
-    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
+impl Handler for RequeueStalled {
+    type Job = RequeueStalledJob;
+
+    async fn run(&self, ctx: &AppContext, _job: RequeueStalledJob) -> anyhow::Result<()> {
         let n = bma_store::jobs::requeue_stalled(&ctx.db, STALLED_AFTER).await?;
         if n > 0 {
             tracing::warn!(jobs = n, "re-queued jobs whose worker stopped");
         }
-        Ok(())
-    }
-}
-
-pub struct UptimeRollup;
-
-#[async_trait]
-impl JobHandler for UptimeRollup {
-    async fn run(&self, ctx: &AppContext, _payload: serde_json::Value) -> anyhow::Result<()> {
-        let rows = crate::services::uptime::roll_up(ctx, time::OffsetDateTime::now_utc()).await?;
-        tracing::info!(rows, "uptime rolled up");
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! The worker loop: claim due jobs (most urgent first), run each under a time limit, then delete
-//! it, retry it later with exponential backoff, or mark it dead when its attempts are spent.
+//! it, retry it later with exponential backoff, or mark it dead when its attempts are spent (or
+//! at once, when it can never succeed).
 
 use super::{Registry, Shutdown};
 use crate::AppContext;
@@ -93,6 +94,11 @@ impl Worker {
                 jobs::defer(&self.ctx.db, job.id, after).await?;
                 tracing::info!(job_id = %job.id, kind = %job.kind, error = %e, "job deferred");
                 Outcome::Deferred
+            }
+            Err(e) if e.downcast_ref::<super::Permanent>().is_some() => {
+                jobs::bury(&self.ctx.db, job.id, &format!("{e:#}")).await?;
+                tracing::error!(job_id = %job.id, kind = %job.kind, error = %e, "job dead: it can never succeed");
+                Outcome::Dead
             }
             Err(e) => {
                 let wait = self.backoff(job.attempts);

@@ -2,14 +2,15 @@
 //! with the jobs it causes (bot reply, media download), and only then acknowledged; a
 //! redelivered item finds its provider id already stored and changes nothing.
 
-use super::{jobs_kinds, outbound, survey};
+use super::survey;
+use crate::jobs::tasks::{BotReplyJob, FetchMediaJob};
+use crate::jobs::{self, Options};
 use crate::{AppContext, Result};
 use bma_domain::contact::Channel;
 use bma_domain::messaging::{
     ConversationStatus, DeliveryStatus, DeliveryUpdate, Direction, InboundItem, InboundMessage, MessageBody,
     MessageKind, Score, Sender, SenderType,
 };
-use bma_store::jobs::{self, NewJob, Priority};
 use bma_store::messaging as store;
 use serde::Serialize;
 use serde_json::json;
@@ -127,8 +128,7 @@ async fn store_message(
     } else {
         current.on_inbound(ctx.config.messaging.bot_enabled, conv.handed_over_at.is_some())
     };
-    let bot_job = (survey_answer.is_none() && status == ConversationStatus::Pending)
-        .then(|| (jobs_kinds::BOT_REPLY, ctx.config.job_max_attempts(), Priority::URGENT.0));
+    let for_bot = survey_answer.is_none() && status == ConversationStatus::Pending;
     let Some(message_id) = store::insert_inbound(
         &mut *tx,
         store::NewMessage {
@@ -149,7 +149,6 @@ async fn store_message(
             status,
             reply_token: m.reply_token.as_deref(),
             touch: survey_answer.is_none(),
-            job: bot_job,
         },
     )
     .await?
@@ -159,6 +158,10 @@ async fn store_message(
     };
     report.stored += 1;
     report.conversations.push(conv.id);
+    if for_bot {
+        let job = BotReplyJob { conversation_id: conv.id, message_id };
+        jobs::enqueue(ctx, &mut *tx, &job, Options::default()).await?;
+    }
 
     if let Some((score, comment)) = survey_answer {
         survey::record_answer(ctx, &mut *tx, conv.id, score, comment.as_deref()).await?;
@@ -166,13 +169,8 @@ async fn store_message(
     }
 
     if let MessageBody::Media { media_id: Some(media_id), .. } = &m.body {
-        let job = NewJob::new(
-            jobs_kinds::FETCH_MEDIA,
-            json!({"message_id": message_id, "channel": channel.as_str(), "media_id": media_id}),
-            ctx.config.job_max_attempts(),
-        )
-        .dedup(format!("media:{message_id}"));
-        jobs::enqueue(&mut *tx, job).await?;
+        let job = FetchMediaJob { message_id, channel, media_id: media_id.clone() };
+        jobs::enqueue(ctx, &mut *tx, &job, Options::default()).await?;
     }
     // Assignment happens when a conversation comes to the team, not on every message.
     if status == ConversationStatus::Open && (conv.inserted || current != status) {
@@ -250,9 +248,4 @@ async fn follow_event(
         store::set_opted_out(&mut *tx, c.id, unfollow).await?;
     }
     Ok(())
-}
-
-/// Helper for services that post on behalf of the system (handover notices, survey results).
-pub async fn system_note(db: &mut PgConnection, conversation_id: Uuid, text: &str) -> Result<()> {
-    outbound::note(db, conversation_id, None, SenderType::System, text).await.map(|_| ())
 }

@@ -16,13 +16,6 @@ use crate::config::Config;
 use bma_integrations::line::{LineClient, LineSettings};
 use bma_integrations::whatsapp::{WhatsappClient, WhatsappSettings};
 
-/// The job kinds of messaging.
-pub mod jobs_kinds {
-    pub const SEND_MESSAGE: &str = "message.send";
-    pub const FETCH_MEDIA: &str = "message.fetch_media";
-    pub const BOT_REPLY: &str = "bot.reply";
-}
-
 /// The channel clients, present when their credentials are configured.
 #[derive(Clone, Default)]
 pub struct Channels {

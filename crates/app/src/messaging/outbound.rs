@@ -5,8 +5,8 @@
 //! unknown is never repeated — it is marked failed for a person to check, so no venue gets a
 //! message twice and none is silently lost.
 
-use super::jobs_kinds;
-use crate::jobs::JobHandler;
+use crate::jobs::tasks::SendMessageJob;
+use crate::jobs::{self, Handler};
 use crate::{AppContext, Error, Result};
 use async_trait::async_trait;
 use bma_domain::contact::{Channel, LineUserId, PhoneNumber};
@@ -14,7 +14,6 @@ use bma_domain::messaging::{DeliveryStatus, Direction, MessageKind, SendMethod, 
 use bma_integrations::email::OutgoingEmail;
 use bma_integrations::line::{LineMessage, QuickAction, QuickReply};
 use bma_integrations::whatsapp::Outbound;
-use bma_store::jobs::{self, NewJob, Priority};
 use bma_store::messaging::{self as store, Outgoing};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -217,14 +216,8 @@ pub async fn queue(
     )
     .await?
     .ok_or_else(|| Error::Internal(anyhow::anyhow!("outbound message id collided")))?;
-    let job = NewJob::new(
-        jobs_kinds::SEND_MESSAGE,
-        json!({"message_id": inserted, "channel": target.channel}),
-        ctx.config.job_max_attempts(),
-    )
-    .priority(Priority::HIGH)
-    .dedup(format!("send:{inserted}"));
-    jobs::enqueue(&mut *db, job).await?;
+    let job = SendMessageJob { message_id: inserted, channel: target.channel };
+    jobs::enqueue(ctx, &mut *db, &job, jobs::Options::default()).await?;
     // A notice or a survey is not an answer to the venue; only people and the bot reply.
     if !matches!(author, Author::System) {
         store::note_reply(&mut *db, conversation_id, matches!(author, Author::Member(_))).await?;
@@ -270,14 +263,6 @@ fn email_message_id(ctx: &AppContext) -> String {
     format!("<{}@{domain}>", bma_domain::ids::new_id().simple())
 }
 
-#[derive(Debug, Deserialize)]
-struct SendPayload {
-    message_id: Uuid,
-    /// Carried so the pace can be kept before touching the database.
-    #[serde(default)]
-    channel: String,
-}
-
 /// How long a LINE reply token is worth trying (LINE guarantees a minute).
 const REPLY_TOKEN_MAX_AGE: time::Duration = time::Duration::seconds(50);
 
@@ -298,10 +283,15 @@ enum Sent {
 }
 
 #[async_trait]
-impl JobHandler for SendMessage {
-    async fn run(&self, ctx: &AppContext, payload: Value) -> anyhow::Result<()> {
-        let SendPayload { message_id, channel } = serde_json::from_value(payload)?;
-        pace(ctx, &channel).await?;
+impl Handler for SendMessage {
+    type Job = SendMessageJob;
+
+    async fn run(
+        &self,
+        ctx: &AppContext,
+        SendMessageJob { message_id, channel }: SendMessageJob,
+    ) -> anyhow::Result<()> {
+        pace(ctx, channel).await?;
         let mut tx = ctx.db.begin().await?;
         let Some(out) = store::outgoing_for_update(&mut *tx, message_id).await? else {
             return Ok(());
@@ -319,9 +309,11 @@ impl JobHandler for SendMessage {
                 let err = json!({"code": "outcome_unknown", "title": "The worker stopped while sending; it was not \
                     sent again to avoid a duplicate. Check with the venue and resend if needed."});
                 store::mark_failed(&mut *tx, out.id, &err).await?;
-                super::inbound::system_note(
+                note(
                     &mut tx,
                     out.conversation_id,
+                    None,
+                    SenderType::System,
                     "A message may not have been delivered (the sender stopped mid-send). It was not repeated.",
                 )
                 .await?;
@@ -356,8 +348,14 @@ impl JobHandler for SendMessage {
             Sent::Failed(err) | Sent::Unknown(err) => {
                 store::mark_failed(&ctx.db, out.id, &err).await?;
                 let mut conn = ctx.db.acquire().await?;
-                super::inbound::system_note(&mut conn, out.conversation_id, &format!("Message not delivered: {err}"))
-                    .await?;
+                note(
+                    &mut conn,
+                    out.conversation_id,
+                    None,
+                    SenderType::System,
+                    &format!("Message not delivered: {err}"),
+                )
+                .await?;
                 Ok(())
             }
         }
@@ -366,14 +364,14 @@ impl JobHandler for SendMessage {
 
 /// Keeps our own sends under each channel's throughput, so the provider's limit is not what
 /// stops us; a send over the pace waits for the next window without spending an attempt.
-async fn pace(ctx: &AppContext, channel: &str) -> anyhow::Result<()> {
+async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<()> {
     let m = &ctx.config.messaging;
     let limit = match channel {
-        "whatsapp" => m.whatsapp_messages_per_second,
-        "line" => m.line_messages_per_second,
-        _ => return Ok(()),
+        Channel::Whatsapp => m.whatsapp_messages_per_second,
+        Channel::Line => m.line_messages_per_second,
+        Channel::Email => return Ok(()),
     };
-    let key = format!("rl:send:{channel}");
+    let key = format!("rl:send:{}", channel.as_str());
     let d = ctx.kv.limiter.hit(&key, limit, std::time::Duration::from_secs(1)).await?;
     if !d.allowed {
         return Err(crate::jobs::Deferred {

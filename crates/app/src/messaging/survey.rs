@@ -3,11 +3,10 @@
 //! list by email), answered with a 1–5 score, and a score of 2 or less is sent to the team.
 
 use super::outbound::{self, Author, Choice, OutboundBody};
-use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
+use crate::jobs::{self, tasks::EmailJob};
 use crate::{AppContext, Result};
 use bma_domain::contact::Channel;
 use bma_domain::messaging::{Score, SenderType, ServiceWindow};
-use bma_store::jobs::{self, NewJob, Priority};
 use bma_store::messaging as store;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -89,13 +88,7 @@ pub async fn record_answer(
                     ctx.config.public_url,
                 ),
             };
-            let job = NewJob::new(
-                SEND_EMAIL,
-                serde_json::to_value(job).map_err(anyhow::Error::from)?,
-                ctx.config.job_max_attempts(),
-            )
-            .priority(Priority::HIGH);
-            jobs::enqueue(&mut *db, job).await?;
+            jobs::enqueue(ctx, &mut *db, &job, jobs::Options::default()).await?;
         }
         tracing::warn!(%conversation_id, score = score.get(), "low satisfaction score; team notified");
     }

@@ -21,7 +21,7 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     fn actor(&self, member_id: Option<Uuid>) -> super::Actor {
-        super::Actor { member_id, ip: self.ip, request_id: self.request_id.clone() }
+        super::Actor::member(member_id, self.ip, self.request_id.clone())
     }
 }
 
@@ -202,7 +202,7 @@ pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> Result<TokenPair>
         mark_revoked(ctx, row.session_id).await?;
         if revoked {
             tracing::warn!(session_id = %row.session_id, member_id = %row.member_id, "refresh token reused; session revoked");
-            let actor = super::Actor { member_id: None, ip: None, request_id: None };
+            let actor = super::Actor::member(None, None, None);
             audit_auth(ctx, &actor, "auth.refresh_token_reused", Some(row.member_id)).await?;
         }
         return Err(Error::unauthorized(

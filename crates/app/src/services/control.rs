@@ -1,5 +1,6 @@
-//! Remote control of a zone's player and on-demand checks, through the Soundtrack client:
-//! permission-checked at the edge, audited here, and plain about an offline player.
+//! Remote control of a zone's player and on-demand checks, through the Soundtrack client. The
+//! one path for every caller — the API, the bot's rules and the LLM's tools: the same permission
+//! rule, the same answer for an offline player, and an audit entry naming who acted.
 
 use super::Actor;
 use crate::{AppContext, Error, Result};
@@ -14,6 +15,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub enum Action {
     Volume(Volume),
+    /// Up (positive) or down from the volume the player reports now, within 0–16.
+    VolumeBy(i8),
     Play,
     Pause,
     Skip,
@@ -24,7 +27,7 @@ pub enum Action {
 impl Action {
     fn name(&self) -> &'static str {
         match self {
-            Action::Volume(_) => "volume",
+            Action::Volume(_) | Action::VolumeBy(_) => "volume",
             Action::Play => "play",
             Action::Pause => "pause",
             Action::Skip => "skip",
@@ -39,7 +42,18 @@ pub struct ControlResult {
     pub action: &'static str,
     /// The volume Soundtrack reports after a volume change.
     pub volume: Option<u8>,
+    /// The volume before a relative change (up or down a step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_volume: Option<u8>,
     pub message: String,
+}
+
+/// The error code of a player Soundtrack cannot reach.
+pub const PLAYER_OFFLINE: &str = "player_offline";
+
+/// Whether `e` says the player is offline, which every caller reports plainly.
+pub fn is_offline(e: &Error) -> bool {
+    matches!(e, Error::Conflict { code: PLAYER_OFFLINE, .. })
 }
 
 fn client(ctx: &AppContext) -> Result<Arc<SoundtrackClient>> {
@@ -49,23 +63,39 @@ fn client(ctx: &AppContext) -> Result<Arc<SoundtrackClient>> {
     })
 }
 
-async fn linked_zone(ctx: &AppContext, zone_id: Uuid) -> Result<(Zone, String)> {
+/// The permission rule. A person's role is checked by the API route (`MonitoringControl`); the
+/// bot acts only for a staff contact of the zone's own venue.
+async fn authorize(ctx: &AppContext, actor: &Actor, zone: &Zone) -> Result<()> {
+    match actor.bot_for {
+        Some(contact) if !bma_store::bot::is_staff_of(&ctx.db, contact, zone.venue_id).await? => {
+            Err(Error::Forbidden("the bot changes the music only for a staff contact of the zone's venue".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The zone (404 when there is none, whatever else is missing), checked for `actor`, with the
+/// client and its Soundtrack id.
+async fn linked_zone(ctx: &AppContext, actor: &Actor, zone_id: Uuid) -> Result<(Zone, Arc<SoundtrackClient>, String)> {
     let zone = store::find_zone(&ctx.db, zone_id).await?.ok_or(Error::NotFound("zone"))?;
+    authorize(ctx, actor, &zone).await?;
+    let client = client(ctx)?;
     let Some(sid) = zone.soundtrack_device_id.clone() else {
         return Err(Error::conflict("zone_not_linked", format!("{} has no Soundtrack zone id yet", zone.name)));
     };
-    Ok((zone, sid))
+    Ok((zone, client, sid))
+}
+
+fn offline(zone: &Zone) -> Error {
+    Error::conflict(
+        PLAYER_OFFLINE,
+        format!("The player in {} is offline, so Soundtrack cannot reach it. Check its power and network.", zone.name),
+    )
 }
 
 fn map_error(zone: &Zone, e: SoundtrackError) -> Error {
     match e {
-        SoundtrackError::NotFound(_) => Error::conflict(
-            "player_offline",
-            format!(
-                "The player in {} is offline, so Soundtrack cannot reach it. Check its power and network.",
-                zone.name
-            ),
-        ),
+        SoundtrackError::NotFound(_) => offline(zone),
         SoundtrackError::BadInput(m) => Error::Invalid(bma_domain::Invalid::one("value", m)),
         SoundtrackError::Forbidden(m) => {
             Error::conflict("soundtrack_forbidden", format!("Soundtrack refused access to this zone: {m}"))
@@ -77,11 +107,28 @@ fn map_error(zone: &Zone, e: SoundtrackError) -> Error {
     }
 }
 
+/// What the player is doing now (for the bot's answers); nothing is recorded. An offline player
+/// is an answer here, not an error, unless Soundtrack cannot find it at all.
+pub async fn status(ctx: &AppContext, actor: &Actor, zone_id: Uuid) -> Result<ZoneSnapshot> {
+    let (zone, client, sid) = linked_zone(ctx, actor, zone_id).await?;
+    client.zone(&sid).await.map_err(|e| map_error(&zone, e))
+}
+
 pub async fn control(ctx: &AppContext, actor: &Actor, zone_id: Uuid, action: Action) -> Result<ControlResult> {
-    let client = client(ctx)?;
-    let (zone, sid) = linked_zone(ctx, zone_id).await?;
+    let (zone, client, sid) = linked_zone(ctx, actor, zone_id).await?;
+    let mut previous_volume = None;
     let result = match &action {
         Action::Volume(v) => client.set_volume(&sid, *v).await.map(Some),
+        Action::VolumeBy(step) => {
+            let now = client.zone(&sid).await.map_err(|e| map_error(&zone, e))?;
+            if !now.online {
+                return Err(offline(&zone));
+            }
+            let from = now.volume.unwrap_or(Volume::MAX / 2);
+            previous_volume = Some(from);
+            let to = Volume::new((i64::from(from) + i64::from(*step)).clamp(0, i64::from(Volume::MAX)))?;
+            client.set_volume(&sid, to).await.map(Some)
+        }
         Action::Play => client.play(&sid).await.map(|()| None),
         Action::Pause => client.pause(&sid).await.map(|()| None),
         Action::Skip => client.skip(&sid).await.map(|()| None),
@@ -89,15 +136,19 @@ pub async fn control(ctx: &AppContext, actor: &Actor, zone_id: Uuid, action: Act
     };
     let volume = result.map_err(|e| map_error(&zone, e))?;
     let message = match (&action, volume) {
-        (Action::Volume(_), Some(v)) => format!("{} volume is now {v} of 16", zone.name),
+        (Action::Volume(_) | Action::VolumeBy(_), Some(v)) => format!("{} volume is now {v} of 16", zone.name),
         (Action::Play, _) => format!("{} is playing", zone.name),
         (Action::Pause, _) => format!("{} is paused", zone.name),
         (Action::Skip, _) => format!("Skipped to the next track in {}", zone.name),
         (Action::Source(_), _) => format!("{} is switching to the new music", zone.name),
-        (Action::Volume(_), None) => format!("{} volume changed", zone.name),
+        (Action::Volume(_) | Action::VolumeBy(_), _) => format!("{} volume changed", zone.name),
     };
-    let result = ControlResult { zone_id, action: action.name(), volume, message };
-    let after = serde_json::json!({"action": action.name(), "volume": volume, "source": match &action { Action::Source(s) => Some(s.clone()), _ => None }});
+    let result = ControlResult { zone_id, action: action.name(), volume, previous_volume, message };
+    let source = match &action {
+        Action::Source(s) => Some(s.clone()),
+        _ => None,
+    };
+    let after = serde_json::json!({"action": action.name(), "volume": volume, "previous_volume": previous_volume, "source": source});
     bma_store::audit::record(&ctx.db, actor.audit("zone.control", "zone", zone_id, None, Some(after))).await?;
     Ok(result)
 }
@@ -124,9 +175,8 @@ pub fn observe(s: &ZoneSnapshot) -> Observation {
 }
 
 /// Checks one zone now, records the sample, and returns what Soundtrack said.
-pub async fn check(ctx: &AppContext, zone_id: Uuid) -> Result<CheckResult> {
-    let client = client(ctx)?;
-    let (zone, sid) = linked_zone(ctx, zone_id).await?;
+pub async fn check(ctx: &AppContext, actor: &Actor, zone_id: Uuid) -> Result<CheckResult> {
+    let (zone, client, sid) = linked_zone(ctx, actor, zone_id).await?;
     let started = std::time::Instant::now();
     let answer = client.zone(&sid).await;
     let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);

@@ -9,6 +9,7 @@ pub mod team;
 pub mod uptime;
 pub mod venues;
 
+use bma_store::audit::ActorKind;
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -18,9 +19,21 @@ pub struct Actor {
     pub member_id: Option<Uuid>,
     pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
+    /// Set when the venue bot acts: the venue contact whose message it carries out.
+    pub bot_for: Option<Uuid>,
 }
 
 impl Actor {
+    /// A person of the team (or, with `None`, a caller not signed in) through the API.
+    pub fn member(member_id: Option<Uuid>, ip: Option<IpAddr>, request_id: Option<String>) -> Self {
+        Self { member_id, ip, request_id, bot_for: None }
+    }
+
+    /// The venue bot, acting on the request of venue contact `contact_id`.
+    pub fn bot(contact_id: Uuid) -> Self {
+        Self { member_id: None, ip: None, request_id: None, bot_for: Some(contact_id) }
+    }
+
     pub fn audit<'a>(
         &'a self,
         action: &'a str,
@@ -30,7 +43,9 @@ impl Actor {
         after: Option<serde_json::Value>,
     ) -> bma_store::audit::Entry<'a> {
         bma_store::audit::Entry {
+            actor_kind: if self.bot_for.is_some() { ActorKind::Bot } else { ActorKind::Team },
             actor_id: self.member_id,
+            actor_contact_id: self.bot_for,
             action,
             entity_type,
             entity_id: Some(entity_id.to_string()),

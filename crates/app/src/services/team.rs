@@ -2,13 +2,12 @@
 //! them and deactivate them; deactivation blocks sign-in and ends every session at once.
 
 use super::{Actor, snapshot};
-use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
+use crate::jobs::tasks::EmailJob;
 use crate::security::{password, tokens};
 use crate::{AppContext, Error, Result};
 use bma_domain::access::Role;
 use bma_domain::member::{Email, Password, PersonName};
-use bma_store::jobs::{NewJob, Priority};
-use bma_store::{audit, jobs, members};
+use bma_store::{audit, members};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -52,16 +51,7 @@ pub async fn invite(ctx: &AppContext, actor: &Actor, email: Email, name: PersonN
             ctx.config.invitation_ttl.as_secs() / 3600
         ),
     };
-    jobs::enqueue(
-        &mut *tx,
-        NewJob::new(
-            SEND_EMAIL,
-            serde_json::to_value(&email_job).map_err(anyhow::Error::from)?,
-            ctx.config.job_max_attempts(),
-        )
-        .priority(Priority::HIGH),
-    )
-    .await?;
+    crate::jobs::enqueue(ctx, &mut *tx, &email_job, crate::jobs::Options::default()).await?;
     audit::record(&mut *tx, actor.audit("member.invite", "team_member", member.id, None, snapshot(&member))).await?;
     tx.commit().await?;
     Ok(Invitation { member, token })
@@ -80,7 +70,7 @@ pub async fn accept_invitation(
         return Err(Error::unauthorized("invalid_invitation", "the invitation link is invalid, used or expired"));
     };
     members::set_password(&mut *tx, member_id, &hash).await?;
-    let actor = Actor { member_id: Some(member_id), ip, request_id: None };
+    let actor = Actor::member(Some(member_id), ip, None);
     audit::record(&mut *tx, actor.audit("member.accept_invitation", "team_member", member_id, None, None)).await?;
     tx.commit().await?;
     Ok(member_id)
@@ -150,7 +140,7 @@ pub async fn create_with_password(
             e.into()
         }
     })?;
-    let actor = Actor { member_id: None, ip: None, request_id: None };
+    let actor = Actor::member(None, None, None);
     audit::record(&mut *tx, actor.audit("member.create", "team_member", m.id, None, snapshot(&m))).await?;
     tx.commit().await?;
     Ok(m)

@@ -153,3 +153,17 @@ pub async fn roll_up(ctx: &AppContext, now: OffsetDateTime) -> Result<usize> {
     }
     Ok(written)
 }
+
+/// The hourly job that stores the rollups.
+pub struct UptimeRollup;
+
+#[async_trait::async_trait]
+impl crate::jobs::Handler for UptimeRollup {
+    type Job = crate::jobs::tasks::UptimeRollupJob;
+
+    async fn run(&self, ctx: &AppContext, _job: Self::Job) -> anyhow::Result<()> {
+        let rows = roll_up(ctx, OffsetDateTime::now_utc()).await?;
+        tracing::info!(rows, "uptime rolled up");
+        Ok(())
+    }
+}

@@ -57,19 +57,17 @@ pub struct OnInbound<'a> {
     pub reply_token: Option<&'a str>,
     /// Leave the conversation as it is (a survey answer does not reopen it).
     pub touch: bool,
-    /// Enqueue the bot's job `(kind, max_attempts, priority)` for the new message.
-    pub job: Option<(&'a str, i32, i16)>,
 }
 
 /// Stores an inbound message and, only when it is new, records it on its conversation (the
 /// 24-hour window, who waits since when, the newest LINE reply token, the status the lifecycle
-/// gives it) and enqueues the bot's job — one round trip. `None`: already stored.
+/// gives it) — one round trip. `None`: already stored. The caller queues the bot's job in the
+/// same transaction.
 pub async fn insert_inbound(
     db: impl PgExecutor<'_>,
     m: NewMessage<'_>,
     on: OnInbound<'_>,
 ) -> sqlx::Result<Option<Uuid>> {
-    let (job_kind, job_attempts, job_priority) = on.job.unwrap_or(("", 1, 0));
     sqlx::query_scalar(
         "WITH m AS ( \
             INSERT INTO messages (id, conversation_id, channel, external_id, direction, sender_type, kind, content, \
@@ -84,11 +82,7 @@ pub async fn insert_inbound(
                 snoozed_until = CASE WHEN $9 = 'snoozed' THEN snoozed_until END, \
                 status = $9, reply_token = COALESCE($10, reply_token), \
                 reply_token_at = CASE WHEN $10 IS NULL THEN reply_token_at ELSE now() END, updated_at = now() \
-            WHERE id = $2 AND $11 AND EXISTS (SELECT 1 FROM m) RETURNING id), \
-         j AS ( \
-            INSERT INTO jobs (id, kind, payload, priority, max_attempts) \
-            SELECT $12, $13, jsonb_build_object('conversation_id', $2::uuid, 'message_id', m.id), $15, $14 FROM m \
-            WHERE $13 <> '' RETURNING id) \
+            WHERE id = $2 AND $11 AND EXISTS (SELECT 1 FROM m) RETURNING id) \
          SELECT id FROM m",
     )
     .bind(bma_domain::ids::new_id())
@@ -102,10 +96,6 @@ pub async fn insert_inbound(
     .bind(on.status)
     .bind(on.reply_token)
     .bind(on.touch)
-    .bind(bma_domain::ids::new_id())
-    .bind(job_kind)
-    .bind(job_attempts)
-    .bind(job_priority)
     .fetch_optional(db)
     .await
 }

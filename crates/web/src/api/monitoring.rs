@@ -16,8 +16,12 @@ use time::format_description::well_known::Rfc3339;
 /// Checks the zone with Soundtrack now and records the sample.
 #[utoipa::path(post, path = "/api/v1/monitoring/zones/{id}/check", tag = "monitoring", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = CheckResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn check_zone(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<CheckResult>> {
-    Ok(Json(control::check(&state.ctx, id).await?))
+pub async fn check_zone(
+    State(state): State<AppState>,
+    AuditActor(actor): AuditActor,
+    Id(id): Id,
+) -> ApiResult<Json<CheckResult>> {
+    Ok(Json(control::check(&state.ctx, &actor, id).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -316,3 +316,132 @@ async fn with_no_style_named_the_weather_at_the_venue_picks_the_playlist() {
     r.say(STAFF, UserMessage::text("different playlist for the lobby please")).await.expect("a reply");
     assert_eq!(r.weather.requests(), 1, "the weather is cached per venue");
 }
+
+/// The venue contact the staff number belongs to, and the Lobby zone.
+async fn staff_and_lobby(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
+    let contact = sqlx::query_scalar("SELECT id FROM venue_contacts WHERE whatsapp_number = $1")
+        .bind(format!("+{STAFF}"))
+        .fetch_one(&app.ctx.db)
+        .await
+        .expect("the staff contact");
+    let lobby = sqlx::query_scalar("SELECT id FROM zones WHERE name = 'Lobby'")
+        .fetch_one(&app.ctx.db)
+        .await
+        .expect("the lobby");
+    (contact, lobby)
+}
+
+type ControlEntry = (String, Option<uuid::Uuid>, Option<uuid::Uuid>, Option<String>, Option<serde_json::Value>);
+
+/// Every `zone.control` entry: actor kind, member, contact, zone, and what changed.
+async fn control_entries(app: &TestApp) -> Vec<ControlEntry> {
+    sqlx::query_as(
+        "SELECT actor_kind, actor_id, actor_contact_id, entity_id, after FROM audit_log \
+         WHERE action = 'zone.control' ORDER BY created_at",
+    )
+    .fetch_all(&app.ctx.db)
+    .await
+    .expect("the audit log")
+}
+
+#[tokio::test]
+async fn a_volume_change_by_the_bot_is_audited_in_the_name_of_the_bot_and_the_contact_who_asked() {
+    let r = rig(false).await;
+    r.say(STAFF, UserMessage::text("volume 6 in the lobby")).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.lobby), Some(6));
+    r.say(STAFF, UserMessage::text("turn the lobby up a bit please")).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.lobby), Some(8));
+    let (contact, lobby) = staff_and_lobby(&r.app).await;
+    let entries = control_entries(&r.app).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for (kind, member, by, zone, _) in &entries {
+        assert_eq!((kind.as_str(), *member, *by), ("bot", None, Some(contact)));
+        assert_eq!(zone.as_deref(), Some(lobby.to_string().as_str()));
+    }
+    let up = entries[1].4.clone().expect("what changed");
+    assert_eq!((up["volume"].as_u64(), up["previous_volume"].as_u64()), (Some(8), Some(6)));
+
+    let admin = r.app.token(Role::Admin).await;
+    let log = r.app.get("/api/v1/audit-log?action=zone.control", &admin).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    assert_eq!(log.body["data"][0]["actor_kind"], "bot", "{}", log.text);
+    assert_eq!(log.body["data"][0]["actor_contact_id"], contact.to_string());
+}
+
+#[tokio::test]
+async fn an_llm_tool_call_changes_the_player_through_the_audited_control_path() {
+    let r = rig(true).await;
+    r.claude.script(vec![
+        ScriptedReply::ToolUse { name: "set_volume".into(), input: json!({"zone": "Lobby", "level": 3}) },
+        ScriptedReply::Text("The Lobby is at 3.".into()),
+    ]);
+    r.say(STAFF, UserMessage::text("is the quarterly brand review still on for friday")).await.expect("a reply");
+    assert_eq!(r.st.zone_volume(&r.lobby), Some(3));
+    let (contact, lobby) = staff_and_lobby(&r.app).await;
+    let entries = control_entries(&r.app).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let (kind, member, by, zone, after) = &entries[0];
+    assert_eq!((kind.as_str(), *member, *by), ("bot", None, Some(contact)));
+    assert_eq!(zone.as_deref(), Some(lobby.to_string().as_str()));
+    assert_eq!(after.as_ref().map(|a| a["volume"].clone()), Some(json!(3)));
+}
+
+#[tokio::test]
+async fn the_bot_controls_a_zone_only_for_a_staff_contact_of_that_zones_venue() {
+    use bma_app::services::{Actor, control};
+    let r = rig(false).await;
+    let (staff, lobby) = staff_and_lobby(&r.app).await;
+    let other = r.app.post("/api/v1/venues", Some(&r.token), venue_body("Riverside Hotel")).await.body["id"]
+        .as_str()
+        .expect("a second venue")
+        .to_owned();
+    let mut outsiders = Vec::new();
+    for (venue, name, number, is_staff) in
+        [(other.as_str(), "Khun Anan", "+66811111111", true), (r.venue.as_str(), "Guest", "+66822222222", false)]
+    {
+        let c = r
+            .app
+            .post(
+                &format!("/api/v1/venues/{venue}/contacts"),
+                Some(&r.token),
+                json!({"name": name, "channel": "whatsapp", "whatsapp_number": number, "is_staff": is_staff}),
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+        outsiders.push(uuid::Uuid::parse_str(c.body["id"].as_str().expect("an id")).expect("a uuid"));
+    }
+    let before = r.st.zone_volume(&r.lobby);
+    for contact in outsiders {
+        let refused = control::control(&r.app.ctx, &Actor::bot(contact), lobby, control::Action::Skip).await;
+        assert!(matches!(refused, Err(bma_app::Error::Forbidden(_))), "{refused:?}");
+        let read = control::status(&r.app.ctx, &Actor::bot(contact), lobby).await;
+        assert!(matches!(read, Err(bma_app::Error::Forbidden(_))), "{read:?}");
+    }
+    assert_eq!(r.st.zone_volume(&r.lobby), before);
+    assert!(control_entries(&r.app).await.is_empty());
+    let volume = bma_domain::music::Volume::new(7).expect("a volume");
+    let done = control::control(&r.app.ctx, &Actor::bot(staff), lobby, control::Action::Volume(volume)).await;
+    assert_eq!(done.expect("the venue's own staff may").volume, Some(7));
+}
+
+#[tokio::test]
+async fn a_message_for_the_bot_is_stored_together_with_its_bot_job() {
+    let r = rig(false).await;
+    r.wa.user_sends(STAFF, "Venue", UserMessage::text("volume 6 in the lobby"));
+    r.wa.flush().await;
+    let (message, conversation): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("SELECT id, conversation_id FROM messages WHERE direction = 'in'")
+            .fetch_one(&r.app.ctx.db)
+            .await
+            .expect("the stored message");
+    let jobs: Vec<(String, serde_json::Value, i16)> =
+        sqlx::query_as("SELECT kind, payload, priority FROM jobs").fetch_all(&r.app.ctx.db).await.expect("the jobs");
+    assert_eq!(
+        jobs,
+        vec![(
+            "bot.reply".to_owned(),
+            json!({"conversation_id": conversation, "message_id": message}),
+            bma_store::jobs::Priority::URGENT.0
+        )]
+    );
+}

@@ -139,7 +139,53 @@ async fn a_zone_without_a_soundtrack_id_or_a_service_without_soundtrack_is_refus
 
     let plain = TestApp::spawn().await;
     let t = plain.token(Role::Manager).await;
-    let res = plain.call(Method::POST, &format!("/api/v1/zones/{}/play", uuid::Uuid::now_v7()), Some(&t), None).await;
-    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    let venue = plain.post("/api/v1/venues", Some(&t), venue_body("Lotus Grand Sukhumvit")).await.body["id"]
+        .as_str()
+        .expect("a venue")
+        .to_owned();
+    let z = plain
+        .post(
+            &format!("/api/v1/venues/{venue}/zones"),
+            Some(&t),
+            json!({"name": "Lobby", "soundtrack_zone_id": r.remote}),
+        )
+        .await;
+    let zone = z.body["id"].as_str().expect("a zone").to_owned();
+    let res = plain.call(Method::POST, &format!("/api/v1/zones/{zone}/play"), Some(&t), None).await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "{}", res.text);
     assert_eq!(res.code(), "soundtrack_not_configured");
+}
+
+#[tokio::test]
+async fn a_control_or_check_on_a_zone_that_does_not_exist_is_404_whether_or_not_soundtrack_is_configured() {
+    let r = rig().await;
+    let plain = TestApp::spawn().await;
+    let plain_token = plain.token(Role::Manager).await;
+    let missing = uuid::Uuid::now_v7();
+    for (app, token, label) in
+        [(&r.app, r.token.as_str(), "configured"), (&plain, plain_token.as_str(), "not configured")]
+    {
+        let volume = app.post(&format!("/api/v1/zones/{missing}/volume"), Some(token), json!({"volume": 5})).await;
+        assert_eq!(volume.status, StatusCode::NOT_FOUND, "volume, Soundtrack {label}: {}", volume.text);
+        for path in [format!("/api/v1/zones/{missing}/play"), format!("/api/v1/monitoring/zones/{missing}/check")] {
+            let res = app.call(Method::POST, &path, Some(token), None).await;
+            assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}, Soundtrack {label}: {}", res.text);
+        }
+    }
+    assert_eq!(r.app.count("SELECT count(*) FROM audit_log WHERE action = 'zone.control'").await, 0);
+}
+
+#[tokio::test]
+async fn an_api_volume_change_is_audited_as_the_team_member_not_the_bot() {
+    let r = rig().await;
+    let res = r.app.post(&format!("/api/v1/zones/{}/volume", r.zone), Some(&r.token), json!({"volume": 9})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let (kind, member, contact): (String, Option<uuid::Uuid>, Option<uuid::Uuid>) =
+        sqlx::query_as("SELECT actor_kind, actor_id, actor_contact_id FROM audit_log WHERE action = 'zone.control'")
+            .fetch_one(&r.app.ctx.db)
+            .await
+            .expect("one control entry");
+    assert_eq!(kind, "team");
+    assert!(member.is_some(), "the signed-in manager is named");
+    assert_eq!(contact, None);
 }

@@ -147,7 +147,7 @@ async fn a_periodic_job_fires_once_per_slot_with_two_schedulers_running() {
     let periodic = vec![Periodic {
         name: "tick",
         every: Duration::from_secs(60),
-        job: |c: &AppContext| NewJob::new("tick", serde_json::json!({}), c.config.job_max_attempts()),
+        job: |c: &AppContext| Ok(NewJob::new("tick", serde_json::json!({}), c.config.job_max_attempts())),
     }];
     let a = Scheduler::new(app.ctx.clone(), periodic.clone());
     let b = Scheduler::new(app.ctx.clone(), periodic);
@@ -307,4 +307,60 @@ async fn retention_drops_a_day_past_its_age_once_rolled_up_and_uptime_over_it_an
     run_standard_jobs(&app, 1).await;
     assert_eq!(uptime_of(&app, keep_from, week_end).await, after_it, "a second upkeep changes nothing");
     assert!(bma_store::partitions::days(&app.ctx.db, LOGS).await.expect("days").contains(&kept));
+}
+
+#[tokio::test]
+async fn a_job_whose_payload_does_not_parse_goes_dead_at_once_with_a_clear_error() {
+    let app = TestApp::spawn().await;
+    let worker = Worker::new(app.ctx.clone(), Registry::standard()).with_backoff_base(Duration::ZERO);
+    let id = jobs::enqueue(&app.ctx.db, NewJob::new("bot.reply", serde_json::json!({"conversation": "?"}), 4))
+        .await
+        .expect("enqueued")
+        .expect("a new job");
+    let outcomes: Vec<Outcome> = worker.run_once().await.expect("a run").into_iter().map(|(_, o)| o).collect();
+    assert_eq!(outcomes, vec![Outcome::Dead], "no retry can fix a payload");
+    let dead = jobs::find(&app.ctx.db, id).await.expect("a read").expect("the job is kept");
+    assert_eq!((dead.status.as_str(), dead.attempts), ("dead", 1));
+    let error = dead.last_error.expect("an error");
+    assert!(error.contains("bot.reply job does not parse"), "{error}");
+}
+
+#[tokio::test]
+async fn a_typed_job_is_queued_under_its_kind_with_its_priority_and_dedup_key() {
+    use bma_app::jobs::tasks::SendMessageJob;
+    let app = TestApp::spawn().await;
+    let job = SendMessageJob { message_id: uuid::Uuid::now_v7(), channel: bma_domain::contact::Channel::Line };
+    let opts = bma_app::jobs::Options::default;
+    let first = bma_app::jobs::enqueue(&app.ctx, &app.ctx.db, &job, opts()).await.expect("enqueued");
+    let again = bma_app::jobs::enqueue(&app.ctx, &app.ctx.db, &job, opts()).await.expect("enqueued");
+    assert!(first.is_some());
+    assert_eq!(again, None, "one live send per message");
+    let stored = jobs::find(&app.ctx.db, first.expect("an id")).await.expect("a read").expect("the job");
+    assert_eq!((stored.kind.as_str(), stored.priority), ("message.send", Priority::HIGH.0));
+    assert_eq!(stored.payload, serde_json::json!({"message_id": job.message_id, "channel": "line"}));
+    let urgent = bma_app::jobs::Options::default().priority(Priority::URGENT).dedup("other");
+    let id = bma_app::jobs::enqueue(&app.ctx, &app.ctx.db, &job, urgent).await.expect("enqueued").expect("an id");
+    let stored = jobs::find(&app.ctx.db, id).await.expect("a read").expect("the job");
+    assert_eq!(stored.priority, Priority::URGENT.0, "an enqueue may override the kind's priority");
+}
+
+#[tokio::test]
+async fn every_job_kind_the_service_queues_has_a_handler() {
+    use bma_app::jobs::Job;
+    use bma_app::jobs::tasks::*;
+    let wired = Registry::standard().kinds();
+    for kind in [
+        EmailJob::KIND,
+        SendMessageJob::KIND,
+        FetchMediaJob::KIND,
+        BotReplyJob::KIND,
+        PartitionUpkeepJob::KIND,
+        HousekeepingJob::KIND,
+        RequeueStalledJob::KIND,
+        UptimeRollupJob::KIND,
+    ] {
+        assert!(wired.contains(&kind), "{kind} has no handler: {wired:?}");
+    }
+    let periodic: Vec<&str> = Scheduler::standard().iter().map(|p| p.name).collect();
+    assert!(periodic.iter().all(|name| wired.contains(name)), "{periodic:?}");
 }

@@ -5,9 +5,9 @@
 use super::react::Effects;
 use super::state::State;
 use super::{Monitor, TickReport};
-use crate::jobs::tasks::{EmailJob, SEND_EMAIL};
+use crate::jobs::tasks::EmailJob;
 use bma_domain::monitoring::{AlertKind, PlatformEvent, Severity};
-use bma_store::jobs::{NewJob, Priority};
+use bma_store::jobs::Priority;
 use bma_store::monitoring as store;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -58,12 +58,7 @@ impl Monitor {
                 EmailJob {
                     to: address, subject: subject.clone(), text: format!("{text}\n\n— BMA Social monitoring")
                 };
-            bma_store::jobs::enqueue(
-                &mut *tx,
-                NewJob::new(SEND_EMAIL, serde_json::to_value(job)?, self.ctx.config.job_max_attempts())
-                    .priority(Priority::HIGH),
-            )
-            .await?;
+            crate::jobs::enqueue(&self.ctx, &mut *tx, &job, crate::jobs::Options::default()).await?;
         }
         Ok(())
     }
@@ -87,12 +82,8 @@ impl Monitor {
         };
         for address in store::alert_recipients(&mut *tx).await? {
             let job = EmailJob { to: address, subject: "Soundtrack platform status".into(), text: text.clone() };
-            bma_store::jobs::enqueue(
-                &mut *tx,
-                NewJob::new(SEND_EMAIL, serde_json::to_value(job)?, self.ctx.config.job_max_attempts())
-                    .priority(Priority::URGENT),
-            )
-            .await?;
+            let urgent = crate::jobs::Options::default().priority(Priority::URGENT);
+            crate::jobs::enqueue(&self.ctx, &mut *tx, &job, urgent).await?;
         }
         tx.commit().await?;
         Ok(())
