@@ -8,7 +8,7 @@ impl Registry {
     pub fn standard() -> Self {
         let mut r = Self::default();
         r.add(tasks::SendEmail)
-            .add(tasks::PartitionUpkeep)
+            .add(crate::services::uptime::PartitionUpkeep)
             .add(tasks::Housekeeping)
             .add(tasks::RequeueStalled)
             .add(crate::services::uptime::UptimeRollup)

@@ -1,7 +1,7 @@
 //! Every job kind of the service, as payload types (what `jobs::enqueue` takes and a handler
 //! receives), and the handlers of the foundation's own jobs: email delivery and the database's
 //! upkeep. The other handlers live with the code they run (messaging, the bot, the uptime
-//! rollup); their payloads live here, so a module can queue another's job without importing it.
+//! rollup and the status log's partitions); their payloads live here, so a module can queue another's job without importing it.
 
 use super::{Handler, Job};
 use crate::AppContext;
@@ -105,40 +105,6 @@ impl Handler for SendEmail {
             })
             .await?;
         tracing::info!(message_id = %id, "email sent");
-        Ok(())
-    }
-}
-
-pub struct PartitionUpkeep;
-
-#[async_trait]
-impl Handler for PartitionUpkeep {
-    type Job = PartitionUpkeepJob;
-
-    async fn run(&self, ctx: &AppContext, _job: PartitionUpkeepJob) -> anyhow::Result<()> {
-        use bma_store::partitions;
-        let moved = partitions::settle_default(&ctx.db).await?;
-        let created = partitions::ensure_ahead(&ctx.db).await?;
-        // Retention: the oldest days first, each once its daily uptime rollups exist (rolled up
-        // here if the hourly job missed that day's first hour), stopping at a day that stays
-        // uncovered so that days are only ever dropped oldest first.
-        let today = bma_domain::clock::Clock::Real.now().date();
-        let keep_from = today - time::Duration::days(i64::from(ctx.config.music_log_retention_days));
-        let mut dropped = 0;
-        for day in partitions::days(&ctx.db, "music_status_logs").await?.into_iter().filter(|d| *d < keep_from) {
-            if !partitions::status_log_day_rolled_up(&ctx.db, day).await? {
-                let next_midnight = (day + time::Duration::DAY).midnight().assume_utc();
-                crate::services::uptime::roll_up(ctx, next_midnight).await?;
-            }
-            if !partitions::status_log_day_rolled_up(&ctx.db, day).await? {
-                tracing::warn!(%day, "status log day kept: its uptime rollups are missing");
-                break;
-            }
-            if partitions::drop_status_log_day(&ctx.db, day, keep_from.midnight().assume_utc()).await? {
-                dropped += 1;
-            }
-        }
-        tracing::info!(moved, created, dropped, "log partitions checked");
         Ok(())
     }
 }

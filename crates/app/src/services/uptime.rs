@@ -167,3 +167,39 @@ impl crate::jobs::Handler for UptimeRollup {
         Ok(())
     }
 }
+
+/// The daily upkeep of the status log: rows in its default partition move to their own day,
+/// days ahead get their partitions, and days past retention are dropped once rolled up.
+pub struct PartitionUpkeep;
+
+#[async_trait::async_trait]
+impl crate::jobs::Handler for PartitionUpkeep {
+    type Job = crate::jobs::tasks::PartitionUpkeepJob;
+
+    async fn run(&self, ctx: &AppContext, _job: Self::Job) -> anyhow::Result<()> {
+        use bma_store::partitions;
+        let moved = partitions::settle_default(&ctx.db).await?;
+        let created = partitions::ensure_ahead(&ctx.db).await?;
+        // Retention: the oldest days first, each once its daily uptime rollups exist (rolled up
+        // here if the hourly job missed that day's first hour), stopping at a day that stays
+        // uncovered so that days are only ever dropped oldest first.
+        let today = bma_domain::clock::Clock::Real.now().date();
+        let keep_from = today - time::Duration::days(i64::from(ctx.config.music_log_retention_days));
+        let mut dropped = 0;
+        for day in partitions::days(&ctx.db, "music_status_logs").await?.into_iter().filter(|d| *d < keep_from) {
+            if !partitions::status_log_day_rolled_up(&ctx.db, day).await? {
+                let next_midnight = (day + time::Duration::DAY).midnight().assume_utc();
+                roll_up(ctx, next_midnight).await?;
+            }
+            if !partitions::status_log_day_rolled_up(&ctx.db, day).await? {
+                tracing::warn!(%day, "status log day kept: its uptime rollups are missing");
+                break;
+            }
+            if partitions::drop_status_log_day(&ctx.db, day, keep_from.midnight().assume_utc()).await? {
+                dropped += 1;
+            }
+        }
+        tracing::info!(moved, created, dropped, "log partitions checked");
+        Ok(())
+    }
+}
