@@ -22,7 +22,7 @@ cargo test --workspace --locked 2>&1 | tee .bma/test.log || status=1
 # The suites that run on a virtual clock, again with every clock's start moved a year back and a
 # year ahead (read by bma_domain::clock::test_start): no test may depend on the date it runs on.
 clock_suites=(
-  "-p bma-web --test api monitor::"
+  "-p bma-web --test api -- monitor:: alerts:: soundtrack::"
   "-p bma-integrations --test soundtrack --test whatsapp"
   "-p bma-fakes --test whatsapp"
 )

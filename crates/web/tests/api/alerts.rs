@@ -25,7 +25,7 @@ struct Rig {
 
 /// Two accounts of three zones, monitored from now on (venues without hours are always open).
 async fn rig() -> Rig {
-    let clock = Clock::virtual_at(time::OffsetDateTime::now_utc());
+    let clock = Clock::virtual_at(bma_domain::clock::test_start());
     let fake =
         SoundtrackFake::start(FleetConfig { accounts: 2, zones: 6, clock: clock.clone(), ..FleetConfig::default() })
             .await

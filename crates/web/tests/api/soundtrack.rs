@@ -10,9 +10,9 @@ use bma_integrations::soundtrack::{Auth, Settings, SoundtrackClient};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Noon in Bangkok (05:00 UTC) today, so that venues are open and today's partitions exist.
+/// Noon in Bangkok (05:00 UTC) on the test's day, so that venues are open.
 fn noon() -> time::OffsetDateTime {
-    Clock::Real.now().replace_time(time::macros::time!(05:00))
+    bma_domain::clock::test_day_at(0, 5, 0)
 }
 
 struct Rig {
