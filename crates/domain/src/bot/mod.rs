@@ -8,6 +8,7 @@ mod intent;
 mod lexicon;
 mod normalize;
 pub mod replies;
+mod translit;
 mod zones;
 
 #[cfg(test)]
@@ -118,9 +119,9 @@ pub fn understand(text: &str, zones: &[ZoneRef]) -> Understanding {
         };
     }
     let quoted = quoted(text);
-    let (intent, confidence) = intent::classify(&analysis, quoted);
+    let (intent, confidence, ask_first) = intent::classify(&analysis, quoted);
     let zone = zones::resolve(&analysis, zones, &intent);
-    Understanding { intent, zone, confidence: confidence.clamp(0.0, 1.0), language, ask_first: false }
+    Understanding { intent, zone, confidence: confidence.clamp(0.0, 1.0), language, ask_first }
 }
 
 /// The language to answer `text` in: Thai when it holds any Thai.
