@@ -316,3 +316,6 @@ async fn with_no_style_named_the_weather_at_the_venue_picks_the_playlist() {
     r.say(STAFF, UserMessage::text("different playlist for the lobby please")).await.expect("a reply");
     assert_eq!(r.weather.requests(), 1, "the weather is cached per venue");
 }
+
+/// Asking before silencing a zone, through whole conversations.
+mod confirm;
