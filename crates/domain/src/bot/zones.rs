@@ -78,15 +78,23 @@ pub(crate) fn named(a: &Analysis, zones: &[ZoneRef], intent: &Intent) -> Named {
         let parts = zone_parts(&zone.name);
         let whole = heard.hears(&zone.name);
         let mut matched = 0;
+        let mut heard_only = 0;
         let mut wanted = 0;
         for (w, surface) in &parts {
             if *w == ZoneWord::Generic {
                 continue;
             }
             wanted += 1;
-            if whole || mentions(a, places, w) || heard.hears(surface) {
+            if whole || mentions(a, places, w) {
                 matched += 1;
+            } else if heard.hears(surface) {
+                heard_only += 1;
             }
+        }
+        // A word heard in the other script completes a name ("พูล" + บาร์ is Pool Bar); alone,
+        // one word of a longer name is too weak a sign.
+        if matched > 0 {
+            matched += heard_only;
         }
         let words: Vec<ZoneWord> = parts.into_iter().map(|(w, _)| w).collect();
         if matched > 0 {
