@@ -14,6 +14,13 @@ use uuid::Uuid;
 // then improved on it and on the second batch. What unseen text gets is what the held-out batches
 // got on their first run: second batch intent 84.8% (84/99), zone 98.6%, value 77.1% (before the
 // fixes it prompted); third batch, never tuned on, intent 93.8% (76/81), zone 98.3%, value 90.3%.
+// The fourth batch (transliterated zone names, reports of silence that hold command words) was
+// written before the rules were changed for it; its first run: intent 66.2% (51/77), zone 62.3%
+// (48/77), value 100% (10/10); the whole corpus then read intent 95.2% (617/648), zone 94.2%.
+// After the fixes it prompted (romanised zone names, the complaint-versus-command rule, asking
+// first; 678 lines): intent 99.4% (674/678), zone 99.8% (546/547), value 98.8% (239/242); fourth
+// batch 100% (77/77), zone 100%; the fifth batch, written after those fixes and never tuned on,
+// read 100% (30/30) on its first run.
 // Thresholds sit a few points below; never lower them to make a run pass.
 const MIN_INTENT: f64 = 0.96;
 const MIN_INTENT_PER_LANGUAGE: f64 = 0.95;
@@ -28,12 +35,23 @@ const MAX_CONFIDENT_UNKNOWN: f64 = 0.05;
 
 const CORPUS: &str = include_str!("corpus/bot_corpus.tsv");
 
+/// Each held-out batch's figures on its first run, before any rule was changed for it (printed
+/// next to today's figures).
+const FIRST_RUNS: &[(&str, &str)] = &[
+    ("second batch", "intent 84.8% (84/99)  zone 98.6%  value 77.1%"),
+    ("third batch", "intent 93.8% (76/81)  zone 98.3%  value 90.3%"),
+    ("fourth batch", "intent 66.2% (51/77)  zone 62.3% (48/77)  value 100.0% (10/10)"),
+    ("fifth batch", "intent 100.0% (30/30)  zone 100.0% (30/30)  value 100.0% (5/5)"),
+];
+
 #[derive(Debug)]
 struct Line {
     number: usize,
     text: String,
     intent: String,
     value: Option<String>,
+    /// Labelled with a trailing `?`: the rules should ask before acting.
+    ask: bool,
     zone: String,
     lang: Lang,
     zones: Vec<ZoneRef>,
@@ -73,9 +91,13 @@ fn parse() -> Vec<Line> {
         }
         let cols: Vec<&str> = raw.split('\t').collect();
         assert_eq!(cols.len(), 4, "line {}: expected 4 tab-separated columns: {raw}", i + 1);
-        let (intent, value) = match cols[1].split_once(':') {
+        let (label, ask) = match cols[1].strip_suffix('?') {
+            Some(l) => (l, true),
+            None => (cols[1], false),
+        };
+        let (intent, value) = match label.split_once(':') {
             Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-            None => (cols[1].to_owned(), None),
+            None => (label.to_owned(), None),
         };
         let lang = match cols[3] {
             "En" => Lang::En,
@@ -87,6 +109,7 @@ fn parse() -> Vec<Line> {
             text: cols[0].to_owned(),
             intent,
             value,
+            ask,
             zone: cols[2].to_owned(),
             lang,
             zones: zones.clone(),
@@ -206,7 +229,7 @@ fn the_rules_read_the_labelled_corpus() {
     for line in &lines {
         let u = understand(&line.text, &line.zones);
         let per = if line.lang == Lang::Th { &mut th } else { &mut en };
-        let intent_ok = kind(&u.intent) == line.intent;
+        let intent_ok = kind(&u.intent) == line.intent && u.ask_first == line.ask;
         let zone_ok = (line.zone != "-").then(|| zone_matches(&line.zone, &u.zone, &line.zones));
         let value_ok = has_value(&line.intent).then(|| intent_ok && value_matches(line.value.as_deref(), &u.intent));
         let lang_ok = u.language == line.lang;
@@ -232,14 +255,16 @@ fn the_rules_read_the_labelled_corpus() {
         }
         if !intent_ok || zone_ok == Some(false) || value_ok == Some(false) || !lang_ok {
             misses.push(format!(
-                "  line {:3}: \"{}\"\n            expected {}{} @ {} {:?}; got {:?} @ {} {:?} (confidence {:.2})",
+                "  line {:3}: \"{}\"\n            expected {}{}{} @ {} {:?}; got {:?}{} @ {} {:?} (confidence {:.2})",
                 line.number,
                 line.text,
                 line.intent,
                 line.value.as_deref().map(|v| format!(":{v}")).unwrap_or_default(),
+                if line.ask { "?" } else { "" },
                 line.zone,
                 line.lang,
                 u.intent,
+                if u.ask_first { " (asks first)" } else { "" },
                 describe(&u.zone, &line.zones),
                 u.language,
                 u.confidence,
@@ -264,6 +289,9 @@ fn the_rules_read_the_labelled_corpus() {
             f.zone.show(),
             f.value.show()
         );
+        if let Some((_, first)) = FIRST_RUNS.iter().find(|(batch, _)| name.starts_with(batch)) {
+            println!("       first run: {first}");
+        }
     }
     println!("misses ({}):", misses.len());
     for m in &misses {

@@ -3,6 +3,7 @@
 //! only when the rules are unsure and a key is configured; a person whenever it cannot help.
 //! It stays silent once a person owns the conversation.
 
+mod confirm;
 mod llm;
 mod weather;
 
@@ -176,6 +177,10 @@ async fn decide(
     asked: Asked,
 ) -> Decision {
     let refs: Vec<ZoneRef> = zones.iter().map(|z| ZoneRef { id: z.id, name: z.name.clone() }).collect();
+    // A tapped "pause the lounge?" button reads its message again for its zone, then settles it.
+    let confirmed = confirm::Reply::parse(choice);
+    let zone_choice = confirmed.as_ref().map(confirm::Reply::as_zone_choice);
+    let choice = zone_choice.as_deref().or(choice);
     // A tapped "which zone?" button carries the zone and the request it answers: the id of the
     // venue's earlier message (button ids are short; the text may not be), or the menu's volume.
     let (text, forced_zone) = match choice.and_then(|c| c.strip_prefix("zone:")).and_then(|r| r.split_once(':')) {
@@ -220,6 +225,9 @@ async fn decide(
     if let Some(z) = forced_zone {
         u.zone = ZoneMatch::One(z);
     }
+    if let Some(c) = &confirmed {
+        c.settle(&mut u);
+    }
     match &u.intent {
         Intent::TalkToHuman => return Decision::HandOver(replies::handover(lang), "the venue asked for a person"),
         Intent::Greeting => return say(replies::greeting(lang)),
@@ -256,6 +264,9 @@ async fn decide(
     };
     if targets.is_empty() {
         return ask_zone(lang, &zones.iter().collect::<Vec<_>>(), &request);
+    }
+    if u.ask_first {
+        return confirm::ask(lang, &u.intent, targets[0], confirm::origin(choice, asked.message));
     }
     act(ctx, asker, &u.intent, &targets, lang, venue).await
 }

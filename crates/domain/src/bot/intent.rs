@@ -177,12 +177,86 @@ fn playlist(moods: &[&str], quoted: Option<&str>) -> Intent {
     Intent::ChangePlaylist { query }
 }
 
-pub(crate) fn classify(a: &Analysis, quoted: Option<&str>) -> (Intent, f32) {
+/// The intent, its confidence, and whether to ask before acting on it (see `quieting`).
+pub(crate) fn classify(a: &Analysis, quoted: Option<&str>) -> (Intent, f32, bool) {
     let v = View { h: &a.hits };
     let (intent, confidence) = rules(&v, a, quoted);
+    let (intent, confidence, ask) = quieting(&v, a, intent, confidence);
     let fuzzy = a.hits.iter().any(|h| h.fuzzy);
     let confidence = if fuzzy && intent != Intent::Unknown { confidence * 0.9 } else { confidence };
-    (intent, confidence)
+    (intent, confidence, ask)
+}
+
+/// Whether `intent` makes a zone quieter or silent.
+fn silences(intent: &Intent) -> bool {
+    match intent {
+        Intent::Pause | Intent::Mute | Intent::VolumeSet { level: 0 } => true,
+        Intent::VolumeDown { step: Some(s) } => *s >= BIG_STEP,
+        _ => false,
+    }
+}
+
+/// Verbs that open a command ("mute the lobby", "turn off", "ลดเสียง", "ปิดเพลง").
+const COMMAND_VERBS: &[Cue] =
+    &[Cue::Mute, Cue::Pause, Cue::Stop, Cue::Turn, Cue::Set, Cue::Change, Cue::Down, Cue::Quieter];
+/// Words that may come before a command without making it less of one.
+const LEAD_IN: &[Cue] =
+    &[Cue::Greeting, Cue::Wai, Cue::Thanks, Cue::Please, Cue::Can, Cue::Ask, Cue::Need, Cue::Me, Cue::Ok, Cue::Intense];
+const POLITE: &[Cue] = &[Cue::Please, Cue::Can, Cue::Ask, Cue::Need];
+
+/// A message that would make a zone quieter or silent is acted on only when it is clearly a
+/// command; silencing a zone the venue wants playing is the worst thing the bot can do.
+/// - Complaining that it is too loud makes it a command.
+/// - A report word ("why", "since", "by itself", "ทำไม", "เอง") or "check" makes it a report
+///   that the music stopped, unless the quieting verb is asked for politely ("please pause …").
+/// - "again" or a question (not a polite "can you …?") makes it a report, unless the message opens
+///   with the command ("turn off the lobby music again?"): then the bot asks.
+/// - Otherwise a message that opens with a command verb, asks politely or names a level acts;
+///   one that does not ("lounge off", "lobby music pause", "เลาจน์ปิดเพลง") is asked about.
+///
+/// A later request to play again ("… please turn it back on") wins over an earlier "turned off".
+fn quieting(v: &View<'_>, a: &Analysis, intent: Intent, confidence: f32) -> (Intent, f32, bool) {
+    use Cue::*;
+    if !silences(&intent) {
+        return (intent, confidence, false);
+    }
+    let verb = v.h.iter().position(|h| match h.sym {
+        Sym::Cue(c) => COMMAND_VERBS.contains(&c) || (c == Off && h.thai),
+        _ => false,
+    });
+    let quiet = verb.or_else(|| v.h.iter().position(|h| h.sym == Sym::Cue(Off)));
+    let last_quiet = v.h.iter().rposition(|h| matches!(h.sym, Sym::Cue(Mute | Pause | Off | Stop | Quieter | Down)));
+    if let Some(q) = last_quiet
+        && resume(v, v.has_any(AUDIO), v.has_any(AUDIO) || v.has_place())
+        && v.h.iter().skip(q + 1).any(|h| matches!(h.sym, Sym::Cue(On | Again | Resume | Unmute | PlayMusic)))
+    {
+        return (Intent::Resume, 0.8, false);
+    }
+    let loud = v.all(Loud).chain(v.all(TooLoud)).any(|i| !v.negated(i));
+    if loud {
+        return (intent, confidence, false);
+    }
+    let polite = quiet.is_some_and(|q| v.before(q, POLITE, 3));
+    let opens = verb.is_some_and(|i| opens_message(v, a, i));
+    let report = v.has_any(&[Report, Status]);
+    let again = v.has(Again) || (v.has(Question) && !polite);
+    let level = matches!(intent, Intent::VolumeSet { .. } | Intent::VolumeDown { .. });
+    if report {
+        return if polite { (intent, confidence, true) } else { (Intent::MusicStopped, 0.8, false) };
+    }
+    if again {
+        return if opens || polite { (intent, confidence, true) } else { (Intent::MusicStopped, 0.8, false) };
+    }
+    (intent, confidence, !(opens || polite || level))
+}
+
+/// Whether hit `i` opens the message: before it come only greetings and words of politeness, no
+/// place and no word the lexicon does not know ("เลาจน์ปิดเพลง" names the zone first).
+fn opens_message(v: &View<'_>, a: &Analysis, i: usize) -> bool {
+    let Some(at) = v.h.get(i).map(|h| h.pos) else { return false };
+    let lead_in = v.h[..i].iter().all(|h| h.pos == at || matches!(h.sym, Sym::Cue(c) if LEAD_IN.contains(&c)));
+    let unknown_before = a.unknown_words.iter().any(|(p, _)| *p < at) || a.unknown_thai.iter().any(|(p, _)| *p < at);
+    lead_in && !unknown_before
 }
 
 fn rules(v: &View<'_>, a: &Analysis, quoted: Option<&str>) -> (Intent, f32) {
@@ -216,7 +290,7 @@ fn rules(v: &View<'_>, a: &Analysis, quoted: Option<&str>) -> (Intent, f32) {
     }
 
     // The music stopped.
-    if let Some(c) = stopped(v, anywhere) {
+    if let Some(c) = stopped(v, anywhere, a.tokens.lang == super::Lang::Th) {
         return (Intent::MusicStopped, c);
     }
 
@@ -267,7 +341,7 @@ fn rules(v: &View<'_>, a: &Analysis, quoted: Option<&str>) -> (Intent, f32) {
     (Intent::Unknown, UNKNOWN_CONFIDENCE)
 }
 
-fn stopped(v: &View<'_>, anywhere: bool) -> Option<f32> {
+fn stopped(v: &View<'_>, anywhere: bool, thai: bool) -> Option<f32> {
     use Cue::*;
     let mut best: Option<f32> = None;
     let mut note = |c: f32| best = Some(best.map_or(c, |b: f32| b.max(c)));
@@ -293,6 +367,15 @@ fn stopped(v: &View<'_>, anywhere: bool) -> Option<f32> {
                 note(0.85)
             }
             Off if matches!(v.prev(i), Some(Is)) && anywhere => note(0.85),
+            // Thai puts the state after its subject: "เพลงปิด" is "the music is off", while
+            // "ปิดเพลง" is "turn the music off".
+            Off if thai
+                && v.before(i, &[Music, Song], 4)
+                && !v.after(i, &[Music, Song, Sound], 2)
+                && !v.before(i, &[Please, Ask, Can, Turn], 4) =>
+            {
+                note(0.8)
+            }
             Down if matches!(v.prev(i), Some(Is | Player)) => note(0.8),
             _ => {}
         }
@@ -316,9 +399,18 @@ fn pause(v: &View<'_>, audio: bool) -> bool {
         || v.all(Off).any(|i| {
             !v.negated(i)
                 && !matches!(v.prev(i), Some(Is))
-                && (audio || v.has(AllPlace))
-                && (v.before(i, &[Turn, Change, Please, Can, Set], 3) || v.after(i, &[Music, Song, Sound], 3) || audio)
+                && (audio || v.has(AllPlace) || english_place_off(v, i))
+                && (v.before(i, &[Turn, Change, Please, Can, Set], 3)
+                    || v.after(i, &[Music, Song, Sound], 3)
+                    || audio
+                    || english_place_off(v, i))
         })
+}
+
+/// "lounge off": an English "off" after a zone may be a command or a report (`quieting` asks).
+/// A Thai "ปิด" after a place without music is the place being closed ("ร้านปิด").
+fn english_place_off(v: &View<'_>, i: usize) -> bool {
+    v.h.get(i).is_some_and(|h| !h.thai) && v.has_place()
 }
 
 fn skip_or_change(v: &View<'_>, a: &Analysis, moods: &[&'static str], quoted: Option<&str>) -> Option<(Intent, f32)> {
@@ -482,12 +574,67 @@ mod tests {
         classify(&analyse(text), None).0
     }
 
+    fn asks(text: &str) -> bool {
+        classify(&analyse(text), None).2
+    }
+
     #[test]
     fn the_order_of_stop_and_music_separates_a_complaint_from_a_command() {
         assert_eq!(read("เพลงหยุด"), Intent::MusicStopped);
         assert_eq!(read("หยุดเพลง"), Intent::Pause);
         assert_eq!(read("music stop"), Intent::MusicStopped);
         assert_eq!(read("stop the music"), Intent::Pause);
+    }
+
+    #[test]
+    fn a_report_that_holds_a_command_word_is_music_stopped() {
+        for text in [
+            "lounge music off again",
+            "why is the lobby music off?",
+            "the lobby is paused, please check",
+            "spa mute again pls check",
+            "lobby volume 0 again??",
+            "ล็อบบี้เพลงปิดอีกแล้ว ช่วยเช็คหน่อย",
+            "เพลงปิดไปเองค่ะ",
+            "ทำไมปิดเพลงที่ล็อบบี้คะ",
+        ] {
+            assert_eq!(read(text), Intent::MusicStopped, "{text}");
+            assert!(!asks(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_clear_command_to_silence_is_acted_on_without_asking() {
+        for (text, intent) in [
+            ("pause the lobby", Intent::Pause),
+            ("can you pause the lobby?", Intent::Pause),
+            ("please mute the spa, we have a speech", Intent::Mute),
+            ("ปิดเพลงที่ล็อบบี้ก่อนค่ะ", Intent::Pause),
+            ("ช่วยปิดเสียงสปาหน่อยค่ะ", Intent::Mute),
+            ("lobby volume 0", Intent::VolumeSet { level: 0 }),
+            ("the lobby is way too loud, turn it down a lot", Intent::VolumeDown { step: Some(BIG_STEP) }),
+        ] {
+            assert_eq!(read(text), intent, "{text}");
+            assert!(!asks(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_silencing_message_the_rules_cannot_place_is_asked_about() {
+        for text in ["lobby off", "music off in the spa", "turn off the lobby music again?", "ล็อบบี้ปิดเพลง"]
+        {
+            assert_eq!(read(text), Intent::Pause, "{text}");
+            assert!(asks(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn only_silencing_intents_are_ever_asked_about() {
+        for text in ["turn the lobby up again?", "play jazz in the lobby", "lobby off", "music stopped"] {
+            let (intent, _, ask) = classify(&analyse(text), None);
+            assert!(!ask || silences(&intent), "{text}");
+        }
+        assert!(!asks("turn the lobby down a bit"), "a small step down is not asked about");
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub(crate) enum Cue {
     Can,
     /// 🙏: thanks on its own, a polite wai next to a greeting or a request.
     Wai,
+    /// Words of a report, not a command: "why", "since", "by itself", "ทำไม", "เอง".
+    Report,
     Noise,
 }
 
@@ -346,6 +348,7 @@ fn en_table() -> Vec<(&'static str, Sym)> {
         (&["it", "one"], It),
         (&["please", "pls", "plz", "kindly", "plase", "pleae"], Please),
         (&["wai"], Wai),
+        (&["why", "since", "ago", "itself", "suddenly", "anymore", "happened", "randomly"], Report),
         (&["can", "could", "would", "will", "u", "you"], Can),
     ];
     let places: &[(&[&str], Place)] = &[
@@ -488,14 +491,15 @@ fn th_table() -> Vec<(&'static str, Sym)> {
         (&["เปิดเพลง"], PlayMusic),
         (&["พัก", "พักเพลง", "หยุดชั่วคราว", "ปิดเพลง"], Pause),
         (&["เล่นต่อ", "เปิดต่อ", "เปิดใหม่", "เปิดเพลงต่อ", "เล่นเพลงต่อ", "เปิดกลับ", "เปิดเพลงกลับ"], Resume),
-        (&["อีกครั้ง", "กลับมา", "ใหม่"], Again),
+        (&["อีกครั้ง", "กลับมา", "ใหม่", "อีกแล้ว"], Again),
+        (&["ทำไม", "เอง", "ไปเอง", "ตั้งแต่", "จู่ๆ", "อยู่ดีๆ"], Report),
         (&["ไหม", "มั้ย", "หรือเปล่า", "รึเปล่า", "หรือยัง", "ยังไง", "บ้าง", "เหรอ", "หรอ"], Question),
         (&["อะไร"], What),
         (&["ใคร"], Who),
         (&["ร้อง", "นักร้อง", "ศิลปิน"], Sing),
         (&["ชื่อ"], Name),
         (&["รู้", "ทราบ"], Know),
-        (&["สถานะ", "เช็ค", "เช็ก", "ตรวจสอบ", "ตรวจ"], Status),
+        (&["สถานะ", "เช็ค", "เช็ก", "ตรวจสอบ", "ตรวจ", "ดูให้"], Status),
         (&["ปกติ", "โอเค"], Ok),
         (&["เจ้าหน้าที่", "พนักงาน", "แอดมิน", "คน", "คนจริง", "ทีมงาน"], Human),
         (&["คุย", "ติดต่อ", "คุยกับ"], Talk),
@@ -571,6 +575,11 @@ fn th_table() -> Vec<(&'static str, Sym)> {
                 "หยุดยาว",
                 "หยุดงาน",
                 "ขึ้นอยู่กับ",
+                "เพราะ",
+                "สบาย",
+                "กับ",
+                "ของ",
+                "ใน",
             ],
             Noise,
         ),
@@ -832,8 +841,6 @@ const STOPWORDS: &[&str] = &[
     "just",
     "today",
     "tonight",
-    "since",
-    "ago",
     "still",
     "if",
     "then",
@@ -869,6 +876,9 @@ pub(crate) struct Analysis {
     pub unknown: u16,
     /// English words the lexicon did not know, with their positions: free-text playlist names.
     pub unknown_words: Vec<(u16, std::ops::Range<usize>)>,
+    /// Stretches of Thai the lexicon did not know, with their positions: zone names written by
+    /// their sound.
+    pub unknown_thai: Vec<(u16, String)>,
 }
 
 impl Analysis {
@@ -888,6 +898,7 @@ pub(crate) fn analyse(text: &str) -> Analysis {
     let mut thai = String::new();
     let mut unknown = 0u16;
     let mut unknown_words = Vec::new();
+    let mut unknown_thai = Vec::new();
     let mut pos = 0u16;
     for tok in &tokens.tokens {
         let s = tokens.text(tok);
@@ -932,20 +943,21 @@ pub(crate) fn analyse(text: &str) -> Analysis {
             }
             Kind::Thai => {
                 thai.push_str(s);
-                scan_thai(s, &mut hits, &mut pos, &mut unknown);
+                scan_thai(s, &mut hits, &mut pos, &mut unknown, &mut unknown_thai);
             }
         }
         pos = pos.min(u16::MAX - 64);
     }
-    Analysis { tokens, hits, thai, unknown, unknown_words }
+    Analysis { tokens, hits, thai, unknown, unknown_words, unknown_thai }
 }
 
 /// Segments one run of Thai by longest match; unmatched characters count as one unknown word per
 /// stretch.
-fn scan_thai(run: &str, hits: &mut Vec<Hit>, pos: &mut u16, unknown: &mut u16) {
+fn scan_thai(run: &str, hits: &mut Vec<Hit>, pos: &mut u16, unknown: &mut u16, stretches: &mut Vec<(u16, String)>) {
     let lex = lexicon();
     let mut rest = run;
     let mut in_unknown = false;
+    let mut stretch = String::new();
     let mut prev: Option<char> = None;
     while let Some(c) = rest.chars().next() {
         let can_start = !prev.is_some_and(is_leading_vowel) && !is_thai_mark(c);
@@ -956,6 +968,7 @@ fn scan_thai(run: &str, hits: &mut Vec<Hit>, pos: &mut u16, unknown: &mut u16) {
                 if in_unknown {
                     *pos += 1;
                     in_unknown = false;
+                    stretches.push((*pos - 1, std::mem::take(&mut stretch)));
                 }
                 for sym in syms {
                     if *sym != Sym::Cue(Cue::Noise) {
@@ -973,6 +986,7 @@ fn scan_thai(run: &str, hits: &mut Vec<Hit>, pos: &mut u16, unknown: &mut u16) {
                     in_unknown = true;
                     *unknown = unknown.saturating_add(1);
                 }
+                stretch.push(c);
                 prev = Some(c);
                 rest = &rest[c.len_utf8()..];
             }
@@ -980,6 +994,7 @@ fn scan_thai(run: &str, hits: &mut Vec<Hit>, pos: &mut u16, unknown: &mut u16) {
         *pos = (*pos).min(u16::MAX - 64);
     }
     if in_unknown {
+        stretches.push((*pos, stretch));
         *pos += 1;
     }
 }
@@ -996,19 +1011,25 @@ fn is_thai_mark(c: char) -> bool {
 }
 
 /// A zone name read into the same places and words as messages.
+#[cfg(test)]
 pub(crate) fn zone_words(name: &str) -> Vec<ZoneWord> {
+    zone_parts(name).into_iter().map(|(w, _)| w).collect()
+}
+
+/// A zone name's words, each with the text it was read from.
+pub(crate) fn zone_parts(name: &str) -> Vec<(ZoneWord, String)> {
     let tokens = tokenize(name);
     let lex = lexicon();
     let mut out = Vec::new();
     for tok in &tokens.tokens {
         let s = tokens.text(tok);
         match tok.kind {
-            Kind::Num(n) => out.push(ZoneWord::Num(n)),
+            Kind::Num(n) => out.push((ZoneWord::Num(n), s.to_owned())),
             Kind::Word => match lex.en.get(s).and_then(|syms| syms.iter().find_map(place_of)) {
-                Some(Place::Generic) => out.push(ZoneWord::Generic),
-                Some(p) => out.push(ZoneWord::Place(p)),
+                Some(Place::Generic) => out.push((ZoneWord::Generic, s.to_owned())),
+                Some(p) => out.push((ZoneWord::Place(p), s.to_owned())),
                 None if STOPWORDS.contains(&s) || s == "&" => {}
-                None => out.push(ZoneWord::Word(s.to_owned())),
+                None => out.push((ZoneWord::Word(s.to_owned()), s.to_owned())),
             },
             Kind::Thai => {
                 let mut rest = s;
@@ -1018,13 +1039,15 @@ pub(crate) fn zone_words(name: &str) -> Vec<ZoneWord> {
                     match found {
                         Some((p, syms)) => {
                             if !raw.is_empty() {
-                                out.push(ZoneWord::Thai(std::mem::take(&mut raw)));
+                                let raw = std::mem::take(&mut raw);
+                                out.push((ZoneWord::Thai(raw.clone()), raw));
                             }
-                            match syms.iter().find_map(place_of) {
-                                Some(Place::Generic) => out.push(ZoneWord::Generic),
-                                Some(pl) => out.push(ZoneWord::Place(pl)),
-                                None => out.push(ZoneWord::Thai((*p).to_owned())),
-                            }
+                            let word = match syms.iter().find_map(place_of) {
+                                Some(Place::Generic) => ZoneWord::Generic,
+                                Some(pl) => ZoneWord::Place(pl),
+                                None => ZoneWord::Thai((*p).to_owned()),
+                            };
+                            out.push((word, (*p).to_owned()));
                             rest = &rest[p.len()..];
                         }
                         None => {
@@ -1034,7 +1057,7 @@ pub(crate) fn zone_words(name: &str) -> Vec<ZoneWord> {
                     }
                 }
                 if raw.chars().count() >= 2 {
-                    out.push(ZoneWord::Thai(raw));
+                    out.push((ZoneWord::Thai(raw.clone()), raw));
                 }
             }
             _ => {}

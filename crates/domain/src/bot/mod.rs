@@ -8,6 +8,7 @@ mod intent;
 mod lexicon;
 mod normalize;
 pub mod replies;
+mod translit;
 mod zones;
 
 #[cfg(test)]
@@ -93,6 +94,9 @@ pub struct Understanding {
     /// 0..1; below `CONFIDENT` the rules could not read the message.
     pub confidence: f32,
     pub language: Lang,
+    /// The intent would make a zone quieter or silent, but the message may as well be a report
+    /// that the music stopped: the caller asks before acting.
+    pub ask_first: bool,
 }
 
 /// Reads one message against the venue's zones.
@@ -111,12 +115,13 @@ pub fn understand(text: &str, zones: &[ZoneRef]) -> Understanding {
             zone: ZoneMatch::NoneNamed,
             confidence: 0.9,
             language,
+            ask_first: false,
         };
     }
     let quoted = quoted(text);
-    let (intent, confidence) = intent::classify(&analysis, quoted);
+    let (intent, confidence, ask_first) = intent::classify(&analysis, quoted);
     let zone = zones::resolve(&analysis, zones, &intent);
-    Understanding { intent, zone, confidence: confidence.clamp(0.0, 1.0), language }
+    Understanding { intent, zone, confidence: confidence.clamp(0.0, 1.0), language, ask_first }
 }
 
 /// The language to answer `text` in: Thai when it holds any Thai.

@@ -2,7 +2,7 @@
 //! both languages side by side, so a missing translation shows in review; the functions below
 //! only fill the holes.
 
-use super::Lang;
+use super::{Intent, Lang};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reply {
@@ -25,6 +25,13 @@ enum Reply {
     Skipped,
     Muted,
     PlaylistChanged,
+    AskPause,
+    AskMute,
+    AskLower,
+    YesPause,
+    YesMute,
+    YesLower,
+    NoItStopped,
 }
 
 const TEMPLATES: &[(Reply, &str, &str)] = &[
@@ -71,7 +78,49 @@ const TEMPLATES: &[(Reply, &str, &str)] = &[
     (Reply::Skipped, "Skipped to the next track in {zone}.", "ข้ามไปเพลงถัดไปที่โซน {zone} แล้วค่ะ"),
     (Reply::Muted, "{zone} is muted.", "ปิดเสียงโซน {zone} แล้วค่ะ"),
     (Reply::PlaylistChanged, "{zone} is now playing {playlist}.", "เปลี่ยนโซน {zone} เป็น {playlist} แล้วค่ะ"),
+    (
+        Reply::AskPause,
+        "Pause the music in {zone}? If it stopped by itself, tap \"No, music stopped\" and I will restart it.",
+        "ต้องการหยุดเพลงที่โซน {zone} ใช่ไหมคะ ถ้าเพลงหยุดเอง กด \"ไม่ใช่ เพลงหยุดเอง\" แล้วจะเปิดเพลงให้ใหม่ค่ะ",
+    ),
+    (
+        Reply::AskMute,
+        "Mute {zone}? If the music stopped by itself, tap \"No, music stopped\" and I will restart it.",
+        "ต้องการปิดเสียงโซน {zone} ใช่ไหมคะ ถ้าเพลงหยุดเอง กด \"ไม่ใช่ เพลงหยุดเอง\" แล้วจะเปิดเพลงให้ใหม่ค่ะ",
+    ),
+    (
+        Reply::AskLower,
+        "Turn {zone} right down? If the music stopped by itself, tap \"No, music stopped\" and I will restart it.",
+        "ต้องการลดเสียงโซน {zone} ลงมากใช่ไหมคะ ถ้าเพลงหยุดเอง กด \"ไม่ใช่ เพลงหยุดเอง\" แล้วจะเปิดเพลงให้ใหม่ค่ะ",
+    ),
+    (Reply::YesPause, "Pause {zone}", "หยุดเพลง {zone}"),
+    (Reply::YesMute, "Mute {zone}", "ปิดเสียง {zone}"),
+    (Reply::YesLower, "Turn down {zone}", "ลดเสียง {zone}"),
+    (Reply::NoItStopped, "No, music stopped", "ไม่ใช่ เพลงหยุดเอง"),
 ];
+
+/// Buttons hold at most this many characters (WhatsApp reply buttons, LINE quick replies).
+pub const BUTTON_TITLE: usize = 20;
+
+/// What a silencing intent would do to a zone, for asking before doing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quieting {
+    Pause,
+    Mute,
+    /// A large step down or a volume of 0.
+    Lower,
+}
+
+impl Quieting {
+    pub fn of(intent: &Intent) -> Option<Quieting> {
+        match intent {
+            Intent::Pause => Some(Quieting::Pause),
+            Intent::Mute => Some(Quieting::Mute),
+            Intent::VolumeSet { .. } | Intent::VolumeDown { .. } => Some(Quieting::Lower),
+            _ => None,
+        }
+    }
+}
 
 fn render(reply: Reply, lang: Lang, args: &[(&str, &str)]) -> String {
     let template = TEMPLATES
@@ -191,6 +240,31 @@ pub fn playlist_changed(lang: Lang, zone: &str, playlist: &str) -> String {
     render(Reply::PlaylistChanged, lang, &[("zone", zone), ("playlist", playlist)])
 }
 
+/// Asks whether to silence `zone`, or whether the message reported that the music stopped.
+pub fn ask_quieting(lang: Lang, action: Quieting, zone: &str) -> String {
+    let reply = match action {
+        Quieting::Pause => Reply::AskPause,
+        Quieting::Mute => Reply::AskMute,
+        Quieting::Lower => Reply::AskLower,
+    };
+    render(reply, lang, &[("zone", zone)])
+}
+
+/// The "yes" button of `ask_quieting`, cut to a button's length.
+pub fn yes_quieting(lang: Lang, action: Quieting, zone: &str) -> String {
+    let reply = match action {
+        Quieting::Pause => Reply::YesPause,
+        Quieting::Mute => Reply::YesMute,
+        Quieting::Lower => Reply::YesLower,
+    };
+    render(reply, lang, &[("zone", zone)]).chars().take(BUTTON_TITLE).collect()
+}
+
+/// The "no, the music stopped" button of `ask_quieting`.
+pub fn no_it_stopped(lang: Lang) -> String {
+    render(Reply::NoItStopped, lang, &[]).chars().take(BUTTON_TITLE).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +315,21 @@ mod tests {
             "Now playing in Lobby: So What by Miles Davis."
         );
         assert_eq!(now_playing(Lang::En, "Spa", None), "Nothing is playing in Spa right now.");
+    }
+
+    #[test]
+    fn the_question_before_silencing_names_the_zone_and_its_buttons_fit() {
+        assert_eq!(
+            ask_quieting(Lang::En, Quieting::Pause, "Lounge"),
+            "Pause the music in Lounge? If it stopped by itself, tap \"No, music stopped\" and I will restart it."
+        );
+        assert!(ask_quieting(Lang::Th, Quieting::Mute, "Lounge").contains("ปิดเสียงโซน Lounge"));
+        assert_eq!(yes_quieting(Lang::En, Quieting::Pause, "Lounge"), "Pause Lounge");
+        assert_eq!(no_it_stopped(Lang::En), "No, music stopped");
+        for lang in [Lang::En, Lang::Th] {
+            assert!(no_it_stopped(lang).chars().count() <= BUTTON_TITLE);
+            let long = yes_quieting(lang, Quieting::Lower, "Rooftop Bar and Terrace");
+            assert_eq!(long.chars().count(), BUTTON_TITLE);
+        }
     }
 }

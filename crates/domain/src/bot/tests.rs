@@ -282,3 +282,66 @@ proptest! {
         }
     }
 }
+
+fn zones_of(names: &[&str]) -> Vec<ZoneRef> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ZoneRef { id: Uuid::from_u128(i as u128 + 100), name: (*n).to_owned() })
+        .collect()
+}
+
+fn zone_in(zones: &[ZoneRef], text: &str) -> Option<String> {
+    match understand(text, zones).zone {
+        ZoneMatch::One(z) => zones.iter().find(|r| r.id == z).map(|r| r.name.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_latin_zone_name_written_in_thai_script_names_that_zone() {
+    let zones = zones_of(&["Lounge", "Coffee Shop", "Rooftop Bar", "Pool Bar", "Sunset Bar", "Library", "Kids Club"]);
+    for (text, name) in [
+        ("คอฟฟี่ช็อปเพลงหยุดค่ะ", "Coffee Shop"),
+        ("เพลงที่เลาจน์ไม่มีเสียงค่ะ", "Lounge"),
+        ("เลานจ์เพลงหยุด", "Lounge"),
+        ("พูลบาร์เสียงเบาไปค่ะ", "Pool Bar"),
+        ("รูฟท็อปบาร์เพลงดับ", "Rooftop Bar"),
+        ("ซันเซ็ตบาร์เพลงหยุดค่ะ", "Sunset Bar"),
+        ("ปิดเสียงที่ห้องไลบรารี่ก่อนนะคะ", "Library"),
+        ("คิดส์คลับไม่มีเพลงค่ะ", "Kids Club"),
+    ] {
+        assert_eq!(zone_in(&zones, text).as_deref(), Some(name), "{text}");
+    }
+}
+
+#[test]
+fn a_thai_zone_name_written_in_latin_letters_names_that_zone() {
+    let zones = zones_of(&["ริมน้ำ", "บ้านสวน", "Lobby"]);
+    for (text, name) in [
+        ("music stopped at rim nam", "ริมน้ำ"),
+        ("Rimnam music is off again, please check", "ริมน้ำ"),
+        ("please pause baan suan for an hour", "บ้านสวน"),
+        ("volume up in ban suan please", "บ้านสวน"),
+    ] {
+        assert_eq!(zone_in(&zones, text).as_deref(), Some(name), "{text}");
+    }
+}
+
+#[test]
+fn a_thai_zone_name_still_matches_in_thai_and_a_sound_alike_word_names_no_zone() {
+    let zones = zones_of(&["ริมน้ำ", "บ้านสวน", "Pool Bar", "Spa"]);
+    assert_eq!(zone_in(&zones, "เปิดเพลงที่ริมน้ำต่อค่ะ").as_deref(), Some("ริมน้ำ"));
+    assert_eq!(zone_in(&zones, "บ้านสวนเพลงเงียบค่ะ").as_deref(), Some("บ้านสวน"));
+    assert!(matches!(understand("เปลี่ยนเพลงหน่อยค่ะ เพลงนี้ไม่เพราะ", &zones).zone, ZoneMatch::Ambiguous(_)));
+    assert!(matches!(understand("เสียงดังเกิน ลูกค้าไม่สบาย", &zones).zone, ZoneMatch::Ambiguous(_)));
+}
+
+#[test]
+fn lounge_music_off_names_the_lounge_zone_but_lounge_music_is_a_style_when_asked_for() {
+    let zones = zones_of(&["Lounge", "Lobby"]);
+    assert_eq!(zone_in(&zones, "the lounge music is off again, please check").as_deref(), Some("Lounge"));
+    let u = understand("play lounge music in the lobby", &zones);
+    assert_eq!(u.intent, Intent::ChangePlaylist { query: "lounge".into() });
+    assert_eq!(u.zone, ZoneMatch::One(zones[1].id));
+}

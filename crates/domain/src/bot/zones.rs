@@ -2,11 +2,14 @@
 //! messages, so "Pool Bar" matches "pool bar", "บาร์สระ" or "the bar by the pool", "ห้องอาหารไทย"
 //! matches "thai restaurant", and a name the lexicon does not know ("Sky Deck 2") matches its own
 //! words, with typos. A zone whose every word is named beats one named in part, and a longer
-//! full match beats a shorter one it contains ("pool bar" names Pool Bar, not Bar).
+//! full match beats a shorter one it contains ("pool bar" names Pool Bar, not Bar). A name is also
+//! heard across scripts ("คอฟฟี่ช็อป" names Coffee Shop, "rim nam" names ริมน้ำ; see `translit`).
 
 use uuid::Uuid;
 
-use super::lexicon::{Analysis, Cue, Place, Sym, ZoneWord, distance, typo_budget, zone_words};
+use super::lexicon::{Analysis, Cue, Place, Sym, ZoneWord, distance, typo_budget, zone_parts};
+use super::normalize::is_thai;
+use super::translit;
 use super::{Intent, ZoneMatch, ZoneRef};
 
 /// What the message itself names, before the intent and the venue's size are considered.
@@ -22,7 +25,7 @@ pub(crate) fn resolve(a: &Analysis, zones: &[ZoneRef], intent: &Intent) -> ZoneM
         intent,
         Intent::Greeting | Intent::Thanks | Intent::TalkToHuman | Intent::SurveyAnswer { .. } | Intent::Unknown
     );
-    let named = named(a, zones);
+    let named = named(a, zones, intent);
     if !needs_zone {
         return match named {
             Named::All if *intent == Intent::Unknown => ZoneMatch::All,
@@ -64,25 +67,36 @@ struct Candidate {
     full: bool,
 }
 
-pub(crate) fn named(a: &Analysis, zones: &[ZoneRef]) -> Named {
+pub(crate) fn named(a: &Analysis, zones: &[ZoneRef], intent: &Intent) -> Named {
     if says_all(a) {
         return Named::All;
     }
-    let places = places(a);
+    let places = places(a, intent);
+    let heard = Heard::of(a);
     let mut candidates: Vec<Candidate> = Vec::new();
     for zone in zones {
-        let words = zone_words(&zone.name);
+        let parts = zone_parts(&zone.name);
+        let whole = heard.hears(&zone.name);
         let mut matched = 0;
+        let mut heard_only = 0;
         let mut wanted = 0;
-        for w in &words {
+        for (w, surface) in &parts {
             if *w == ZoneWord::Generic {
                 continue;
             }
             wanted += 1;
-            if mentions(a, places, w) {
+            if whole || mentions(a, places, w) {
                 matched += 1;
+            } else if heard.hears(surface) {
+                heard_only += 1;
             }
         }
+        // A word heard in the other script completes a name ("พูล" + บาร์ is Pool Bar); alone,
+        // one word of a longer name is too weak a sign.
+        if matched > 0 {
+            matched += heard_only;
+        }
+        let words: Vec<ZoneWord> = parts.into_iter().map(|(w, _)| w).collect();
         if matched > 0 {
             candidates.push(Candidate { id: zone.id, full: matched == wanted, words, matched });
         }
@@ -104,12 +118,15 @@ pub(crate) fn named(a: &Analysis, zones: &[ZoneRef]) -> Named {
 }
 
 /// The places the message names. A word that is both a place and a style ("thai", "lounge")
-/// is a style when it sits next to "music" ("thai music", "เพลงไทย").
-fn places(a: &Analysis) -> u64 {
+/// is a style when it sits next to "music" ("thai music", "เพลงไทย") in a request for a style;
+/// in any other message "the lounge music" is the music in the lounge.
+fn places(a: &Analysis, intent: &Intent) -> u64 {
+    let asks_style = matches!(intent, Intent::ChangePlaylist { .. });
     let mut bits = 0u64;
     for h in &a.hits {
         let Sym::Place(p) = h.sym else { continue };
-        let style = a.hits.iter().any(|o| matches!(o.sym, Sym::Mood(..)) && o.pos == h.pos)
+        let style = asks_style
+            && a.hits.iter().any(|o| matches!(o.sym, Sym::Mood(..)) && o.pos == h.pos)
             && a.hits.iter().any(|o| {
                 let music_pos = if h.thai { h.pos.checked_sub(1) } else { Some(h.pos + 1) };
                 matches!(o.sym, Sym::Cue(Cue::Music | Cue::Song)) && Some(o.pos) == music_pos
@@ -135,5 +152,47 @@ fn mentions(a: &Analysis, places: u64, w: &ZoneWord) -> bool {
             let budget = typo_budget(s.chars().count());
             a.words().any(|m| m == s || (budget > 0 && distance(m, s, budget).is_some()))
         }
+    }
+}
+
+/// What the message says in words the lexicon did not know, as phonetic keys: Thai stretches
+/// (a Latin zone name written by its sound) and runs of Latin words (a Thai zone name spelled out).
+struct Heard {
+    thai: Vec<String>,
+    latin: Vec<String>,
+}
+
+impl Heard {
+    fn of(a: &Analysis) -> Heard {
+        let thai = a.unknown_thai.iter().map(|(_, s)| translit::key(s)).filter(|k| !k.is_empty()).collect();
+        let mut latin = Vec::new();
+        let mut run = String::new();
+        let mut last: Option<u16> = None;
+        for (pos, span) in &a.unknown_words {
+            let word = a.tokens.buf.get(span.clone()).unwrap_or("");
+            if last.is_some_and(|l| l + 1 != *pos) && !run.is_empty() {
+                latin.push(translit::key(&std::mem::take(&mut run)));
+            }
+            latin.push(translit::key(word));
+            run.push_str(word);
+            run.push(' ');
+            last = Some(*pos);
+        }
+        if !run.is_empty() {
+            latin.push(translit::key(&run));
+        }
+        latin.retain(|k| !k.is_empty());
+        Heard { thai, latin }
+    }
+
+    /// Whether `text` (a zone name or one of its words) is heard in the other script.
+    fn hears(&self, text: &str) -> bool {
+        let in_thai = text.chars().any(is_thai);
+        let heard = if in_thai { &self.latin } else { &self.thai };
+        if heard.is_empty() || !text.chars().any(char::is_alphabetic) {
+            return false;
+        }
+        let name = translit::key(text);
+        heard.iter().any(|h| translit::hears(&name, h))
     }
 }

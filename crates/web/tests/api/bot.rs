@@ -445,3 +445,6 @@ async fn a_message_for_the_bot_is_stored_together_with_its_bot_job() {
         )]
     );
 }
+
+/// Asking before silencing a zone, through whole conversations.
+mod confirm;
