@@ -17,7 +17,7 @@ impl Answer {
     }
 
     fn error_message(&self) -> &str {
-        self.body["error"]["message"].as_str().unwrap_or_default()
+        self.body["error"]["message"].as_str().expect("a string field")
     }
 
     fn tool_use(&self) -> Option<&Value> {

@@ -260,7 +260,7 @@ async fn relay_pagination_visits_every_zone_and_account_exactly_once() -> anyhow
         assert_eq!(page["total"], account.zones.len());
         assert_eq!(page["pageInfo"]["hasPreviousPage"], !seen.is_empty());
         for edge in page["edges"].as_array().ok_or_else(|| anyhow::anyhow!("no edges: {}", r.body))? {
-            seen.push(edge["node"]["id"].as_str().unwrap_or_default().to_owned());
+            seen.push(edge["node"]["id"].as_str().expect("a string field").to_owned());
         }
         after = page["pageInfo"]["endCursor"].clone();
         if page["pageInfo"]["hasNextPage"] != true {
@@ -284,7 +284,7 @@ async fn relay_pagination_visits_every_zone_and_account_exactly_once() -> anyhow
         let r = as_client(&fake, accounts, json!({ "after": after })).await?;
         let page = &r.data()["me"]["accounts"];
         for edge in page["edges"].as_array().ok_or_else(|| anyhow::anyhow!("no edges: {}", r.body))? {
-            names.push(edge["node"]["businessName"].as_str().unwrap_or_default().to_owned());
+            names.push(edge["node"]["businessName"].as_str().expect("a string field").to_owned());
         }
         if page["pageInfo"]["hasNextPage"] != true {
             break;
@@ -313,7 +313,7 @@ async fn filtering_online_false_returns_exactly_the_faulted_zones() -> anyhow::R
         r.data()["account"]["soundZones"]["edges"]
             .as_array()
             .map(|edges| edges.iter().filter_map(|e| e["node"]["id"].as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
+            .expect("zone edges")
     };
     let offline = as_client(&fake, query, json!({ "id": account.id, "filter": { "online": false } })).await?;
     assert_eq!(ids(&offline), HashSet::from([z(0), z(1)]));
@@ -518,7 +518,7 @@ async fn login_then_refresh_rotates_the_refresh_token_and_tokens_expire() -> any
     let r = gql(&fake, None, login, json!({ "email": email, "password": password })).await?;
     let session = r.data()["loginUser"].clone();
     assert_eq!(session["expiresAt"], "2026-03-02T04:00:00Z");
-    let bearer = format!("Bearer {}", session["token"].as_str().unwrap_or_default());
+    let bearer = format!("Bearer {}", session["token"].as_str().expect("a string field"));
     let me = "{ me { ... on User { email accounts(first: 100) { total } } } }";
     let mine = gql(&fake, Some(&bearer), me, Json::Null).await?;
     assert_eq!(mine.data()["me"]["accounts"]["total"], fake.user_account_ids().len());
@@ -546,7 +546,7 @@ async fn login_then_refresh_rotates_the_refresh_token_and_tokens_expire() -> any
     let expired = gql(&fake, Some(&bearer), me, Json::Null).await?;
     assert_eq!(expired.status, 401);
     let again = gql(&fake, None, refresh, json!({ "t": fresh["refreshToken"] })).await?;
-    let renewed = format!("Bearer {}", again.data()["refreshLogin"]["token"].as_str().unwrap_or_default());
+    let renewed = format!("Bearer {}", again.data()["refreshLogin"]["token"].as_str().expect("a string field"));
     assert_eq!(gql(&fake, Some(&renewed), me, Json::Null).await?.status, 200);
     Ok(())
 }
@@ -708,7 +708,7 @@ async fn a_random_schedule_replays_on_the_virtual_clock_and_the_api_agrees_with_
         assert_eq!(r.status, 200, "step {step}: {}", r.body);
         let mut seen = HashSet::new();
         for i in 0..fleet.len() {
-            let edges = r.data()[format!("a{i}")]["soundZones"]["edges"].as_array().cloned().unwrap_or_default();
+            let edges = r.data()[format!("a{i}")]["soundZones"]["edges"].as_array().cloned().expect("zone edges");
             seen.extend(edges.iter().filter_map(|e| e["node"]["id"].as_str().map(str::to_owned)));
         }
         assert_eq!(seen, expected_offline(&schedule, &fleet, now), "step {step}");

@@ -93,14 +93,14 @@ async fn an_answer_has_the_documented_shape_in_metric_units() {
     for field in ["temp", "feels_like", "temp_min", "temp_max", "pressure", "humidity"] {
         assert!(b["main"][field].is_number(), "main.{field}");
     }
-    assert!((20.0..40.0).contains(&b["main"]["temp"].as_f64().unwrap_or_default()));
+    assert!((20.0..40.0).contains(&b["main"]["temp"].as_f64().expect("a temperature")));
     assert!(b["dt"].is_i64() && b["sys"]["sunrise"].is_i64() && b["sys"]["sunset"].is_i64());
     assert_eq!(
         (b["name"].clone(), b["timezone"].clone(), b["base"].clone()),
         (json!("Bangkok"), json!(25200), json!("stations"))
     );
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let dt = b["dt"].as_i64().unwrap_or_default();
+    let dt = b["dt"].as_i64().expect("a dt");
     assert!(now - dt >= 0 && now - dt <= 600, "observed within the last 10 minutes");
     let day = (b["sys"]["sunrise"].as_i64() < Some(dt)) && (Some(dt) < b["sys"]["sunset"].as_i64());
     assert_eq!(w["icon"].as_str().is_some_and(|i| i.ends_with('d')), day, "icon agrees with the sun");
@@ -110,7 +110,7 @@ async fn an_answer_has_the_documented_shape_in_metric_units() {
 async fn units_default_to_kelvin_and_imperial_is_fahrenheit() {
     let fake = start(|_| {}).await;
     fake.set(BANGKOK.0, BANGKOK.1, WeatherFixture::clear(30.0));
-    let temp = |b: &Value| b["main"]["temp"].as_f64().unwrap_or_default();
+    let temp = |b: &Value| b["main"]["temp"].as_f64().expect("a temperature");
     let metric = temp(&at(&fake, BANGKOK.0, BANGKOK.1, "&units=metric").await.1);
     let kelvin = temp(&at(&fake, BANGKOK.0, BANGKOK.1, "").await.1);
     let fahrenheit = temp(&at(&fake, BANGKOK.0, BANGKOK.1, "&units=imperial").await.1);
@@ -146,7 +146,7 @@ async fn generated_weather_is_deterministic_per_seed_and_mostly_tropical() {
         let z = at(&other, lat, lon, "&units=metric").await.1;
         assert_eq!((&x["weather"], &x["main"]["temp"]), (&y["weather"], &y["main"]["temp"]), "same seed, same weather");
         differs += usize::from(x["main"]["temp"] != z["main"]["temp"]);
-        *groups.entry(x["weather"][0]["main"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+        *groups.entry(x["weather"][0]["main"].as_str().expect("a string field").to_owned()).or_default() += 1;
         assert_eq!(
             x["rain"].is_object(),
             matches!(x["weather"][0]["main"].as_str(), Some("Rain") | Some("Thunderstorm"))

@@ -35,8 +35,8 @@ impl Inbox {
             .filter_map(|b| b["entry"][0]["changes"][0]["value"]["statuses"][0].as_object().cloned())
             .map(|s| {
                 (
-                    s["id"].as_str().unwrap_or_default().to_owned(),
-                    s["status"].as_str().unwrap_or_default().to_owned(),
+                    s["id"].as_str().expect("a string field").to_owned(),
+                    s["status"].as_str().expect("a string field").to_owned(),
                     s.get("biz_opaque_callback_data").and_then(Value::as_str).map(str::to_owned),
                 )
             })
@@ -472,7 +472,11 @@ async fn templates_are_listed_in_pages() {
             .await
             .expect("json");
         names.extend(
-            page["data"].as_array().expect("data").iter().map(|t| t["name"].as_str().unwrap_or_default().to_owned()),
+            page["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .map(|t| t["name"].as_str().expect("a string field").to_owned()),
         );
         match page["paging"]["next"].as_str() {
             Some(next) => url = next.to_owned(),

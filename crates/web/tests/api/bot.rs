@@ -86,7 +86,7 @@ impl Rig {
         self.wa.user_sends(from, "Venue", msg);
         self.wa.flush().await;
         for _ in 0..6 {
-            if self.worker.run_once().await.unwrap_or_default().is_empty() {
+            if self.worker.run_once().await.expect("the call").is_empty() {
                 break;
             }
         }
@@ -126,7 +126,7 @@ async fn an_unclear_zone_is_asked_with_buttons_and_the_tap_finishes_the_request(
     let r = rig(false).await;
     let reply = r.say(STAFF, UserMessage::text("volume 10 please")).await.expect("a question");
     assert_eq!(reply["type"], "interactive", "{reply}");
-    let buttons = reply["interactive"]["action"]["buttons"].as_array().cloned().unwrap_or_default();
+    let buttons = reply["interactive"]["action"]["buttons"].as_array().cloned().expect("reply buttons");
     let pool = buttons.iter().find(|b| b["reply"]["title"] == "Pool Bar").expect("a Pool Bar button");
     let id = pool["reply"]["id"].as_str().expect("test setup").to_owned();
     r.say(STAFF, UserMessage::ButtonReply { id, title: "Pool Bar".into() }).await.expect("a reply");
@@ -136,7 +136,7 @@ async fn an_unclear_zone_is_asked_with_buttons_and_the_tap_finishes_the_request(
     let long = format!("{} ปรับเสียงเป็น 4 หน่อยค่ะ", "ขอโทษที่รบกวนนะคะ ".repeat(12));
     let reply = r.say(STAFF, UserMessage::text(&long)).await.expect("a question");
     assert_eq!(reply["type"], "interactive", "{reply}");
-    let buttons = reply["interactive"]["action"]["buttons"].as_array().cloned().unwrap_or_default();
+    let buttons = reply["interactive"]["action"]["buttons"].as_array().cloned().expect("reply buttons");
     let lobby = buttons.iter().find(|b| b["reply"]["title"] == "Lobby").expect("a Lobby button");
     let id = lobby["reply"]["id"].as_str().expect("test setup").to_owned();
     assert!(id.len() <= 256, "{}", id.len());

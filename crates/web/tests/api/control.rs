@@ -22,7 +22,7 @@ async fn rig() -> Rig {
     let remote = fake.accounts()[0].zones[0].id.clone();
     let venue = app.post("/api/v1/venues", Some(&token), venue_body("Lotus Grand Sukhumvit")).await.body["id"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a string field")
         .to_owned();
     let z = app
         .post(
@@ -32,7 +32,7 @@ async fn rig() -> Rig {
         )
         .await;
     assert_eq!(z.status, StatusCode::CREATED, "{}", z.text);
-    let zone = z.body["id"].as_str().unwrap_or_default().to_owned();
+    let zone = z.body["id"].as_str().expect("a string field").to_owned();
     Rig { app, fake, token, zone, remote }
 }
 
@@ -90,7 +90,7 @@ async fn controlling_an_offline_player_says_so_plainly() {
     let res = r.app.post(&format!("/api/v1/zones/{}/volume", r.zone), Some(&r.token), json!({"volume": 5})).await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
     assert_eq!(res.code(), "player_offline");
-    assert!(res.body["error"]["message"].as_str().unwrap_or_default().contains("Lobby is offline"));
+    assert!(res.body["error"]["message"].as_str().expect("a string field").contains("Lobby is offline"));
 }
 
 #[tokio::test]
@@ -126,12 +126,12 @@ async fn a_zone_without_a_soundtrack_id_or_a_service_without_soundtrack_is_refus
     let r = rig().await;
     let venue = r.app.get(&format!("/api/v1/zones/{}", r.zone), &r.token).await.body["venue_id"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a string field")
         .to_owned();
     let unlinked =
         r.app.post(&format!("/api/v1/venues/{venue}/zones"), Some(&r.token), json!({"name": "Pool"})).await.body["id"]
             .as_str()
-            .unwrap_or_default()
+            .expect("a string field")
             .to_owned();
     let res = r.app.call(Method::POST, &format!("/api/v1/zones/{unlinked}/play"), Some(&r.token), None).await;
     assert_eq!(res.status, StatusCode::CONFLICT);

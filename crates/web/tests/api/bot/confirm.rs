@@ -8,7 +8,7 @@ fn buttons(reply: &serde_json::Value) -> Vec<(String, String)> {
     reply["interactive"]["action"]["buttons"]
         .as_array()
         .cloned()
-        .unwrap_or_default()
+        .expect("reply buttons")
         .iter()
         .map(|b| {
             let id = b["reply"]["id"].as_str().expect("a button id").to_owned();
