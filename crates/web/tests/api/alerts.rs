@@ -2,13 +2,12 @@
 //! offline, the monitor resolves that alert when it sees the zone play again (even while it holds
 //! its own alerts), and every kind the code knows is stored and filtered by name.
 
-use crate::helpers::{Options, TestApp, venue_body};
-use bma_app::monitoring::{Monitor, MonitorSettings, discovery, report_offline};
+use crate::helpers::{TestApp, venue_body};
+use bma_app::monitoring::{Monitor, MonitorSettings, report_offline};
 use bma_domain::access::Role;
 use bma_domain::clock::Clock;
 use bma_domain::monitoring::{AlertKind, Severity};
-use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
-use bma_integrations::soundtrack::{Auth, Settings};
+use bma_fakes::soundtrack::{Fault, FaultKind, SoundtrackFake, Target};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -23,19 +22,10 @@ struct Rig {
     venue: Uuid,
 }
 
-/// Two accounts of three zones, monitored from now on (venues without hours are always open).
+/// Two accounts of three zones, monitored on the test's day (venues without hours are always open).
 async fn rig() -> Rig {
-    let clock = Clock::virtual_at(bma_domain::clock::test_start());
-    let fake =
-        SoundtrackFake::start(FleetConfig { accounts: 2, zones: 6, clock: clock.clone(), ..FleetConfig::default() })
-            .await
-            .expect("the Soundtrack fake starts");
-    let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
-    settings.backoff_base = Duration::from_millis(5);
-    let app =
-        TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
+    let (app, fake, clock) = crate::helpers::with_soundtrack(2, 6, 50.0, 50.0).await;
     let client = app.ctx.soundtrack.clone().expect("Soundtrack is configured");
-    discovery::sync(&app.ctx, &client, "Asia/Bangkok").await.expect("discovery links the fleet");
     let monitor = Monitor::load(app.ctx.clone(), client, clock.clone(), MonitorSettings::from_config(&app.ctx.config))
         .await
         .expect("the monitor loads");
@@ -156,19 +146,7 @@ async fn an_alert_the_bot_opens_while_the_monitor_holds_its_own_is_resolved_when
 async fn every_alert_kind_the_code_knows_is_stored_and_found_by_its_name_and_an_unknown_name_is_refused() {
     let app = TestApp::spawn().await;
     let t = app.token(Role::Manager).await;
-    let venue = app.post("/api/v1/venues", Some(&t), venue_body("Orchid House Phuket")).await.body["id"]
-        .as_str()
-        .expect("the venue is created")
-        .to_owned();
-    let zone = app
-        .post(
-            &format!("/api/v1/venues/{venue}/zones"),
-            Some(&t),
-            serde_json::json!({"name": "Lobby", "zone_type": "lobby"}),
-        )
-        .await;
-    let zone = Uuid::parse_str(zone.body["id"].as_str().expect("the zone is created")).expect("a zone id");
-    let venue = Uuid::parse_str(&venue).expect("a venue id");
+    let (venue, zone) = crate::helpers::venue_with_lobby(&app, &t, venue_body("Orchid House Phuket")).await;
     let now = time::OffsetDateTime::now_utc();
     for (i, kind) in AlertKind::ALL.into_iter().enumerate() {
         let severity = Severity::ALL[i % Severity::ALL.len()];

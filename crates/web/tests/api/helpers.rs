@@ -247,3 +247,46 @@ pub fn venue_body(name: &str) -> Value {
         "opening_hours": [{"weekday": 0, "opens": "08:00", "closes": "23:00"}, {"weekday": 5, "opens": "18:00", "closes": "02:00"}]
     })
 }
+
+/// The service wired to a Soundtrack fake on a virtual clock that starts at noon in Bangkok on the
+/// test's day (so venues with ordinary hours are open): the fake refills `refill` tokens a second
+/// while the client's setting believes `believed`; discovery has linked every zone.
+pub async fn with_soundtrack(
+    accounts: usize,
+    zones: usize,
+    refill: f64,
+    believed: f64,
+) -> (TestApp, bma_fakes::soundtrack::SoundtrackFake, bma_domain::clock::Clock) {
+    use bma_fakes::soundtrack::{FleetConfig, SoundtrackFake};
+    use bma_integrations::soundtrack::{Auth, Settings};
+    let clock = bma_domain::clock::Clock::virtual_at(bma_domain::clock::test_day_at(0, 5, 0));
+    let fake = SoundtrackFake::start(FleetConfig {
+        accounts,
+        zones,
+        refill_per_sec: refill,
+        clock: clock.clone(),
+        ..FleetConfig::default()
+    })
+    .await
+    .expect("the Soundtrack fake starts");
+    let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
+    settings.backoff_base = std::time::Duration::from_millis(5);
+    settings.refill_per_sec = believed;
+    let app =
+        TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
+    let client = app.ctx.soundtrack.clone().expect("a Soundtrack client");
+    let found = bma_app::monitoring::discovery::sync(&app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
+    assert_eq!(found.zones_created, zones);
+    (app, fake, clock)
+}
+
+/// The venue `body` describes, with one lobby zone, made through the API; returns both ids.
+pub async fn venue_with_lobby(app: &TestApp, token: &str, body: Value) -> (uuid::Uuid, uuid::Uuid) {
+    let venue = app.post("/api/v1/venues", Some(token), body).await;
+    let venue = venue.body["id"].as_str().expect("the venue is created").to_owned();
+    let zone = app
+        .post(&format!("/api/v1/venues/{venue}/zones"), Some(token), json!({"name": "Lobby", "zone_type": "lobby"}))
+        .await;
+    let zone = zone.body["id"].as_str().expect("the zone is created");
+    (uuid::Uuid::parse_str(&venue).expect("a venue id"), uuid::Uuid::parse_str(zone).expect("a zone id"))
+}

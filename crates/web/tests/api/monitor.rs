@@ -1,10 +1,9 @@
-use crate::helpers::{Options, TestApp};
+use crate::helpers::TestApp;
 use bma_app::monitoring::discovery;
 use bma_app::monitoring::{Monitor, MonitorSettings, TickReport};
 use bma_domain::access::Role;
 use bma_domain::clock::Clock;
-use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
-use bma_integrations::soundtrack::{Auth, Settings};
+use bma_fakes::soundtrack::{Fault, FaultKind, SoundtrackFake, Target};
 use std::time::Duration;
 
 struct Rig {
@@ -14,36 +13,15 @@ struct Rig {
     monitor: Monitor,
 }
 
-/// Noon in Bangkok (05:00 UTC) on the test's today, so venues with ordinary opening hours are open.
-fn noon() -> time::OffsetDateTime {
-    bma_domain::clock::test_day_at(0, 5, 0)
-}
-
 async fn rig(accounts: usize, zones: usize) -> Rig {
     rig_at(accounts, zones, 50.0).await
 }
 
 /// A rig whose Soundtrack budget refills `refill` tokens a second.
 async fn rig_at(accounts: usize, zones: usize, refill: f64) -> Rig {
-    let clock = Clock::virtual_at(noon());
-    let fake = SoundtrackFake::start(FleetConfig {
-        accounts,
-        zones,
-        refill_per_sec: refill,
-        clock: clock.clone(),
-        ..FleetConfig::default()
-    })
-    .await
-    .expect("fake");
-    let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
-    settings.backoff_base = Duration::from_millis(5);
-    settings.refill_per_sec = refill;
-    let app =
-        TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
+    let (app, fake, clock) = crate::helpers::with_soundtrack(accounts, zones, refill, refill).await;
     app.member(Role::Manager).await;
     let client = app.ctx.soundtrack.clone().expect("client");
-    let found = discovery::sync(&app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
-    assert_eq!(found.zones_created, zones);
     let monitor = Monitor::load(app.ctx.clone(), client, clock.clone(), MonitorSettings::from_config(&app.ctx.config))
         .await
         .expect("monitor");
@@ -416,20 +394,11 @@ pub async fn craft_venue(app: &TestApp, day: time::Date) -> (String, String, uui
     body["timezone"] = serde_json::json!("UTC");
     let weekday = day.weekday().number_days_from_monday();
     body["opening_hours"] = serde_json::json!([{"weekday": weekday, "opens": "08:00", "closes": "22:00"}]);
-    let created = app.post("/api/v1/venues", Some(&t), body).await;
-    let venue = created.body["id"].as_str().expect("the venue's id").to_owned();
-    let zone = app
-        .post(
-            &format!("/api/v1/venues/{venue}/zones"),
-            Some(&t),
-            serde_json::json!({"name": "Lobby", "zone_type": "lobby"}),
-        )
-        .await;
-    let zone_id = uuid::Uuid::parse_str(zone.body["id"].as_str().expect("the zone's id")).expect("a uuid");
+    let (venue, zone_id) = crate::helpers::venue_with_lobby(app, &t, body).await;
     for (when, status) in [(at(0, 0), "up"), (at(7, 45), "down"), (at(8, 30), "up")] {
         bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.expect("health logged");
     }
-    (t, venue, zone_id)
+    (t, venue.to_string(), zone_id)
 }
 
 /// A fresh app with a crafted venue on the crafted day.

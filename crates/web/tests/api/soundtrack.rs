@@ -1,19 +1,14 @@
 //! The Soundtrack client inside the app, against the fake: discovery facing a partial GraphQL
 //! answer, and the monitor on a virtual clock while the client learns the real refill rate.
 
-use crate::helpers::{Options, TestApp};
+use crate::helpers::TestApp;
 use bma_app::monitoring::discovery;
 use bma_app::monitoring::{Monitor, MonitorSettings};
 use bma_domain::clock::Clock;
-use bma_fakes::soundtrack::{FleetConfig, SoundtrackFake};
-use bma_integrations::soundtrack::{Auth, Settings, SoundtrackClient};
+use bma_fakes::soundtrack::SoundtrackFake;
+use bma_integrations::soundtrack::SoundtrackClient;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Noon in Bangkok (05:00 UTC) on the test's day, so that venues are open.
-fn noon() -> time::OffsetDateTime {
-    bma_domain::clock::test_day_at(0, 5, 0)
-}
 
 struct Rig {
     app: TestApp,
@@ -25,24 +20,8 @@ struct Rig {
 /// The app with a Soundtrack fake refilling `refill` tokens a second, while the client's setting
 /// believes `believed`; discovery has run once.
 async fn rig(accounts: usize, zones: usize, refill: f64, believed: f64) -> Rig {
-    let clock = Clock::virtual_at(noon());
-    let fake = SoundtrackFake::start(FleetConfig {
-        accounts,
-        zones,
-        refill_per_sec: refill,
-        clock: clock.clone(),
-        ..FleetConfig::default()
-    })
-    .await
-    .expect("fake");
-    let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
-    settings.backoff_base = Duration::from_millis(5);
-    settings.refill_per_sec = believed;
-    let app =
-        TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
+    let (app, fake, clock) = crate::helpers::with_soundtrack(accounts, zones, refill, believed).await;
     let client = app.ctx.soundtrack.clone().expect("client");
-    let found = discovery::sync(&app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
-    assert_eq!(found.zones_created, zones);
     Rig { app, fake, clock, client }
 }
 
