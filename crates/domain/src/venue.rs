@@ -95,6 +95,8 @@ pub enum ZoneType {
     Other,
 }
 
+crate::sql::text_column!(ZoneType, |s| ZoneType::parse(s).ok());
+
 impl ZoneType {
     pub const ALL: [ZoneType; 7] = [
         ZoneType::Lobby,

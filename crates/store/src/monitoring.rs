@@ -1,7 +1,8 @@
 //! Monitoring records: check samples and transitions in the partitioned `music_status_logs`,
 //! and the zone's last check.
 
-use bma_domain::monitoring::{AlertKind, Severity};
+use bma_domain::monitoring::{AlertKind, Health, Observation, Severity, ZoneStatus};
+use bma_domain::venue::ZoneType;
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -68,7 +69,7 @@ pub struct FleetZone {
     pub account_id: Option<String>,
     pub soundtrack_zone_id: String,
     pub zone_name: String,
-    pub zone_type: String,
+    pub zone_type: ZoneType,
     pub machine: Option<serde_json::Value>,
 }
 
@@ -115,14 +116,29 @@ pub async fn in_maintenance(
 }
 
 /// One row of the status log.
-pub async fn log(
-    db: impl PgExecutor<'_>,
-    zone_id: Uuid,
-    kind: &str,
-    status: &str,
-    note: Option<&str>,
-    at: OffsetDateTime,
-) -> sqlx::Result<()> {
+/// One row of the status log (its `kind` column says which).
+#[derive(Debug, Clone, Copy)]
+pub enum LogEntry<'a> {
+    /// What a check observed, with the player's own words when it gave any.
+    Sample(Observation, Option<&'a str>),
+    /// The zone's state machine moved to this status, on this event.
+    Transition(ZoneStatus, Option<&'a str>),
+    /// The zone's health changed: the rows uptime is computed from.
+    Health(Health),
+}
+
+impl LogEntry<'_> {
+    fn columns(&self) -> (&'static str, &'static str, Option<&str>) {
+        match *self {
+            LogEntry::Sample(o, note) => ("sample", o.as_str(), note),
+            LogEntry::Transition(z, event) => ("transition", z.as_str(), event),
+            LogEntry::Health(h) => ("health", h.as_str(), None),
+        }
+    }
+}
+
+pub async fn log(db: impl PgExecutor<'_>, zone_id: Uuid, entry: LogEntry<'_>, at: OffsetDateTime) -> sqlx::Result<()> {
+    let (kind, status, note) = entry.columns();
     sqlx::query("INSERT INTO music_status_logs (id, zone_id, kind, status, error_message, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(bma_domain::ids::new_id())
         .bind(zone_id)
@@ -139,8 +155,8 @@ pub async fn save_zone_state(
     db: impl PgExecutor<'_>,
     zone_id: Uuid,
     machine: &serde_json::Value,
-    observation: &str,
-    last_status: &str,
+    observation: Observation,
+    last_status: ZoneStatus,
     at: OffsetDateTime,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -478,7 +494,7 @@ pub async fn all_health_changes(
     db: impl PgExecutor<'_>,
     since: OffsetDateTime,
     until: OffsetDateTime,
-) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, String)>> {
+) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, Health)>> {
     sqlx::query_as(
         "SELECT zone_id, created_at, status FROM ( \
            (SELECT DISTINCT ON (zone_id) zone_id, created_at, status FROM music_status_logs \

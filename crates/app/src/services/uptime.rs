@@ -53,12 +53,7 @@ pub async fn per_zone(
     use bma_store::monitoring as store;
     let keys = store::zone_keys(&ctx.db).await?;
     let mut changes: HashMap<Uuid, Vec<(OffsetDateTime, Health)>> = HashMap::new();
-    for (zone, at, status) in store::all_health_changes(&ctx.db, since, until).await? {
-        let h = match status.as_str() {
-            "up" => Health::Up,
-            "down" => Health::Down,
-            _ => Health::Unknown,
-        };
+    for (zone, at, h) in store::all_health_changes(&ctx.db, since, until).await? {
         changes.entry(zone).or_default().push((at.max(since), h));
     }
     let mut hours: HashMap<Uuid, Vec<Interval>> = HashMap::new();

@@ -24,6 +24,8 @@ pub enum Observation {
     Unknown,
 }
 
+crate::sql::text_column!(Observation, Observation::parse);
+
 impl Observation {
     pub const ALL: [Observation; 8] = [
         Observation::Playing,

@@ -54,6 +54,8 @@ pub enum ZoneStatus {
     OfflineCached,
 }
 
+crate::sql::text_column!(ZoneStatus, ZoneStatus::parse);
+
 impl ZoneStatus {
     pub const ALL: [ZoneStatus; 7] = [
         ZoneStatus::Unknown,

@@ -72,7 +72,21 @@ impl Health {
             _ => Health::Down,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Up => "up",
+            Health::Down => "down",
+            Health::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Health::Up, Health::Down, Health::Unknown].into_iter().find(|h| h.as_str() == s)
+    }
 }
+
+crate::sql::text_column!(Health, Health::parse);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {

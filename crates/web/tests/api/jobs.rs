@@ -5,7 +5,9 @@ use bma_app::AppContext;
 use bma_app::jobs::worker::Outcome;
 use bma_app::jobs::{JobHandler, Periodic, Registry, Scheduler, Worker};
 use bma_domain::access::Role;
+use bma_domain::monitoring::Observation;
 use bma_store::jobs::{self, NewJob, Priority};
+use bma_store::monitoring::LogEntry;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -241,7 +243,7 @@ async fn status_rows_for_days_without_a_partition_are_kept_and_upkeep_moves_them
     assert!(!partitions(&app).await.contains(&names[0]) && !partitions(&app).await.contains(&names[2]));
     for day in days {
         let at = day.with_hms(10, 30, 0).expect("a time").assume_utc();
-        bma_store::monitoring::log(&app.ctx.db, zone, "sample", "ok", None, at)
+        bma_store::monitoring::log(&app.ctx.db, zone, LogEntry::Sample(Observation::Playing, None), at)
             .await
             .expect("a row is stored whether or not its day has a partition");
     }
@@ -252,7 +254,12 @@ async fn status_rows_for_days_without_a_partition_are_kept_and_upkeep_moves_them
     assert_eq!(homes(&app, zone).await, names, "each row sits in its own day's partition");
     assert_eq!(app.count("SELECT count(*) FROM music_status_logs_default").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM music_status_logs").await, 3, "no row lost or doubled");
-    let again = bma_store::monitoring::log(&app.ctx.db, zone, "sample", "ok", None, days[2].midnight().assume_utc());
+    let again = bma_store::monitoring::log(
+        &app.ctx.db,
+        zone,
+        LogEntry::Sample(Observation::Playing, None),
+        days[2].midnight().assume_utc(),
+    );
     again.await.expect("a later row of that day goes straight to its partition");
     assert_eq!(homes(&app, zone).await.last(), Some(&names[2]));
 }

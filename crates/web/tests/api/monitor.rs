@@ -3,7 +3,9 @@ use bma_app::monitoring::discovery;
 use bma_app::monitoring::{Monitor, MonitorSettings, TickReport};
 use bma_domain::access::Role;
 use bma_domain::clock::Clock;
+use bma_domain::monitoring::Health;
 use bma_fakes::soundtrack::{Fault, FaultKind, SoundtrackFake, Target};
+use bma_store::monitoring::LogEntry;
 use std::time::Duration;
 
 struct Rig {
@@ -395,8 +397,8 @@ pub async fn craft_venue(app: &TestApp, day: time::Date) -> (String, String, uui
     let weekday = day.weekday().number_days_from_monday();
     body["opening_hours"] = serde_json::json!([{"weekday": weekday, "opens": "08:00", "closes": "22:00"}]);
     let (venue, zone_id) = crate::helpers::venue_with_lobby(app, &t, body).await;
-    for (when, status) in [(at(0, 0), "up"), (at(7, 45), "down"), (at(8, 30), "up")] {
-        bma_store::monitoring::log(&app.ctx.db, zone_id, "health", status, None, when).await.expect("health logged");
+    for (when, health) in [(at(0, 0), Health::Up), (at(7, 45), Health::Down), (at(8, 30), Health::Up)] {
+        bma_store::monitoring::log(&app.ctx.db, zone_id, LogEntry::Health(health), when).await.expect("health logged");
     }
     (t, venue.to_string(), zone_id)
 }

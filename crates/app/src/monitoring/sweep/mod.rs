@@ -13,7 +13,6 @@ mod state;
 use crate::AppContext;
 use bma_domain::clock::Clock;
 use bma_domain::monitoring::{GroupPolicy, Observation, Policy};
-use bma_domain::venue::ZoneType;
 use bma_integrations::soundtrack::{SoundtrackClient, cost};
 use bma_store::monitoring as store;
 use react::Effects;
@@ -137,7 +136,7 @@ impl Monitor {
                 zone_id: z.zone_id,
                 venue_id: z.venue_id,
                 name: z.zone_name,
-                zone_type: ZoneType::parse(&z.zone_type).unwrap_or(ZoneType::Other),
+                zone_type: z.zone_type,
                 machine,
                 observation: previous.as_ref().map_or(Observation::Unknown, |p| p.observation),
                 severity: previous.as_ref().and_then(|p| p.severity),

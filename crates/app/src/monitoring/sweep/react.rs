@@ -7,9 +7,9 @@ use super::read::Seen;
 use super::state::{State, VenueEntry, ZoneEntry, group_of};
 use super::{Monitor, TickReport};
 use bma_domain::monitoring::{
-    AlertKind, Observation, Problem, Severity, VenueAlertGroup, ZoneEvent, ZoneStatus, severity,
+    AlertKind, Health, Observation, Problem, Severity, VenueAlertGroup, ZoneEvent, ZoneStatus, severity,
 };
-use bma_store::monitoring as store;
+use bma_store::monitoring::{self as store, LogEntry};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,14 +28,6 @@ struct Books<'s> {
     groups: &'s mut HashMap<Uuid, VenueAlertGroup>,
     held: &'s mut HashSet<String>,
     venues: &'s HashMap<Uuid, VenueEntry>,
-}
-
-fn health(o: Observation) -> &'static str {
-    match o {
-        Observation::Unknown => "unknown",
-        o if o.is_healthy() => "up",
-        _ => "down",
-    }
 }
 
 impl Monitor {
@@ -95,9 +87,9 @@ impl Monitor {
             if obs != Observation::Unknown {
                 z.observation = obs;
             }
-            store::log(&mut *fx.tx, z.zone_id, "sample", obs.as_str(), note.as_deref(), at).await?;
-            if health(before) != health(obs) && obs != Observation::Unknown {
-                store::log(&mut *fx.tx, z.zone_id, "health", health(obs), None, at).await?;
+            store::log(&mut *fx.tx, z.zone_id, LogEntry::Sample(obs, note.as_deref()), at).await?;
+            if Health::of(before) != Health::of(obs) && obs != Observation::Unknown {
+                store::log(&mut *fx.tx, z.zone_id, LogEntry::Health(Health::of(obs)), at).await?;
             }
             let transitions = z.machine.observe(at, obs, &self.settings.policy);
             fx.report.transitions += transitions.len();
@@ -105,22 +97,14 @@ impl Monitor {
             for t in &transitions {
                 if t.from != t.to {
                     let event = t.event.as_ref().map(ZoneEvent::as_str);
-                    store::log(&mut *fx.tx, z.zone_id, "transition", t.to.as_str(), event, t.at).await?;
+                    store::log(&mut *fx.tx, z.zone_id, LogEntry::Transition(t.to, event), t.at).await?;
                 }
                 if let Some(event) = &t.event {
                     on_event(fx, &mut books, z, &zone_key, event, suppressed).await?;
                 }
             }
             let machine = serde_json::to_value(&z.machine).unwrap_or_default();
-            store::save_zone_state(
-                &mut *fx.tx,
-                z.zone_id,
-                &machine,
-                z.observation.as_str(),
-                z.machine.status().as_str(),
-                now,
-            )
-            .await?;
+            store::save_zone_state(&mut *fx.tx, z.zone_id, &machine, z.observation, z.machine.status(), now).await?;
         }
         Ok(())
     }
