@@ -20,6 +20,13 @@ fn client(fake: &SoundtrackFake, auth: Auth, clock: &Clock, tune: impl FnOnce(&m
     SoundtrackClient::new(s, clock.clone()).expect("client")
 }
 
+/// The fake fleet on `clock`, with the settings `f` changes.
+async fn fleet(clock: &Clock, f: impl FnOnce(&mut FleetConfig)) -> SoundtrackFake {
+    let mut config = FleetConfig { clock: clock.clone(), ..FleetConfig::default() };
+    f(&mut config);
+    SoundtrackFake::start(config).await.expect("fake")
+}
+
 fn basic(fake: &SoundtrackFake) -> Auth {
     Auth::client(fake.client_id(), fake.client_secret())
 }
@@ -27,14 +34,7 @@ fn basic(fake: &SoundtrackFake) -> Auth {
 #[tokio::test]
 async fn discovery_walks_every_account_and_zone_through_relay_pages() {
     let clock = Clock::virtual_at(noon());
-    let fake = SoundtrackFake::start(FleetConfig {
-        accounts: 230,
-        zones: 700,
-        clock: clock.clone(),
-        ..FleetConfig::default()
-    })
-    .await
-    .expect("fake");
+    let fake = fleet(&clock, |c| { c.accounts = 230; c.zones = 700; }).await;
     let c = client(&fake, basic(&fake), &clock, |_| {});
     let found = c.discover().await.expect("discover");
     let truth = fake.accounts();
@@ -53,16 +53,7 @@ async fn discovery_walks_every_account_and_zone_through_relay_pages() {
 #[tokio::test]
 async fn the_budget_model_waits_for_tokens_instead_of_meeting_a_429() {
     let clock = Clock::virtual_at(noon());
-    let fake = SoundtrackFake::start(FleetConfig {
-        accounts: 60,
-        zones: 200,
-        bucket_max: 300.0,
-        refill_per_sec: 5.0,
-        clock: clock.clone(),
-        ..FleetConfig::default()
-    })
-    .await
-    .expect("fake");
+    let fake = fleet(&clock, |c| { c.accounts = 60; c.zones = 200; c.bucket_max = 300.0; c.refill_per_sec = 5.0; }).await;
     let c = client(&fake, basic(&fake), &clock, |s| {
         s.bucket_max = 300.0;
         s.refill_per_sec = 5.0;
@@ -83,16 +74,7 @@ async fn the_budget_model_waits_for_tokens_instead_of_meeting_a_429() {
 #[tokio::test]
 async fn a_429_is_retried_once_the_bucket_has_refilled() {
     let clock = Clock::virtual_at(noon());
-    let fake = SoundtrackFake::start(FleetConfig {
-        accounts: 40,
-        zones: 80,
-        bucket_max: 100.0,
-        refill_per_sec: 10.0,
-        clock: clock.clone(),
-        ..FleetConfig::default()
-    })
-    .await
-    .expect("fake");
+    let fake = fleet(&clock, |c| { c.accounts = 40; c.zones = 80; c.bucket_max = 100.0; c.refill_per_sec = 10.0; }).await;
     // Our model wrongly believes in a huge bucket, so the fake answers 429 and the headers correct it.
     let c = client(&fake, basic(&fake), &clock, |s| {
         s.bucket_max = 100_000.0;
@@ -110,7 +92,7 @@ async fn a_429_is_retried_once_the_bucket_has_refilled() {
 async fn a_user_session_is_refreshed_when_its_token_expires() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let mine = fake.user_account_ids();
@@ -128,7 +110,7 @@ async fn a_user_session_is_refreshed_when_its_token_expires() {
 async fn control_of_an_offline_player_and_bad_input_come_back_as_clear_errors() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let c = client(&fake, basic(&fake), &clock, |_| {});
     let zone = fake.accounts()[0].zones[0].id.clone();
     assert_eq!(c.set_volume(&zone, Volume::new(11).expect("volume")).await, Ok(11));
@@ -150,7 +132,7 @@ async fn control_of_an_offline_player_and_bad_input_come_back_as_clear_errors() 
 async fn a_platform_outage_is_retried_then_reported_as_unavailable() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let c = client(&fake, basic(&fake), &clock, |s| s.max_retries = 2);
     fake.inject(Fault { kind: FaultKind::PlatformOutage, target: Target::Platform, starts_at: None, duration: None });
     let before = fake.requests();
@@ -163,7 +145,7 @@ async fn a_platform_outage_is_retried_then_reported_as_unavailable() {
 async fn wrong_credentials_and_malformed_answers_are_reported_plainly() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let c = client(&fake, Auth::client("who", "knows"), &clock, |_| {});
     assert_eq!(c.zone("x").await, Err(SoundtrackError::Unauthorized));
 
@@ -182,7 +164,7 @@ async fn wrong_credentials_and_malformed_answers_are_reported_plainly() {
 async fn one_failing_account_in_a_batch_leaves_the_others_answered() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let mine = fake.user_account_ids();
@@ -202,9 +184,7 @@ async fn one_failing_account_in_a_batch_leaves_the_others_answered() {
 async fn a_partial_error_under_one_account_s_zones_is_an_error_for_that_account_never_an_empty_list() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { accounts: 5, zones: 15, clock: clock.clone(), ..FleetConfig::default() })
-            .await
-            .expect("fake");
+        fleet(&clock, |c| { c.accounts = 5; c.zones = 15; }).await;
     let broken = fake.accounts()[2].clone();
     fake.fail_account_field(&broken.id, "soundZones").expect("a field to fail");
     let c = client(&fake, basic(&fake), &clock, |_| {});
@@ -229,15 +209,7 @@ async fn a_partial_error_under_one_account_s_zones_is_an_error_for_that_account_
 #[tokio::test]
 async fn the_refill_rate_is_learned_from_the_rate_limiting_headers() {
     let clock = Clock::virtual_at(noon());
-    let fake = SoundtrackFake::start(FleetConfig {
-        accounts: 60,
-        zones: 200,
-        refill_per_sec: 5.0,
-        clock: clock.clone(),
-        ..FleetConfig::default()
-    })
-    .await
-    .expect("fake");
+    let fake = fleet(&clock, |c| { c.accounts = 60; c.zones = 200; c.refill_per_sec = 5.0; }).await;
     // The setting believes in 50 tokens a second; the fake gives 5.
     let c = client(&fake, basic(&fake), &clock, |s| s.refill_per_sec = 50.0);
     let ids: Vec<String> = fake.accounts().into_iter().map(|a| a.id).collect();
@@ -257,7 +229,7 @@ async fn the_refill_rate_is_learned_from_the_rate_limiting_headers() {
 async fn a_user_logs_in_and_its_requests_carry_a_bearer_token() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let found = c.discover().await.expect("discover as the user");
@@ -276,7 +248,7 @@ async fn a_user_logs_in_and_its_requests_carry_a_bearer_token() {
 async fn a_user_session_is_refreshed_before_its_token_expires() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let mine = fake.user_account_ids();
@@ -300,7 +272,7 @@ async fn a_user_session_is_refreshed_before_its_token_expires() {
 async fn a_wrong_password_is_a_clear_sign_in_error() {
     let clock = Clock::virtual_at(noon());
     let fake =
-        SoundtrackFake::start(FleetConfig { clock: clock.clone(), ..FleetConfig::default() }).await.expect("fake");
+        fleet(&clock, |_| {}).await;
     let (email, _) = fake.user_credentials();
     let c = client(&fake, Auth::User { email: email.clone(), password: "not-it".into() }, &clock, |_| {});
     let e = c.zone(&fake.accounts()[0].zones[0].id).await.expect_err("a wrong password");

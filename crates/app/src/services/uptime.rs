@@ -163,7 +163,7 @@ impl crate::jobs::Handler for UptimeRollup {
     }
 }
 
-/// The daily upkeep of the status log: rows in its default partition move to their own day,
+/// The hourly upkeep of the status log: rows in its default partition move to their own day,
 /// days ahead get their partitions, and days past retention are dropped once rolled up.
 pub struct PartitionUpkeep;
 
