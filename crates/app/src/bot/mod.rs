@@ -146,7 +146,7 @@ fn is_upset(text: &str) -> bool {
         "โมโห",
         "ไม่ไหว",
         "หงุดหงิด",
-        "อีกแล้ว",
+        "อีกแล้วอีกเล่า",
         "ห่วย",
     ];
     shouting || bangs || WORDS.iter().any(|w| lower.contains(w))

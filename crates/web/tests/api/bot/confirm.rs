@@ -89,3 +89,18 @@ async fn with_no_zone_named_the_bot_asks_the_zone_then_asks_before_pausing_it() 
     assert_eq!(r.st.zone_playing(&r.pool), Some(false));
     assert_eq!(r.st.zone_playing(&r.lobby), Some(true));
 }
+
+#[tokio::test]
+async fn a_report_that_the_music_is_off_again_restarts_it_in_english_and_in_thai() {
+    let r = rig(false).await;
+    let steps = [
+        ("pause the lobby", "the lobby music is off again, please check"),
+        ("หยุดเพลงที่ล็อบบี้", "เพลงที่ล็อบบี้ปิดอีกแล้ว ช่วยเช็คหน่อย"),
+    ];
+    for (command, report) in steps {
+        r.say(STAFF, UserMessage::text(command)).await.expect("a clear command is carried out");
+        assert_eq!(r.st.zone_playing(&r.lobby), Some(false));
+        r.say(STAFF, UserMessage::text(report)).await.expect("a reply");
+        assert_eq!(r.st.zone_playing(&r.lobby), Some(true), "{report}: the music is restarted, not handed over");
+    }
+}
