@@ -89,6 +89,8 @@ pub struct MessagingConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Option<Secret>,
+    /// A read replica for analytics (DATABASE_READ_URL); unset: analytics read the primary.
+    pub database_read_url: Option<Secret>,
     pub database_max_connections: u32,
     pub redis_url: Option<Secret>,
     pub redis_key_prefix: String,
@@ -176,6 +178,7 @@ const fn read_in(module: &'static str, name: &'static str, needed_by: &'static [
 /// Every environment variable the binary reads, and which processes need it.
 pub const VARIABLES: &[Variable] = &[
     var("DATABASE_URL", ALL, true),
+    var("DATABASE_READ_URL", OPTIONAL, true),
     var("DATABASE_MAX_CONNECTIONS", OPTIONAL, false),
     var("REDIS_URL", ALL, true),
     var("REDIS_KEY_PREFIX", OPTIONAL, false),
@@ -410,6 +413,15 @@ impl Config {
                 return Err(ConfigError::Malformed { name: "DATABASE_URL", why: "must start with postgres://".into() });
             }
         }
+        let database_read_url = secret(src, "DATABASE_READ_URL");
+        if let Some(u) = &database_read_url
+            && !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Malformed {
+                name: "DATABASE_READ_URL",
+                why: "must start with postgres://".into(),
+            });
+        }
         let music_log_retention_days: u32 = parsed(src, "MUSIC_LOG_RETENTION_DAYS", 400)?;
         if music_log_retention_days < 2 {
             return Err(ConfigError::Malformed {
@@ -419,6 +431,7 @@ impl Config {
         }
         Ok(Self {
             database_url,
+            database_read_url,
             database_max_connections: parsed(src, "DATABASE_MAX_CONNECTIONS", 20)?,
             redis_url,
             redis_key_prefix: src.get("REDIS_KEY_PREFIX").unwrap_or_else(|| "bma:".into()),

@@ -44,25 +44,26 @@ pub struct UptimeRow {
     pub uptime_percentage: Option<f64>,
 }
 
-/// The exact uptime of every live zone over `[since, until)`.
+/// The exact uptime of every live zone over `[since, until)`, read from `db` (the primary for
+/// rollups, the read pool for reports).
 pub async fn per_zone(
-    ctx: &AppContext,
+    db: &sqlx::PgPool,
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Uptime)>> {
     use bma_store::monitoring as store;
-    let keys = store::zone_keys(&ctx.db).await?;
+    let keys = store::zone_keys(db).await?;
     let mut changes: HashMap<Uuid, Vec<(OffsetDateTime, Health)>> = HashMap::new();
-    for (zone, at, h) in store::all_health_changes(&ctx.db, since, until).await? {
+    for (zone, at, h) in store::all_health_changes(db, since, until).await? {
         changes.entry(zone).or_default().push((at.max(since), h));
     }
     let mut hours: HashMap<Uuid, Vec<Interval>> = HashMap::new();
-    for (venue, start, end) in store::all_opening_intervals(&ctx.db, since, until).await? {
+    for (venue, start, end) in store::all_opening_intervals(db, since, until).await? {
         hours.entry(venue).or_default().push(Interval { start, end });
     }
     let mut maint_venue: HashMap<Uuid, Vec<Interval>> = HashMap::new();
     let mut maint_zone: HashMap<Uuid, Vec<Interval>> = HashMap::new();
-    for (venue, zone, start, end) in store::all_maintenance(&ctx.db, since, until).await? {
+    for (venue, zone, start, end) in store::all_maintenance(db, since, until).await? {
         if let Some(v) = venue {
             maint_venue.entry(v).or_default().push(Interval { start, end });
         }
@@ -89,6 +90,7 @@ pub async fn per_zone(
         .collect())
 }
 
+/// The uptime of `[since, until)` grouped by `group_by`, read through the analytics pool.
 pub async fn report(
     ctx: &AppContext,
     group_by: GroupBy,
@@ -96,7 +98,7 @@ pub async fn report(
     until: OffsetDateTime,
 ) -> Result<Vec<UptimeRow>> {
     let mut rows: BTreeMap<String, UptimeRow> = BTreeMap::new();
-    for (k, u) in per_zone(ctx, since, until).await? {
+    for (k, u) in per_zone(&ctx.read_db, since, until).await? {
         let (key, label) = match group_by {
             GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
             GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
@@ -131,7 +133,7 @@ pub async fn roll_up(ctx: &AppContext, now: OffsetDateTime) -> Result<usize> {
         periods.push(("day", hour_end - time::Duration::DAY, hour_end));
     }
     for (period, start, end) in periods {
-        let rows: Vec<bma_store::monitoring::Rollup> = per_zone(ctx, start, end)
+        let rows: Vec<bma_store::monitoring::Rollup> = per_zone(&ctx.db, start, end)
             .await?
             .into_iter()
             .map(|(k, u)| bma_store::monitoring::Rollup {

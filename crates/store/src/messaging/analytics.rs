@@ -102,7 +102,7 @@ impl SatisfactionRow {
 
 /// Surveys sent in `[from, to)` and their answers, overall and by `group`.
 pub async fn satisfaction(
-    db: &sqlx::PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     from: OffsetDateTime,
     to: OffsetDateTime,
     venue: Option<Uuid>,
@@ -180,7 +180,7 @@ struct ConversationRow {
 
 /// Volumes, first-response and resolution times of conversations started in `[from, to)`.
 pub async fn conversation_figures(
-    db: &sqlx::PgPool,
+    db: impl sqlx::PgExecutor<'_> + Copy,
     from: OffsetDateTime,
     to: OffsetDateTime,
     group: Option<GroupBy>,

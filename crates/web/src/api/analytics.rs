@@ -80,7 +80,7 @@ pub async fn satisfaction(
     Query(q): Query<RangeQuery>,
 ) -> ApiResult<Json<SatisfactionReport>> {
     let r = range(&q)?;
-    let (total, groups) = store::satisfaction(&state.ctx.db, r.from, r.to, q.venue_id, r.group).await?;
+    let (total, groups) = store::satisfaction(&state.ctx.read_db, r.from, r.to, q.venue_id, r.group).await?;
     Ok(Json(SatisfactionReport { total, groups }))
 }
 
@@ -99,6 +99,6 @@ pub async fn conversations(
     Query(q): Query<RangeQuery>,
 ) -> ApiResult<Json<ConversationReport>> {
     let r = range(&q)?;
-    let (total, groups) = store::conversation_figures(&state.ctx.db, r.from, r.to, r.group).await?;
+    let (total, groups) = store::conversation_figures(&state.ctx.read_db, r.from, r.to, r.group).await?;
     Ok(Json(ConversationReport { total, groups }))
 }
