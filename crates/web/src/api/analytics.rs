@@ -102,3 +102,15 @@ pub async fn conversations(
     let (total, groups) = store::conversation_figures(&state.ctx.read_db, r.from, r.to, r.group).await?;
     Ok(Json(ConversationReport { total, groups }))
 }
+
+/// The operations dashboard now: the fleet's zones by state (totals, by brand, by country), open
+/// alerts by severity and age, conversations open / unassigned / waiting with the longest wait,
+/// today's first-response and resolution times and messages by channel (today: since midnight
+/// UTC), satisfaction over 7 and 30 days with its trend, and uptime over 24 hours, 7 and 30 days.
+/// Every figure is defined on its field in the schema. Read from the analytics read pool.
+#[utoipa::path(get, path = "/api/v1/analytics/dashboard", tag = "analytics", security(("bearer" = [])),
+    responses((status = 200, body = bma_app::services::dashboard::Dashboard), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn dashboard(State(state): State<AppState>) -> ApiResult<Json<bma_app::services::dashboard::Dashboard>> {
+    Ok(Json(bma_app::services::dashboard::build(&state.ctx).await?))
+}

@@ -9,6 +9,7 @@ mod auth;
 mod bot;
 mod control;
 mod conversations;
+mod dashboard;
 mod helpers;
 mod import;
 mod jobs;
