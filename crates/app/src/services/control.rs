@@ -212,6 +212,7 @@ pub async fn resolve_alert(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<
     )
     .await?;
     tx.commit().await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::ALERTS]).await;
     Ok(after)
 }
 

@@ -4,8 +4,11 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Query};
+use crate::extract::{CurrentUser, Query};
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bma_app::cache;
 use bma_domain::Invalid;
 use bma_store::messaging::{
     self as store, ConversationFigures, ConversationGroup, GroupBy, SatisfactionFigures, SatisfactionGroup,
@@ -31,6 +34,33 @@ struct Range {
     from: OffsetDateTime,
     to: OffsetDateTime,
     group: Option<GroupBy>,
+}
+
+impl Range {
+    /// The range's part of a cache key: to the minute, so that "the last 30 days" asked twice in
+    /// a minute is one entry.
+    fn key(&self) -> String {
+        format!("{}|{}|{:?}", self.from.unix_timestamp() / 60, self.to.unix_timestamp() / 60, self.group)
+    }
+}
+
+/// What the dashboard's figures are made of: a write to any of these invalidates it.
+const DASHBOARD_SCOPES: &[&str] = &[cache::ALERTS, cache::INBOX, cache::SCORES, cache::UPTIME];
+
+/// The JSON answer for `key`, from the query cache (QUERY_CACHE_TTL) or computed and cached.
+/// Keys carry the viewer's role, so entries are never shared between permission scopes.
+async fn cached<T, F, Fut>(ctx: &bma_app::AppContext, scopes: &[&str], key: &str, compute: F) -> ApiResult<Response>
+where
+    T: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = bma_app::Result<T>>,
+{
+    let body = cache::json_over(ctx, scopes, key, || async {
+        let value = compute().await?;
+        serde_json::to_string(&value).map_err(|e| bma_app::Error::Internal(e.into()))
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 fn range(q: &RangeQuery) -> Result<Range, ApiError> {
@@ -77,11 +107,17 @@ pub struct SatisfactionReport {
     responses((status = 200, body = SatisfactionReport), (status = 400, body = ErrorBody)))]
 pub async fn satisfaction(
     State(state): State<AppState>,
+    CurrentUser(viewer): CurrentUser,
     Query(q): Query<RangeQuery>,
-) -> ApiResult<Json<SatisfactionReport>> {
+) -> ApiResult<Response> {
     let r = range(&q)?;
-    let (total, groups) = store::satisfaction(&state.ctx.read_db, r.from, r.to, q.venue_id, r.group).await?;
-    Ok(Json(SatisfactionReport { total, groups }))
+    let key = format!("satisfaction|{}|{}|{:?}", viewer.role.as_str(), r.key(), q.venue_id);
+    let ctx = &state.ctx;
+    cached(ctx, &[cache::INBOX, cache::SCORES], &key, || async {
+        let (total, groups) = store::satisfaction(&ctx.read_db, r.from, r.to, q.venue_id, r.group).await?;
+        Ok(SatisfactionReport { total, groups })
+    })
+    .await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -96,21 +132,32 @@ pub struct ConversationReport {
     responses((status = 200, body = ConversationReport), (status = 400, body = ErrorBody)))]
 pub async fn conversations(
     State(state): State<AppState>,
+    CurrentUser(viewer): CurrentUser,
     Query(q): Query<RangeQuery>,
-) -> ApiResult<Json<ConversationReport>> {
+) -> ApiResult<Response> {
     let r = range(&q)?;
-    let (total, groups) = store::conversation_figures(&state.ctx.read_db, r.from, r.to, r.group).await?;
-    Ok(Json(ConversationReport { total, groups }))
+    let key = format!("conversations|{}|{}", viewer.role.as_str(), r.key());
+    let ctx = &state.ctx;
+    cached(ctx, &[cache::INBOX], &key, || async {
+        let (total, groups) = store::conversation_figures(&ctx.read_db, r.from, r.to, r.group).await?;
+        Ok(ConversationReport { total, groups })
+    })
+    .await
 }
 
 /// The operations dashboard now: the fleet's zones by state (totals, by brand, by country), open
 /// alerts by severity and age, conversations open / unassigned / waiting with the longest wait,
 /// today's first-response and resolution times and messages by channel (today: since midnight
 /// UTC), satisfaction over 7 and 30 days with its trend, and uptime over 24 hours, 7 and 30 days.
-/// Every figure is defined on its field in the schema. Read from the analytics read pool.
+/// Every figure is defined on its field in the schema. Read from the analytics read pool and
+/// cached up to QUERY_CACHE_TTL (5 minutes) per role; opening or resolving an alert, a message, a
+/// conversation's status or assignment, or a survey answer invalidates it at once; zone states
+/// and uptime may be that old (`generated_at` says when the figures were made).
 #[utoipa::path(get, path = "/api/v1/analytics/dashboard", tag = "analytics", security(("bearer" = [])),
     responses((status = 200, body = bma_app::services::dashboard::Dashboard), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
-pub async fn dashboard(State(state): State<AppState>) -> ApiResult<Json<bma_app::services::dashboard::Dashboard>> {
-    Ok(Json(bma_app::services::dashboard::build(&state.ctx).await?))
+pub async fn dashboard(State(state): State<AppState>, CurrentUser(viewer): CurrentUser) -> ApiResult<Response> {
+    let ctx = &state.ctx;
+    let key = format!("dashboard|{}", viewer.role.as_str());
+    cached(ctx, DASHBOARD_SCOPES, &key, || bma_app::services::dashboard::build(ctx)).await
 }

@@ -294,6 +294,7 @@ pub struct UptimeQuery {
     responses((status = 200, body = Vec<bma_app::services::uptime::UptimeRow>), (status = 400, body = ErrorBody)))]
 pub async fn uptime(
     State(state): State<AppState>,
+    crate::extract::CurrentUser(viewer): crate::extract::CurrentUser,
     Query(q): Query<UptimeQuery>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
@@ -324,7 +325,9 @@ pub async fn uptime(
     if !inv.is_empty() {
         return Err(ApiError::invalid_query(inv.0));
     }
-    let key = format!("{group:?}|{}|{}", since.unix_timestamp() / 60, until.unix_timestamp() / 60);
+    // The viewer's role is part of the key: entries are never shared between permission scopes.
+    let key =
+        format!("{}|{group:?}|{}|{}", viewer.role.as_str(), since.unix_timestamp() / 60, until.unix_timestamp() / 60);
     let ctx = &state.ctx;
     let body = bma_app::cache::json(ctx, bma_app::cache::UPTIME, &key, || async {
         let rows = report(ctx, group, since, until).await?;

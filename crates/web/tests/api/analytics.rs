@@ -1,9 +1,11 @@
 //! Analytics read through their own pool: with DATABASE_READ_URL set, every analytics endpoint
-//! reads the replica while writes still go to the primary.
+//! reads the replica while writes still go to the primary; answers are cached per role and a
+//! write through the application invalidates what it changes.
 
 use crate::helpers::{Options, TestApp, venue_body};
 use axum::http::StatusCode;
 use bma_domain::access::Role;
+use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -83,4 +85,124 @@ async fn without_a_read_url_analytics_read_the_primary() {
     let convs = app.get("/api/v1/analytics/conversations", &token).await;
     assert_eq!(convs.status, StatusCode::OK, "{}", convs.text);
     assert_eq!(convs.body["conversations"], 1, "{}", convs.text);
+}
+
+/// A venue with one monitored zone, written straight into the database (no cache moves).
+async fn zone_of_a_venue(db: &sqlx::PgPool) -> (Uuid, Uuid) {
+    let (venue, zone) = (Uuid::now_v7(), Uuid::now_v7());
+    sqlx::query("INSERT INTO venues (id, name, timezone) VALUES ($1, 'Cached Hotel', 'UTC')")
+        .bind(venue)
+        .execute(db)
+        .await
+        .expect("a venue");
+    sqlx::query("INSERT INTO zones (id, venue_id, name, soundtrack_device_id) VALUES ($1, $2, 'Lobby', $1::text)")
+        .bind(zone)
+        .bind(venue)
+        .execute(db)
+        .await
+        .expect("a zone");
+    (venue, zone)
+}
+
+/// Opens an alert behind the application's back: the cache is not told.
+async fn alert_behind_the_cache(db: &sqlx::PgPool, zone: Uuid, kind: &str, severity: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO alerts (id, zone_id, alert_type, severity, message) VALUES ($1, $2, $3, $4, 'x')")
+        .bind(id)
+        .bind(zone)
+        .bind(kind)
+        .bind(severity)
+        .execute(db)
+        .await
+        .expect("an alert");
+    id
+}
+
+fn open_of(d: &serde_json::Value, severity: usize) -> &serde_json::Value {
+    &d["alerts"]["by_severity"][severity]["open"]
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_from_the_cache_until_an_alert_is_resolved() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Manager).await;
+    let (_, zone) = zone_of_a_venue(&app.ctx.db).await;
+    let critical = alert_behind_the_cache(&app.ctx.db, zone, "silent", "critical").await;
+    let first = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!((open_of(&first.body, 2), open_of(&first.body, 1)), (&json!(1), &json!(0)), "one critical alert");
+
+    alert_behind_the_cache(&app.ctx.db, zone, "paused", "warning").await;
+    let cached = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(cached.text, first.text, "a write the application did not make is not seen until the entry expires");
+
+    let resolved = app.post(&format!("/api/v1/monitoring/alerts/{critical}/resolve"), Some(&token), json!({})).await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    let fresh = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(
+        (open_of(&fresh.body, 2), open_of(&fresh.body, 1)),
+        (&json!(0), &json!(1)),
+        "resolving an alert invalidated the dashboard: {}",
+        fresh.text
+    );
+}
+
+#[tokio::test]
+async fn assigning_a_conversation_invalidates_the_cached_dashboard_and_conversation_figures() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Manager).await;
+    let member: Uuid =
+        sqlx::query_scalar("SELECT id FROM team_members LIMIT 1").fetch_one(&app.ctx.db).await.expect("the manager");
+    let (venue, _) = zone_of_a_venue(&app.ctx.db).await;
+    let insert = "INSERT INTO conversations (id, venue_id, channel, external_id, status, created_at) \
+                  VALUES ($1, $2, 'line', $1::text, 'open', now() - interval '1 hour')";
+    let conversation = Uuid::now_v7();
+    sqlx::query(insert).bind(conversation).bind(venue).execute(&app.ctx.db).await.expect("a conversation");
+    let before = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(before.body["conversations"]["unassigned"], 1, "{}", before.text);
+    // A fixed range, so that every request below asks for the same cache entry.
+    let day = |d: i64| {
+        (OffsetDateTime::now_utc() + time::Duration::days(d))
+            .replace_nanosecond(0)
+            .expect("whole seconds")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an RFC 3339 time")
+    };
+    let range = format!("/api/v1/analytics/conversations?from={}&to={}", day(-1), day(1));
+    let figures = app.get(&range, &token).await;
+    assert_eq!(figures.body["conversations"], 1, "{}", figures.text);
+
+    sqlx::query(insert).bind(Uuid::now_v7()).bind(venue).execute(&app.ctx.db).await.expect("a second one");
+    let cached = app.get(&range, &token).await;
+    assert_eq!(cached.body["conversations"], 1, "served from the cache: {}", cached.text);
+
+    let assigned = app
+        .post(&format!("/api/v1/conversations/{conversation}/assign"), Some(&token), json!({"member_id": member}))
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.text);
+    let after = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(
+        (after.body["conversations"]["with_people"].clone(), after.body["conversations"]["unassigned"].clone()),
+        (json!(2), json!(1)),
+        "the dashboard was recomputed: {}",
+        after.text
+    );
+    let figures = app.get(&range, &token).await;
+    assert_eq!(figures.body["conversations"], 2, "the conversation figures were recomputed: {}", figures.text);
+}
+
+#[tokio::test]
+async fn cached_analytics_are_kept_apart_per_role() {
+    let app = TestApp::spawn().await;
+    let viewer = app.token(Role::Viewer).await;
+    let manager = app.token(Role::Manager).await;
+    let (_, zone) = zone_of_a_venue(&app.ctx.db).await;
+    let seen_by_viewer = app.get("/api/v1/analytics/dashboard", &viewer).await;
+    assert_eq!(seen_by_viewer.body["alerts"]["open"], 0, "{}", seen_by_viewer.text);
+
+    alert_behind_the_cache(&app.ctx.db, zone, "silent", "critical").await;
+    let manager_sees = app.get("/api/v1/analytics/dashboard", &manager).await;
+    assert_eq!(manager_sees.body["alerts"]["open"], 1, "the manager's entry is its own: {}", manager_sees.text);
+    let viewer_again = app.get("/api/v1/analytics/dashboard", &viewer).await;
+    assert_eq!(viewer_again.body["alerts"]["open"], 0, "the viewer's entry is still cached: {}", viewer_again.text);
 }

@@ -231,8 +231,16 @@ impl Monitor {
             react::release_held(&mut fx, &mut st).await?;
         }
         self.send_notices(&mut fx, &mut st).await?;
+        // Every venue whose alerts opened, resolved or rose in severity, or that was sent a notice.
+        let alerts_changed = !fx.touched.is_empty();
         notify::save_groups(&mut fx, &st).await?;
         tx.commit().await?;
+        if alerts_changed {
+            crate::cache::bump_after_write(&self.ctx, &[crate::cache::ALERTS]).await;
+        }
+        if report.notices > 0 {
+            crate::cache::bump_after_write(&self.ctx, &[crate::cache::INBOX]).await;
+        }
         self.publish(&report, now).await;
         Ok(report)
     }

@@ -86,6 +86,7 @@ impl Monitor {
             crate::jobs::enqueue(&self.ctx, &mut *tx, &job, urgent).await?;
         }
         tx.commit().await?;
+        crate::cache::bump_after_write(&self.ctx, &[crate::cache::ALERTS]).await;
         Ok(())
     }
 }
