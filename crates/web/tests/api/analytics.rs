@@ -206,3 +206,115 @@ async fn cached_analytics_are_kept_apart_per_role() {
     let viewer_again = app.get("/api/v1/analytics/dashboard", &viewer).await;
     assert_eq!(viewer_again.body["alerts"]["open"], 0, "the viewer's entry is still cached: {}", viewer_again.text);
 }
+
+#[tokio::test]
+async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_address() {
+    let app = TestApp::spawn().await;
+    let manager_email = app.member(Role::Manager).await;
+    let token = app.login(&manager_email, None).await.body["access_token"].as_str().expect("a token").to_owned();
+    let member: Uuid = sqlx::query_scalar("SELECT id FROM team_members WHERE email = $1")
+        .bind(&manager_email)
+        .fetch_one(&app.ctx.db)
+        .await
+        .expect("the manager");
+    let db = &app.ctx.db;
+    let (venue, zone) = zone_of_a_venue(db).await;
+    sqlx::query("UPDATE venues SET brand = 'Lotus', country = 'TH' WHERE id = $1")
+        .bind(venue)
+        .execute(db)
+        .await
+        .expect("brand");
+    sqlx::query("INSERT INTO zone_monitor_state (zone_id, machine, observation) VALUES ($1, '{}', 'playing')")
+        .bind(zone)
+        .execute(db)
+        .await
+        .expect("a state");
+    let phone = "+66812345678";
+    let line_id = "U0123456789abcdef0123456789abcdef";
+    let email = "khun.somchai@lotus-hotel.example";
+    let now = OffsetDateTime::now_utc();
+    for (channel, address) in [("whatsapp", phone), ("line", line_id), ("email", email)] {
+        let contact = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO venue_contacts (id, venue_id, name, channel, whatsapp_number, line_user_id, email) \
+             VALUES ($1, $2, 'Somchai', $3, $4, $5, $6)",
+        )
+        .bind(contact)
+        .bind(venue)
+        .bind(channel)
+        .bind((channel == "whatsapp").then_some(phone))
+        .bind((channel == "line").then_some(line_id))
+        .bind((channel == "email").then_some(email))
+        .execute(db)
+        .await
+        .expect("a contact");
+        let conversation = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO conversations (id, venue_id, contact_id, channel, external_id, status, assigned_to, contact_name, \
+                 reply_to, created_at, first_response_at, closed_at, waiting_since, survey_sent_at, survey_member_id) \
+             VALUES ($1, $2, $3, $4, $5, 'open', $6, 'Somchai', $7, $8, $8 + interval '1 minute', $8 + interval '5 minutes', \
+                 $8, $8 + interval '5 minutes', $6)",
+        )
+        .bind(conversation)
+        .bind(venue)
+        .bind(contact)
+        .bind(channel)
+        .bind(address)
+        .bind(member)
+        .bind((channel == "email").then_some(email))
+        .bind(now - time::Duration::minutes(30))
+        .execute(db)
+        .await
+        .expect("a conversation");
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, sender_type, content, channel, external_id, direction) \
+             VALUES ($1, $2, 'user', $3, $4, $3, 'in')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(conversation)
+        .bind(format!("call me on {address}"))
+        .bind(channel)
+        .execute(db)
+        .await
+        .expect("a message");
+        sqlx::query(
+            "INSERT INTO satisfaction_scores (id, conversation_id, venue_id, score, feedback, member_id, channel) \
+             VALUES ($1, $2, $3, 5, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(conversation)
+        .bind(venue)
+        .bind(format!("reach me at {address}"))
+        .bind(member)
+        .bind(channel)
+        .execute(db)
+        .await
+        .expect("a score");
+    }
+
+    let mut paths = vec!["/api/v1/analytics/dashboard".to_owned()];
+    for g in ["member", "venue", "channel", "day", "week", "month"] {
+        paths.push(format!("/api/v1/analytics/satisfaction?group_by={g}"));
+        paths.push(format!("/api/v1/analytics/conversations?group_by={g}"));
+    }
+    for g in ["venue", "brand", "country", "zone_type"] {
+        paths.push(format!("/api/v1/analytics/uptime?group_by={g}"));
+    }
+    for path in &paths {
+        let r = app.get(path, &token).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        let reported = if path.contains("/satisfaction") {
+            r.body["surveys_sent"] == 3 && r.body["groups"].as_array().is_some_and(|g| !g.is_empty())
+        } else if path.contains("/conversations") {
+            r.body["conversations"] == 3 && r.body["groups"].as_array().is_some_and(|g| !g.is_empty())
+        } else if path.contains("/uptime") {
+            r.body.as_array().is_some_and(|rows| rows.len() == 1)
+        } else {
+            r.body["messages"]["inbound"] == 3 && r.body["conversations"]["waiting"] == 3
+        };
+        assert!(reported, "{path} reports the crafted data: {}", r.text);
+        for secret in [phone, "66812345678", line_id, email, manager_email.as_str()] {
+            assert!(!r.text.contains(secret), "{path} carries {secret}: {}", r.text);
+        }
+    }
+}
