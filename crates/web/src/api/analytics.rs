@@ -3,11 +3,11 @@
 //! venue, channel or period.
 
 use crate::AppState;
+use crate::api::report::{self, Format, Table, cell};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{CurrentUser, Query};
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bma_app::cache;
 use bma_domain::Invalid;
 use bma_store::messaging::{
@@ -28,12 +28,15 @@ pub struct RangeQuery {
     pub group_by: Option<String>,
     /// Satisfaction only: one venue.
     pub venue_id: Option<Uuid>,
+    /// json (default) or csv: the total as a first row labelled `all`, then one row per group.
+    pub format: Option<String>,
 }
 
 struct Range {
     from: OffsetDateTime,
     to: OffsetDateTime,
     group: Option<GroupBy>,
+    format: Format,
 }
 
 impl Range {
@@ -47,25 +50,8 @@ impl Range {
 /// What the dashboard's figures are made of: a write to any of these invalidates it.
 const DASHBOARD_SCOPES: &[&str] = &[cache::ALERTS, cache::INBOX, cache::SCORES, cache::UPTIME];
 
-/// The JSON answer for `key`, from the query cache (QUERY_CACHE_TTL) or computed and cached.
-/// Keys carry the viewer's role, so entries are never shared between permission scopes.
-async fn cached<T, F, Fut>(ctx: &bma_app::AppContext, scopes: &[&str], key: &str, compute: F) -> ApiResult<Response>
-where
-    T: Serialize,
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = bma_app::Result<T>>,
-{
-    let body = cache::json_over(ctx, scopes, key, || async {
-        let value = compute().await?;
-        serde_json::to_string(&value).map_err(|e| bma_app::Error::Internal(e.into()))
-    })
-    .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-fn range(q: &RangeQuery) -> Result<Range, ApiError> {
+fn range(q: &RangeQuery, now: OffsetDateTime) -> Result<Range, ApiError> {
     let mut inv = Invalid::default();
-    let now = OffsetDateTime::now_utc();
     let mut at = |field: &str, v: Option<&str>, default: OffsetDateTime| match v {
         None => Some(default),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push(field, "must be an RFC 3339 time")).ok(),
@@ -82,14 +68,15 @@ fn range(q: &RangeQuery) -> Result<Range, ApiError> {
             parsed
         }
     };
-    match (from, to) {
-        (Some(from), Some(to)) if inv.is_empty() => {
+    let format = Format::parse(q.format.as_deref(), &mut inv);
+    match (from, to, format) {
+        (Some(from), Some(to), Some(format)) if inv.is_empty() => {
             if to <= from || to - from > time::Duration::days(366) {
                 return Err(ApiError::invalid_query(
                     Invalid::one("to", "must be after from, and at most 366 days later").0,
                 ));
             }
-            Ok(Range { from, to, group })
+            Ok(Range { from, to, group, format })
         }
         _ => Err(ApiError::invalid_query(inv.0)),
     }
@@ -102,18 +89,60 @@ pub struct SatisfactionReport {
     pub groups: Vec<SatisfactionGroup>,
 }
 
+fn satisfaction_record(key: Option<&str>, label: &str, f: &SatisfactionFigures) -> Vec<String> {
+    let mut r = vec![
+        key.unwrap_or_default().to_owned(),
+        label.to_owned(),
+        f.surveys_sent.to_string(),
+        f.responses.to_string(),
+        cell(f.response_rate),
+        cell(f.satisfied_share),
+        cell(f.average),
+    ];
+    r.extend(f.distribution.iter().map(i64::to_string));
+    r
+}
+
+impl Table for SatisfactionReport {
+    const FILE: &'static str = "satisfaction";
+
+    fn header() -> Vec<&'static str> {
+        vec![
+            "key",
+            "label",
+            "surveys_sent",
+            "responses",
+            "response_rate",
+            "satisfied_share",
+            "average",
+            "score_1",
+            "score_2",
+            "score_3",
+            "score_4",
+            "score_5",
+        ]
+    }
+
+    fn records(&self) -> Vec<Vec<String>> {
+        let mut rows = vec![satisfaction_record(None, "all", &self.total)];
+        rows.extend(self.groups.iter().map(|g| satisfaction_record(g.key.as_deref(), &g.label, &g.figures)));
+        rows
+    }
+}
+
 /// Surveys sent in the range and their answers.
 #[utoipa::path(get, path = "/api/v1/analytics/satisfaction", tag = "analytics", security(("bearer" = [])), params(RangeQuery),
-    responses((status = 200, body = SatisfactionReport), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "The report; `format=csv` gives it as a table",
+        content((SatisfactionReport = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody)))]
 pub async fn satisfaction(
     State(state): State<AppState>,
     CurrentUser(viewer): CurrentUser,
     Query(q): Query<RangeQuery>,
 ) -> ApiResult<Response> {
-    let r = range(&q)?;
+    let r = range(&q, state.ctx.clock.now())?;
     let key = format!("satisfaction|{}|{}|{:?}", viewer.role.as_str(), r.key(), q.venue_id);
     let ctx = &state.ctx;
-    cached(ctx, &[cache::INBOX, cache::SCORES], &key, || async {
+    report::table(ctx, &[cache::INBOX, cache::SCORES], &key, r.format, || async {
         let (total, groups) = store::satisfaction(&ctx.read_db, r.from, r.to, q.venue_id, r.group).await?;
         Ok(SatisfactionReport { total, groups })
     })
@@ -127,18 +156,61 @@ pub struct ConversationReport {
     pub groups: Vec<ConversationGroup>,
 }
 
+fn conversation_record(key: Option<&str>, label: &str, f: &ConversationFigures) -> Vec<String> {
+    vec![
+        key.unwrap_or_default().to_owned(),
+        label.to_owned(),
+        f.conversations.to_string(),
+        f.inbound_messages.to_string(),
+        f.outbound_messages.to_string(),
+        f.responded.to_string(),
+        cell(f.avg_first_response_seconds),
+        cell(f.median_first_response_seconds),
+        f.closed.to_string(),
+        cell(f.avg_resolution_seconds),
+        cell(f.median_resolution_seconds),
+    ]
+}
+
+impl Table for ConversationReport {
+    const FILE: &'static str = "conversations";
+
+    fn header() -> Vec<&'static str> {
+        vec![
+            "key",
+            "label",
+            "conversations",
+            "inbound_messages",
+            "outbound_messages",
+            "responded",
+            "avg_first_response_seconds",
+            "median_first_response_seconds",
+            "closed",
+            "avg_resolution_seconds",
+            "median_resolution_seconds",
+        ]
+    }
+
+    fn records(&self) -> Vec<Vec<String>> {
+        let mut rows = vec![conversation_record(None, "all", &self.total)];
+        rows.extend(self.groups.iter().map(|g| conversation_record(g.key.as_deref(), &g.label, &g.figures)));
+        rows
+    }
+}
+
 /// Conversations started in the range: volumes, first-response and resolution times.
 #[utoipa::path(get, path = "/api/v1/analytics/conversations", tag = "analytics", security(("bearer" = [])), params(RangeQuery),
-    responses((status = 200, body = ConversationReport), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "The report; `format=csv` gives it as a table",
+        content((ConversationReport = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody)))]
 pub async fn conversations(
     State(state): State<AppState>,
     CurrentUser(viewer): CurrentUser,
     Query(q): Query<RangeQuery>,
 ) -> ApiResult<Response> {
-    let r = range(&q)?;
+    let r = range(&q, state.ctx.clock.now())?;
     let key = format!("conversations|{}|{}", viewer.role.as_str(), r.key());
     let ctx = &state.ctx;
-    cached(ctx, &[cache::INBOX], &key, || async {
+    report::table(ctx, &[cache::INBOX], &key, r.format, || async {
         let (total, groups) = store::conversation_figures(&ctx.read_db, r.from, r.to, r.group).await?;
         Ok(ConversationReport { total, groups })
     })
@@ -159,5 +231,5 @@ pub async fn conversations(
 pub async fn dashboard(State(state): State<AppState>, CurrentUser(viewer): CurrentUser) -> ApiResult<Response> {
     let ctx = &state.ctx;
     let key = format!("dashboard|{}", viewer.role.as_str());
-    cached(ctx, DASHBOARD_SCOPES, &key, || bma_app::services::dashboard::build(ctx)).await
+    report::json(ctx, DASHBOARD_SCOPES, &key, || bma_app::services::dashboard::build(ctx)).await
 }

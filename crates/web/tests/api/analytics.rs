@@ -300,6 +300,15 @@ async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_addres
     for g in ["venue", "brand", "country", "zone_type"] {
         paths.push(format!("/api/v1/analytics/uptime?group_by={g}"));
     }
+    let exports: Vec<String> = paths.iter().skip(1).map(|p| format!("{p}&format=csv")).collect();
+    for path in &exports {
+        let r = app.get(path, &token).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert!(r.text.lines().count() >= 2, "{path} exports the crafted data: {}", r.text);
+        for secret in [phone, "66812345678", line_id, email, manager_email.as_str()] {
+            assert!(!r.text.contains(secret), "{path} carries {secret}: {}", r.text);
+        }
+    }
     for path in &paths {
         let r = app.get(path, &token).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
@@ -317,4 +326,68 @@ async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_addres
             assert!(!r.text.contains(secret), "{path} carries {secret}: {}", r.text);
         }
     }
+}
+
+#[tokio::test]
+async fn analytics_export_as_csv_with_the_total_first_then_a_row_per_group() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let (venue, _) = zone_of_a_venue(db).await;
+    let at = OffsetDateTime::now_utc() - time::Duration::hours(2);
+    for (channel, score) in [("line", 5), ("whatsapp", 2)] {
+        let conversation = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO conversations (id, venue_id, channel, external_id, status, created_at, survey_sent_at) \
+             VALUES ($1, $2, $3, $1::text, 'closed', $4, $4)",
+        )
+        .bind(conversation)
+        .bind(venue)
+        .bind(channel)
+        .bind(at)
+        .execute(db)
+        .await
+        .expect("a conversation");
+        sqlx::query("INSERT INTO satisfaction_scores (id, conversation_id, venue_id, score) VALUES ($1, $2, $3, $4)")
+            .bind(Uuid::now_v7())
+            .bind(conversation)
+            .bind(venue)
+            .bind(score)
+            .execute(db)
+            .await
+            .expect("a score");
+    }
+
+    let sat = app.get("/api/v1/analytics/satisfaction?group_by=channel&format=csv", &token).await;
+    assert_eq!(sat.status, StatusCode::OK, "{}", sat.text);
+    assert_eq!(sat.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(sat.headers["content-disposition"], "attachment; filename=\"satisfaction.csv\"");
+    assert_eq!(
+        sat.text,
+        "key,label,surveys_sent,responses,response_rate,satisfied_share,average,score_1,score_2,score_3,score_4,score_5\n\
+         ,all,2,2,1,0.5,3.5,0,1,0,0,1\n\
+         line,line,1,1,1,1,5,0,0,0,0,1\n\
+         whatsapp,whatsapp,1,1,1,0,2,0,1,0,0,0\n"
+    );
+
+    let convs = app.get("/api/v1/analytics/conversations?format=csv", &token).await;
+    assert_eq!(convs.status, StatusCode::OK, "{}", convs.text);
+    assert_eq!(
+        convs.text,
+        "key,label,conversations,inbound_messages,outbound_messages,responded,avg_first_response_seconds,\
+         median_first_response_seconds,closed,avg_resolution_seconds,median_resolution_seconds\n\
+         ,all,2,0,0,0,,,0,,\n"
+    );
+
+    let uptime = app.get("/api/v1/analytics/uptime?group_by=brand&format=csv", &token).await;
+    assert_eq!(uptime.status, StatusCode::OK, "{}", uptime.text);
+    let lines: Vec<&str> = uptime.text.lines().collect();
+    assert_eq!(lines[0], "key,label,zones,up_seconds,down_seconds,unknown_seconds,excluded_seconds,uptime_percentage");
+    assert_eq!(lines.len(), 2, "one brand row: {}", uptime.text);
+    assert!(lines[1].starts_with("(none),,1,0,0,"), "the venue without a brand, nothing measured: {}", lines[1]);
+    assert!(lines[1].ends_with(','), "no percentage without measurement: {}", lines[1]);
+
+    let bad = app.get("/api/v1/analytics/satisfaction?format=xlsx", &token).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert_eq!(bad.body["error"]["fields"][0]["field"], "format", "{}", bad.text);
 }
