@@ -10,8 +10,9 @@ use axum::extract::State;
 use axum::response::Response;
 use bma_app::cache;
 use bma_domain::Invalid;
+use bma_domain::venue::TimeZoneName;
 use bma_store::messaging::{
-    self as store, ConversationFigures, ConversationGroup, GroupBy, SatisfactionFigures, SatisfactionGroup,
+    self as store, ConversationFigures, ConversationGroup, GroupBy, PeriodZone, SatisfactionFigures, SatisfactionGroup,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -24,8 +25,11 @@ pub struct RangeQuery {
     pub from: Option<String>,
     /// RFC 3339; default now.
     pub to: Option<String>,
-    /// member, venue, channel, day, week or month.
+    /// member, venue, brand, country, channel, day, week or month.
     pub group_by: Option<String>,
+    /// The calendar of day, week and month groups: an IANA time zone such as Asia/Bangkok (the
+    /// viewer's), `venue` for each venue's own, default UTC. Weeks start on Monday.
+    pub tz: Option<String>,
     /// Satisfaction only: one venue.
     pub venue_id: Option<Uuid>,
     /// json (default) or csv: the total as a first row labelled `all`, then one row per group.
@@ -36,6 +40,7 @@ struct Range {
     from: OffsetDateTime,
     to: OffsetDateTime,
     group: Option<GroupBy>,
+    zone: PeriodZone,
     format: Format,
 }
 
@@ -43,15 +48,37 @@ impl Range {
     /// The range's part of a cache key: to the minute, so that "the last 30 days" asked twice in
     /// a minute is one entry.
     fn key(&self) -> String {
-        format!("{}|{}|{:?}", self.from.unix_timestamp() / 60, self.to.unix_timestamp() / 60, self.group)
+        format!(
+            "{}|{}|{:?}|{:?}",
+            self.from.unix_timestamp() / 60,
+            self.to.unix_timestamp() / 60,
+            self.group,
+            self.zone
+        )
     }
 }
 
 /// What the dashboard's figures are made of: a write to any of these invalidates it.
 const DASHBOARD_SCOPES: &[&str] = &[cache::ALERTS, cache::INBOX, cache::SCORES, cache::UPTIME];
 
-fn range(q: &RangeQuery, now: OffsetDateTime) -> Result<Range, ApiError> {
+/// The query's range, grouping, calendar and format; a time zone PostgreSQL does not know is
+/// refused like any other malformed field.
+async fn range(state: &AppState, q: &RangeQuery) -> Result<Range, ApiError> {
+    let now = state.ctx.clock.now();
     let mut inv = Invalid::default();
+    let zone = match q.tz.as_deref().map(str::trim) {
+        None | Some("") => Some(PeriodZone::default()),
+        Some("venue") => Some(PeriodZone::Venue),
+        Some(name) => match TimeZoneName::parse(name) {
+            Ok(tz) if store::known_time_zone(&state.ctx.read_db, tz.as_str()).await? => {
+                Some(PeriodZone::Named(tz.as_str().to_owned()))
+            }
+            _ => {
+                inv.push("tz", "must be an IANA time zone such as Asia/Bangkok, or venue");
+                None
+            }
+        },
+    };
     let mut at = |field: &str, v: Option<&str>, default: OffsetDateTime| match v {
         None => Some(default),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push(field, "must be an RFC 3339 time")).ok(),
@@ -63,20 +90,20 @@ fn range(q: &RangeQuery, now: OffsetDateTime) -> Result<Range, ApiError> {
         Some(g) => {
             let parsed = GroupBy::parse(g);
             if parsed.is_none() {
-                inv.push("group_by", "must be one of member, venue, channel, day, week, month");
+                inv.push("group_by", "must be one of member, venue, brand, country, channel, day, week, month");
             }
             parsed
         }
     };
     let format = Format::parse(q.format.as_deref(), &mut inv);
-    match (from, to, format) {
-        (Some(from), Some(to), Some(format)) if inv.is_empty() => {
+    match (from, to, format, zone) {
+        (Some(from), Some(to), Some(format), Some(zone)) if inv.is_empty() => {
             if to <= from || to - from > time::Duration::days(366) {
                 return Err(ApiError::invalid_query(
                     Invalid::one("to", "must be after from, and at most 366 days later").0,
                 ));
             }
-            Ok(Range { from, to, group, format })
+            Ok(Range { from, to, group, zone, format })
         }
         _ => Err(ApiError::invalid_query(inv.0)),
     }
@@ -139,11 +166,11 @@ pub async fn satisfaction(
     CurrentUser(viewer): CurrentUser,
     Query(q): Query<RangeQuery>,
 ) -> ApiResult<Response> {
-    let r = range(&q, state.ctx.clock.now())?;
+    let r = range(&state, &q).await?;
     let key = format!("satisfaction|{}|{}|{:?}", viewer.role.as_str(), r.key(), q.venue_id);
     let ctx = &state.ctx;
     report::table(ctx, &[cache::INBOX, cache::SCORES], &key, r.format, || async {
-        let (total, groups) = store::satisfaction(&ctx.read_db, r.from, r.to, q.venue_id, r.group).await?;
+        let (total, groups) = store::satisfaction(&ctx.read_db, r.from, r.to, q.venue_id, r.group, &r.zone).await?;
         Ok(SatisfactionReport { total, groups })
     })
     .await
@@ -207,11 +234,11 @@ pub async fn conversations(
     CurrentUser(viewer): CurrentUser,
     Query(q): Query<RangeQuery>,
 ) -> ApiResult<Response> {
-    let r = range(&q, state.ctx.clock.now())?;
+    let r = range(&state, &q).await?;
     let key = format!("conversations|{}|{}", viewer.role.as_str(), r.key());
     let ctx = &state.ctx;
     report::table(ctx, &[cache::INBOX], &key, r.format, || async {
-        let (total, groups) = store::conversation_figures(&ctx.read_db, r.from, r.to, r.group).await?;
+        let (total, groups) = store::conversation_figures(&ctx.read_db, r.from, r.to, r.group, &r.zone).await?;
         Ok(ConversationReport { total, groups })
     })
     .await

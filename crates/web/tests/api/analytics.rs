@@ -293,7 +293,7 @@ async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_addres
     }
 
     let mut paths = vec!["/api/v1/analytics/dashboard".to_owned()];
-    for g in ["member", "venue", "channel", "day", "week", "month"] {
+    for g in ["member", "venue", "brand", "country", "channel", "day", "week", "month"] {
         paths.push(format!("/api/v1/analytics/satisfaction?group_by={g}"));
         paths.push(format!("/api/v1/analytics/conversations?group_by={g}"));
     }
@@ -390,4 +390,76 @@ async fn analytics_export_as_csv_with_the_total_first_then_a_row_per_group() {
     let bad = app.get("/api/v1/analytics/satisfaction?format=xlsx", &token).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
     assert_eq!(bad.body["error"]["fields"][0]["field"], "format", "{}", bad.text);
+}
+
+#[tokio::test]
+async fn days_follow_the_asked_time_zone_or_each_venues_own_and_groups_go_by_brand_and_country() {
+    use bma_domain::clock::test_day_at;
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let mut venues = Vec::new();
+    for (tz, brand, country) in [("Asia/Bangkok", Some("Lotus"), "TH"), ("UTC", None, "SG")] {
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO venues (id, name, brand, country, timezone) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(format!("In {tz}"))
+            .bind(brand)
+            .bind(country)
+            .bind(tz)
+            .execute(db)
+            .await
+            .expect("a venue");
+        venues.push(id);
+    }
+    // 23:30 UTC three days ago at the Bangkok venue (06:30 there the next day), and 23:30 UTC two
+    // days ago at the UTC venue.
+    for (venue, at) in [(venues[0], test_day_at(-3, 23, 30)), (venues[1], test_day_at(-2, 23, 30))] {
+        sqlx::query(
+            "INSERT INTO conversations (id, venue_id, channel, external_id, status, created_at) \
+             VALUES ($1, $2, 'line', $1::text, 'open', $3)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(venue)
+        .bind(at)
+        .execute(db)
+        .await
+        .expect("a conversation");
+    }
+    let day = |d: i64| test_day_at(d, 0, 0).date().to_string();
+    let rfc = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).expect("RFC 3339");
+    let range = format!("from={}&to={}", rfc(test_day_at(-6, 0, 0)), rfc(test_day_at(0, 0, 0)));
+    let groups = |body: &serde_json::Value| -> Vec<(String, i64)> {
+        body["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| (g["label"].as_str().expect("a label").to_owned(), g["conversations"].as_i64().expect("a count")))
+            .collect()
+    };
+    let by = |q: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let r = app.get(&format!("/api/v1/analytics/conversations?{q}"), token).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+            r.body
+        }
+    };
+
+    let utc = by(format!("{range}&group_by=day")).await;
+    assert_eq!(groups(&utc), vec![(day(-3), 1), (day(-2), 1)], "UTC days by default");
+    let bangkok = by(format!("{range}&group_by=day&tz=Asia/Bangkok")).await;
+    assert_eq!(groups(&bangkok), vec![(day(-2), 1), (day(-1), 1)], "the viewer's days, seven hours ahead");
+    let own = by(format!("{range}&group_by=day&tz=venue")).await;
+    assert_eq!(groups(&own), vec![(day(-2), 2)], "each venue's own day");
+
+    let brands = by(format!("{range}&group_by=brand")).await;
+    assert_eq!(groups(&brands), vec![("(none)".to_owned(), 1), ("Lotus".to_owned(), 1)]);
+    let countries = by(format!("{range}&group_by=country")).await;
+    assert_eq!(groups(&countries), vec![("SG".to_owned(), 1), ("TH".to_owned(), 1)]);
+
+    let bad = app.get(&format!("/api/v1/analytics/satisfaction?{range}&group_by=day&tz=Mars/Olympus"), &token).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert_eq!(bad.body["error"]["fields"][0]["field"], "tz", "{}", bad.text);
 }
