@@ -10,6 +10,7 @@ mod bot;
 mod control;
 mod conversations;
 mod dashboard;
+mod events;
 mod helpers;
 mod import;
 mod jobs;
