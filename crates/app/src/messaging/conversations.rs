@@ -32,6 +32,7 @@ async fn audited(
     bma_store::audit::record(&mut *tx, actor.audit(action, "conversation", id, Some(before), Some(after))).await?;
     tx.commit().await?;
     crate::cache::bump_after_write(ctx, &[crate::cache::INBOX]).await;
+    crate::events::publish(ctx, &serde_json::json!({"type": "conversation.updated", "id": id, "action": action})).await;
     Ok(conversation)
 }
 
@@ -44,6 +45,8 @@ pub async fn reply(ctx: &AppContext, actor: &Actor, id: Uuid, body: &OutboundBod
     let message = outbound::queue(ctx, &mut tx, id, Author::Member(member), body).await?;
     tx.commit().await?;
     crate::cache::bump_after_write(ctx, &[crate::cache::INBOX]).await;
+    crate::events::publish(ctx, &serde_json::json!({"type": "conversation.updated", "id": id, "action": "reply"}))
+        .await;
     Ok(message)
 }
 

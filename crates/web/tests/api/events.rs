@@ -106,3 +106,37 @@ async fn an_event_published_by_one_server_reaches_a_client_of_another_through_re
     bma_app::events::publish(&a.ctx, &json!({"type": "conversation.updated"})).await;
     assert_eq!(feed.next().await, (Some(3), "conversation.updated".to_owned()), "live across processes");
 }
+
+#[tokio::test]
+async fn assigning_a_conversation_and_resolving_an_alert_are_announced_on_the_feed() {
+    let app = TestApp::spawn().await;
+    let manager = app.token(Role::Manager).await;
+    let member: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM team_members LIMIT 1").fetch_one(&app.ctx.db).await.expect("the manager");
+    let (venue, zone, conversation, alert) =
+        (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (sql, id) in [
+        ("INSERT INTO venues (id, name, timezone) VALUES ($1, 'Fed Hotel', 'UTC')", venue),
+        ("INSERT INTO zones (id, venue_id, name) SELECT $1, id, 'Lobby' FROM venues", zone),
+        (
+            "INSERT INTO conversations (id, venue_id, channel, external_id, status) \
+             SELECT $1, id, 'line', $1::text, 'open' FROM venues",
+            conversation,
+        ),
+        (
+            "INSERT INTO alerts (id, zone_id, alert_type, severity, message) SELECT $1, id, 'silent', 'warning', 'x' FROM zones",
+            alert,
+        ),
+    ] {
+        sqlx::query(sql).bind(id).execute(&app.ctx.db).await.expect("crafted row");
+    }
+    let mut feed = Feed::open(&app, &manager, None).await;
+    let assigned = app
+        .post(&format!("/api/v1/conversations/{conversation}/assign"), Some(&manager), json!({"member_id": member}))
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.text);
+    assert_eq!(feed.next().await.1, "conversation.updated");
+    let resolved = app.post(&format!("/api/v1/monitoring/alerts/{alert}/resolve"), Some(&manager), json!({})).await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    assert_eq!(feed.next().await.1, "alert.resolved");
+}
