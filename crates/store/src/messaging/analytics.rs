@@ -13,6 +13,9 @@ pub enum GroupBy {
     Venue,
     Brand,
     Country,
+    /// By venue contact: the key is the contact's id, for the caller to pseudonymise; never
+    /// their name, number or address.
+    Contact,
     Day,
     Week,
     Month,
@@ -68,6 +71,7 @@ impl GroupBy {
             "venue" => GroupBy::Venue,
             "brand" => GroupBy::Brand,
             "country" => GroupBy::Country,
+            "contact" => GroupBy::Contact,
             "day" => GroupBy::Day,
             "week" => GroupBy::Week,
             "month" => GroupBy::Month,
@@ -88,6 +92,7 @@ impl GroupBy {
             GroupBy::Venue => ("c.venue_id::text".into(), "COALESCE(v.name, 'unknown sender')".into()),
             GroupBy::Brand => ("v.brand".into(), "COALESCE(v.brand, '(none)')".into()),
             GroupBy::Country => ("v.country".into(), "COALESCE(v.country, '(none)')".into()),
+            GroupBy::Contact => ("c.contact_id::text".into(), "NULL::text".into()),
             GroupBy::Day | GroupBy::Week | GroupBy::Month => {
                 let unit = match self {
                     GroupBy::Day => "day",

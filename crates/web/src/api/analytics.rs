@@ -25,7 +25,9 @@ pub struct RangeQuery {
     pub from: Option<String>,
     /// RFC 3339; default now.
     pub to: Option<String>,
-    /// member, venue, brand, country, channel, day, week or month.
+    /// member, venue, brand, country, contact, channel, day, week or month. By contact, each
+    /// venue contact appears as a stable pseudonym (`contact-` and 16 hex digits), never by name,
+    /// number or address; conversations from unknown senders as `unknown sender`.
     pub group_by: Option<String>,
     /// The calendar of day, week and month groups: an IANA time zone such as Asia/Bangkok (the
     /// viewer's), `venue` for each venue's own, default UTC. Weeks start on Monday.
@@ -55,6 +57,21 @@ impl Range {
             self.group,
             self.zone
         )
+    }
+}
+
+/// Replaces each contact id of a by-contact grouping with the contact's pseudonym.
+fn pseudonymise(ctx: &bma_app::AppContext, group: Option<GroupBy>, keys: Vec<(&mut Option<String>, &mut String)>) {
+    if group != Some(GroupBy::Contact) {
+        return;
+    }
+    for (key, label) in keys {
+        let alias = key
+            .as_deref()
+            .and_then(|k| Uuid::parse_str(k).ok())
+            .map(|id| bma_app::security::pseudonym::contact(&ctx.config.data_encryption_key, id));
+        *label = alias.clone().unwrap_or_else(|| "unknown sender".to_owned());
+        *key = alias;
     }
 }
 
@@ -90,7 +107,10 @@ async fn range(state: &AppState, q: &RangeQuery) -> Result<Range, ApiError> {
         Some(g) => {
             let parsed = GroupBy::parse(g);
             if parsed.is_none() {
-                inv.push("group_by", "must be one of member, venue, brand, country, channel, day, week, month");
+                inv.push(
+                    "group_by",
+                    "must be one of member, venue, brand, country, contact, channel, day, week, month",
+                );
             }
             parsed
         }
@@ -170,7 +190,8 @@ pub async fn satisfaction(
     let key = format!("satisfaction|{}|{}|{:?}", viewer.role.as_str(), r.key(), q.venue_id);
     let ctx = &state.ctx;
     report::table(ctx, &[cache::INBOX, cache::SCORES], &key, r.format, || async {
-        let (total, groups) = store::satisfaction(&ctx.read_db, r.from, r.to, q.venue_id, r.group, &r.zone).await?;
+        let (total, mut groups) = store::satisfaction(&ctx.read_db, r.from, r.to, q.venue_id, r.group, &r.zone).await?;
+        pseudonymise(ctx, r.group, groups.iter_mut().map(|g| (&mut g.key, &mut g.label)).collect());
         Ok(SatisfactionReport { total, groups })
     })
     .await
@@ -238,7 +259,8 @@ pub async fn conversations(
     let key = format!("conversations|{}|{}", viewer.role.as_str(), r.key());
     let ctx = &state.ctx;
     report::table(ctx, &[cache::INBOX], &key, r.format, || async {
-        let (total, groups) = store::conversation_figures(&ctx.read_db, r.from, r.to, r.group, &r.zone).await?;
+        let (total, mut groups) = store::conversation_figures(&ctx.read_db, r.from, r.to, r.group, &r.zone).await?;
+        pseudonymise(ctx, r.group, groups.iter_mut().map(|g| (&mut g.key, &mut g.label)).collect());
         Ok(ConversationReport { total, groups })
     })
     .await

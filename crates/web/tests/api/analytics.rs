@@ -233,6 +233,7 @@ async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_addres
     let line_id = "U0123456789abcdef0123456789abcdef";
     let email = "khun.somchai@lotus-hotel.example";
     let now = OffsetDateTime::now_utc();
+    let mut contacts = Vec::new();
     for (channel, address) in [("whatsapp", phone), ("line", line_id), ("email", email)] {
         let contact = Uuid::now_v7();
         sqlx::query(
@@ -248,6 +249,7 @@ async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_addres
         .execute(db)
         .await
         .expect("a contact");
+        contacts.push(contact);
         let conversation = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO conversations (id, venue_id, contact_id, channel, external_id, status, assigned_to, contact_name, \
@@ -293,7 +295,7 @@ async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_addres
     }
 
     let mut paths = vec!["/api/v1/analytics/dashboard".to_owned()];
-    for g in ["member", "venue", "brand", "country", "channel", "day", "week", "month"] {
+    for g in ["member", "venue", "brand", "country", "contact", "channel", "day", "week", "month"] {
         paths.push(format!("/api/v1/analytics/satisfaction?group_by={g}"));
         paths.push(format!("/api/v1/analytics/conversations?group_by={g}"));
     }
@@ -325,6 +327,24 @@ async fn no_analytics_answer_carries_a_phone_number_a_line_id_or_an_email_addres
         for secret in [phone, "66812345678", line_id, email, manager_email.as_str()] {
             assert!(!r.text.contains(secret), "{path} carries {secret}: {}", r.text);
         }
+    }
+    let by_contact = |r: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = r["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| g["key"].as_str().expect("a pseudonym").to_owned())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let first = by_contact(&app.get("/api/v1/analytics/conversations?group_by=contact", &token).await.body);
+    let again = by_contact(&app.get("/api/v1/analytics/satisfaction?group_by=contact", &token).await.body);
+    assert_eq!(first.len(), 3, "one pseudonym per contact: {first:?}");
+    assert_eq!(first, again, "a contact reads the same in every report");
+    for key in &first {
+        assert!(key.starts_with("contact-") && key.len() == 24, "{key}");
+        assert!(contacts.iter().all(|c| !key.contains(&c.simple().to_string()[..8])), "{key} hides the contact's id");
     }
 }
 
