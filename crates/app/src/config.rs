@@ -131,6 +131,12 @@ pub struct Config {
     /// Days of music status log kept (MUSIC_LOG_RETENTION_DAYS); older days are dropped once the
     /// daily uptime rollups hold them.
     pub music_log_retention_days: u32,
+    /// Days of audit log kept (AUDIT_LOG_RETENTION_DAYS, at least 30).
+    pub audit_log_retention_days: u32,
+    /// Days a dead job is kept for an admin to re-queue (DEAD_JOB_RETENTION_DAYS, at least 1).
+    pub dead_job_retention_days: u32,
+    /// Days of hourly uptime rollups kept; daily ones stay (UPTIME_HOURLY_RETENTION_DAYS, at least 2).
+    pub uptime_hourly_retention_days: u32,
 }
 
 /// A long-running process of a deployment, as `bma-social <role>` starts it.
@@ -193,6 +199,9 @@ pub const VARIABLES: &[Variable] = &[
     var("ALERT_COOLDOWN", OPTIONAL, false),
     var("MAX_RETRIES", OPTIONAL, false),
     var("MUSIC_LOG_RETENTION_DAYS", OPTIONAL, false),
+    var("AUDIT_LOG_RETENTION_DAYS", OPTIONAL, false),
+    var("DEAD_JOB_RETENTION_DAYS", OPTIONAL, false),
+    var("UPTIME_HOURLY_RETENTION_DAYS", OPTIONAL, false),
     var("SENTRY_DSN", OPTIONAL, true),
     var("SMTP_HOST", WORKER, false),
     var("SMTP_PORT", OPTIONAL, false),
@@ -422,6 +431,16 @@ impl Config {
                 why: "must start with postgres://".into(),
             });
         }
+        let at_least = |name: &'static str, default: u32, min: u32| -> Result<u32, ConfigError> {
+            let v: u32 = parsed(src, name, default)?;
+            if v < min {
+                return Err(ConfigError::Malformed { name, why: format!("must be at least {min} days") });
+            }
+            Ok(v)
+        };
+        let audit_log_retention_days = at_least("AUDIT_LOG_RETENTION_DAYS", 730, 30)?;
+        let dead_job_retention_days = at_least("DEAD_JOB_RETENTION_DAYS", 30, 1)?;
+        let uptime_hourly_retention_days = at_least("UPTIME_HOURLY_RETENTION_DAYS", 90, 2)?;
         let music_log_retention_days: u32 = parsed(src, "MUSIC_LOG_RETENTION_DAYS", 400)?;
         if music_log_retention_days < 2 {
             return Err(ConfigError::Malformed {
@@ -493,6 +512,9 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             invitation_ttl: Duration::from_secs(72 * 3600),
             music_log_retention_days,
+            audit_log_retention_days,
+            dead_job_retention_days,
+            uptime_hourly_retention_days,
         })
     }
 

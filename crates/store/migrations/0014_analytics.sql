@@ -5,3 +5,5 @@ CREATE INDEX satisfaction_scores_created_at_idx ON satisfaction_scores(created_a
 CREATE INDEX conversations_first_response_at_idx ON conversations(first_response_at) WHERE first_response_at IS NOT NULL;
 CREATE INDEX conversations_closed_at_idx ON conversations(closed_at) WHERE closed_at IS NOT NULL;
 CREATE INDEX conversations_not_closed_idx ON conversations(status) WHERE status <> 'closed';
+-- Retention deletes hourly uptime rollups by age.
+CREATE INDEX uptime_rollups_period_starts_at_idx ON uptime_rollups(period, starts_at);

@@ -11,6 +11,7 @@ pub mod messaging;
 pub mod monitoring;
 pub mod partitions;
 pub mod periodic;
+pub mod retention;
 pub mod seed;
 pub mod sessions;
 pub mod testing;
