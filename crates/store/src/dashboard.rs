@@ -7,10 +7,12 @@ use bma_domain::monitoring::{Observation, Severity};
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
-/// Monitored zones (live, linked to a Soundtrack player) of one brand and country whose latest
-/// observation is `observation` (None: never observed).
+/// Monitored zones (live, linked to a Soundtrack player) of one venue whose latest observation
+/// is `observation` (None: never observed).
 #[derive(Debug, Clone, FromRow)]
 pub struct FleetCount {
+    pub venue_id: uuid::Uuid,
+    pub venue_name: String,
     pub brand: Option<String>,
     pub country: Option<String>,
     pub observation: Option<Observation>,
@@ -19,10 +21,10 @@ pub struct FleetCount {
 
 pub async fn fleet_now(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<FleetCount>> {
     sqlx::query_as(
-        "SELECT v.brand, v.country, s.observation, count(*) AS zones \
+        "SELECT v.id AS venue_id, v.name AS venue_name, v.brand, v.country, s.observation, count(*) AS zones \
          FROM zones z JOIN venues v ON v.id = z.venue_id LEFT JOIN zone_monitor_state s ON s.zone_id = z.id \
          WHERE z.archived_at IS NULL AND v.archived_at IS NULL AND z.soundtrack_device_id IS NOT NULL \
-         GROUP BY 1, 2, 3",
+         GROUP BY 1, 2, 3, 4, 5",
     )
     .fetch_all(db)
     .await

@@ -65,13 +65,28 @@ pub struct StateGroup {
     pub counts: StateCounts,
 }
 
-/// The fleet now: totals, and the same counts by brand and by country (ordered by key, none first).
+/// A venue with zones silent or offline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VenueStates {
+    pub venue_id: uuid::Uuid,
+    pub name: String,
+    #[serde(flatten)]
+    pub counts: StateCounts,
+}
+
+/// The fleet now: totals, the same counts by brand and by country (ordered by key, none first),
+/// and the venues with problems: those with a zone silent or offline, most such zones first (then
+/// by name), at most [`PROBLEM_VENUES`].
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct FleetSection {
     pub total: StateCounts,
     pub by_brand: Vec<StateGroup>,
     pub by_country: Vec<StateGroup>,
+    pub venues_with_problems: Vec<VenueStates>,
 }
+
+/// How many venues with problems the dashboard lists.
+pub const PROBLEM_VENUES: usize = 50;
 
 /// Open alerts of one severity by age (now − when the alert was opened; each lower bound
 /// inclusive): under 1 hour, 1–24 hours, 1–7 days, 7 days or more.
@@ -213,12 +228,27 @@ async fn fleet(ctx: &AppContext) -> Result<FleetSection> {
     let mut section = FleetSection::default();
     let mut brands: BTreeMap<Option<String>, StateCounts> = BTreeMap::new();
     let mut countries: BTreeMap<Option<String>, StateCounts> = BTreeMap::new();
+    let mut venues: BTreeMap<uuid::Uuid, VenueStates> = BTreeMap::new();
     for row in store::fleet_now(&ctx.read_db).await? {
         let state = FleetState::of(row.observation);
         section.total.add(state, row.zones);
         brands.entry(row.brand).or_default().add(state, row.zones);
         countries.entry(row.country).or_default().add(state, row.zones);
+        venues
+            .entry(row.venue_id)
+            .or_insert_with(|| VenueStates {
+                venue_id: row.venue_id,
+                name: row.venue_name,
+                counts: StateCounts::default(),
+            })
+            .counts
+            .add(state, row.zones);
     }
+    let troubled = |v: &VenueStates| v.counts.silent + v.counts.offline;
+    let mut problems: Vec<VenueStates> = venues.into_values().filter(|v| troubled(v) > 0).collect();
+    problems.sort_by(|a, b| troubled(b).cmp(&troubled(a)).then_with(|| a.name.cmp(&b.name)));
+    problems.truncate(PROBLEM_VENUES);
+    section.venues_with_problems = problems;
     let groups = |m: BTreeMap<Option<String>, StateCounts>| {
         m.into_iter().map(|(key, counts)| StateGroup { key, counts }).collect::<Vec<_>>()
     };

@@ -266,7 +266,8 @@ pub async fn conversations(
     .await
 }
 
-/// The operations dashboard now: the fleet's zones by state (totals, by brand, by country), open
+/// The operations dashboard now: the fleet's zones by state (totals, by brand, by country, and the
+/// venues with silent or offline zones), open
 /// alerts by severity and age, conversations open / unassigned / waiting with the longest wait,
 /// today's first-response and resolution times and messages by channel (today: since midnight
 /// UTC), satisfaction over 7 and 30 days with its trend, and uptime over 24 hours, 7 and 30 days.

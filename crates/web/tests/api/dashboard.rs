@@ -22,11 +22,11 @@ fn mins(n: i64) -> Duration {
     Duration::minutes(n)
 }
 
-async fn venue(db: &PgPool, brand: Option<&str>, country: &str) -> Uuid {
+async fn venue(db: &PgPool, name: &str, brand: Option<&str>, country: &str) -> Uuid {
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO venues (id, name, brand, country, timezone) VALUES ($1, $2, $3, $4, 'UTC')")
         .bind(id)
-        .bind(format!("Venue {id}"))
+        .bind(name)
         .bind(brand)
         .bind(country)
         .execute(db)
@@ -162,9 +162,9 @@ async fn the_dashboard_reports_every_figure_of_crafted_data_as_computed_by_hand(
     let member: Uuid = sqlx::query_scalar("SELECT id FROM team_members LIMIT 1").fetch_one(db).await.expect("member");
 
     // Fleet: 8 monitored zones; an archived and an unlinked zone are not in it.
-    let v1 = venue(db, Some("Lotus"), "TH").await;
-    let v2 = venue(db, Some("Lotus"), "SG").await;
-    let v3 = venue(db, None, "TH").await;
+    let v1 = venue(db, "Alpha", Some("Lotus"), "TH").await;
+    let v2 = venue(db, "Bravo", Some("Lotus"), "SG").await;
+    let v3 = venue(db, "Charlie", None, "TH").await;
     let z1 = zone(db, v1, Some("playing"), true, false).await;
     let _z2 = zone(db, v1, Some("offline_cached"), true, false).await;
     let z3 = zone(db, v1, Some("paused"), true, false).await;
@@ -306,6 +306,16 @@ async fn the_dashboard_reports_every_figure_of_crafted_data_as_computed_by_hand(
         ])
     );
 
+    // Venues with a zone silent or offline, most first, ties by name.
+    assert_eq!(
+        d["fleet"]["venues_with_problems"],
+        json!([
+            {"venue_id": v1, "name": "Alpha", "zones": 4, "playing": 2, "silent": 1, "offline": 1, "unknown": 0},
+            {"venue_id": v2, "name": "Bravo", "zones": 2, "playing": 0, "silent": 1, "offline": 0, "unknown": 1},
+            {"venue_id": v3, "name": "Charlie", "zones": 2, "playing": 0, "silent": 0, "offline": 1, "unknown": 1},
+        ])
+    );
+
     assert_eq!(d["alerts"]["open"], 5);
     assert_eq!(
         d["alerts"]["by_severity"],
@@ -408,4 +418,50 @@ async fn the_dashboard_is_for_signed_in_members_only() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{}", anonymous.text);
     let viewer = app.token(Role::Viewer).await;
     assert_eq!(app.get("/api/v1/analytics/dashboard", &viewer).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn dashboard_uptime_counts_opening_hours_only_and_leaves_maintenance_out() {
+    let app = app_at_noon().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let n = now();
+    // Open 08:00–20:00 UTC every day: the last 24 hours hold 12 open hours (yesterday 12–20,
+    // today 08–12). Playing throughout, but under maintenance from 11:00 to 11:30 today.
+    let v = venue(db, "Hours Hotel", None, "TH").await;
+    for weekday in 0..7 {
+        sqlx::query(
+            "INSERT INTO venue_opening_hours (venue_id, weekday, opens_at, closes_at) VALUES ($1, $2, 480, 1200)",
+        )
+        .bind(v)
+        .bind(weekday)
+        .execute(db)
+        .await
+        .expect("opening hours");
+    }
+    let z = zone(db, v, Some("playing"), true, false).await;
+    health(db, z, Health::Up, n - Duration::days(3)).await;
+    sqlx::query("INSERT INTO maintenance_windows (id, venue_id, starts_at, ends_at) VALUES ($1, $2, $3, $4)")
+        .bind(Uuid::now_v7())
+        .bind(v)
+        .bind(n - mins(60))
+        .bind(n - mins(30))
+        .execute(db)
+        .await
+        .expect("a maintenance window");
+    let r = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let u = &r.body["uptime"]["last_24_hours"];
+    assert_eq!(
+        (
+            u["up_seconds"].clone(),
+            u["down_seconds"].clone(),
+            u["unknown_seconds"].clone(),
+            u["excluded_seconds"].clone()
+        ),
+        (json!(12 * 3600 - 1800), json!(0), json!(0), json!(12 * 3600 + 1800)),
+        "{u}"
+    );
+    close(&u["uptime_percentage"], 100.0, "up whenever open and not in maintenance");
+    assert_eq!(r.body["fleet"]["venues_with_problems"], json!([]), "a playing venue is no problem");
 }
