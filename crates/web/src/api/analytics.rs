@@ -267,10 +267,10 @@ pub async fn conversations(
 }
 
 /// The operations dashboard now: the fleet's zones by state (totals, by brand, by country, and the
-/// venues with silent or offline zones), open
-/// alerts by severity and age, conversations open / unassigned / waiting with the longest wait,
-/// today's first-response and resolution times and messages by channel (today: since midnight
-/// UTC), satisfaction over 7 and 30 days with its trend, and uptime over 24 hours, 7 and 30 days.
+/// venues with silent or offline zones), open alerts by severity and age, conversations open /
+/// unassigned / waiting with the longest wait, today's first-response and resolution times and
+/// messages by channel (today: since midnight UTC), satisfaction over 7 and 30 days with its
+/// trend, and uptime over 24 hours, 7 and 30 days.
 /// Every figure is defined on its field in the schema. Read from the analytics read pool and
 /// cached up to QUERY_CACHE_TTL (5 minutes) per role; opening or resolving an alert, a message, a
 /// conversation's status or assignment, or a survey answer invalidates it at once; zone states
