@@ -177,3 +177,33 @@ pub async fn answers_in(
     .fetch_all(db)
     .await
 }
+
+/// The fleet's uptime over one UTC day, summed from the daily rollups of its live zones.
+#[derive(Debug, Clone, FromRow)]
+pub struct DayUptime {
+    pub day: OffsetDateTime,
+    pub up: i64,
+    pub down: i64,
+    pub unknown: i64,
+    pub excluded: i64,
+}
+
+/// The days in `[from, to)` that have daily rollups, with their sums.
+pub async fn daily_uptime(
+    db: impl PgExecutor<'_>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<Vec<DayUptime>> {
+    sqlx::query_as(
+        "SELECT r.starts_at AS day, sum(r.up_seconds)::bigint AS up, sum(r.down_seconds)::bigint AS down, \
+                sum(r.unknown_seconds)::bigint AS unknown, sum(r.excluded_seconds)::bigint AS excluded \
+         FROM uptime_rollups r JOIN zones z ON z.id = r.zone_id JOIN venues v ON v.id = z.venue_id \
+         WHERE r.period = 'day' AND r.starts_at >= $1 AND r.starts_at < $2 \
+           AND z.archived_at IS NULL AND v.archived_at IS NULL \
+         GROUP BY r.starts_at",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}

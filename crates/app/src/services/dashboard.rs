@@ -180,7 +180,8 @@ pub struct SatisfactionSection {
 
 /// Uptime of the fleet over the last `hours` hours, as `/api/v1/analytics/uptime` defines it:
 /// only opening hours count, maintenance is excluded, time without evidence is unknown;
-/// `uptime_percentage` = up / (up + down) × 100, null when nothing was measured.
+/// `uptime_percentage` = up / (up + down) × 100, null when nothing was measured. Whole UTC days
+/// are read from the daily uptime rollups where they exist, the rest from the status log.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UptimeWindow {
     pub hours: i64,
@@ -352,28 +353,64 @@ fn window(days: i64, now: store::Answers, before: store::Answers) -> Satisfactio
 }
 
 async fn uptime(ctx: &AppContext, now: OffsetDateTime) -> Result<UptimeSection> {
-    let one = |hours: i64| async move {
-        let zones = crate::services::uptime::per_zone(&ctx.read_db, now - Duration::hours(hours), now).await?;
-        let mut w = UptimeWindow {
-            hours,
-            up_seconds: 0,
-            down_seconds: 0,
-            unknown_seconds: 0,
-            excluded_seconds: 0,
-            uptime_percentage: None,
-        };
-        for (_, u) in zones {
+    let (last_24_hours, last_7_days, last_30_days) =
+        tokio::try_join!(uptime_over(ctx, now, 24), uptime_over(ctx, now, 24 * 7), uptime_over(ctx, now, 24 * 30))?;
+    Ok(UptimeSection { last_24_hours, last_7_days, last_30_days })
+}
+
+/// The fleet's uptime over the last `hours`: whole UTC days that have daily rollups are read from
+/// them; the rest of the window (its partial first and last days, and any day not rolled up) is
+/// computed exactly from the status log, which gives the same figures, as uptime adds up over
+/// disjoint stretches of time.
+async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64) -> Result<UptimeWindow> {
+    let since = now - Duration::hours(hours);
+    let first_midnight = since.replace_time(time::Time::MIDNIGHT) + Duration::DAY;
+    let last_midnight = now.replace_time(time::Time::MIDNIGHT);
+    let mut w = UptimeWindow {
+        hours,
+        up_seconds: 0,
+        down_seconds: 0,
+        unknown_seconds: 0,
+        excluded_seconds: 0,
+        uptime_percentage: None,
+    };
+    // Stretches to compute exactly, adjacent ones merged so that each costs one pass.
+    let mut exact: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
+    let mut add = |from: OffsetDateTime, to: OffsetDateTime| match exact.last_mut() {
+        Some(last) if last.1 == from => last.1 = to,
+        _ => exact.push((from, to)),
+    };
+    if first_midnight < last_midnight {
+        let rolled = store::daily_uptime(&ctx.read_db, first_midnight, last_midnight).await?;
+        for d in &rolled {
+            w.up_seconds += d.up;
+            w.down_seconds += d.down;
+            w.unknown_seconds += d.unknown;
+            w.excluded_seconds += d.excluded;
+        }
+        add(since, first_midnight);
+        let mut day = first_midnight;
+        while day < last_midnight {
+            if !rolled.iter().any(|d| d.day == day) {
+                add(day, day + Duration::DAY);
+            }
+            day += Duration::DAY;
+        }
+        add(last_midnight, now);
+    } else {
+        add(since, now);
+    }
+    for (from, to) in exact.into_iter().filter(|(f, t)| f < t) {
+        for (_, u) in crate::services::uptime::per_zone(&ctx.read_db, from, to).await? {
             w.up_seconds += u.up.whole_seconds();
             w.down_seconds += u.down.whole_seconds();
             w.unknown_seconds += u.unknown.whole_seconds();
             w.excluded_seconds += u.excluded.whole_seconds();
         }
-        let measured = w.up_seconds + w.down_seconds;
-        #[allow(clippy::cast_precision_loss)]
-        let pct = (measured > 0).then(|| w.up_seconds as f64 * 100.0 / measured as f64);
-        w.uptime_percentage = pct;
-        Ok::<_, crate::Error>(w)
-    };
-    let (last_24_hours, last_7_days, last_30_days) = tokio::try_join!(one(24), one(24 * 7), one(24 * 30))?;
-    Ok(UptimeSection { last_24_hours, last_7_days, last_30_days })
+    }
+    let measured = w.up_seconds + w.down_seconds;
+    #[allow(clippy::cast_precision_loss)]
+    let pct = (measured > 0).then(|| w.up_seconds as f64 * 100.0 / measured as f64);
+    w.uptime_percentage = pct;
+    Ok(w)
 }

@@ -465,3 +465,36 @@ async fn dashboard_uptime_counts_opening_hours_only_and_leaves_maintenance_out()
     close(&u["uptime_percentage"], 100.0, "up whenever open and not in maintenance");
     assert_eq!(r.body["fleet"]["venues_with_problems"], json!([]), "a playing venue is no problem");
 }
+
+#[tokio::test]
+async fn whole_days_with_daily_rollups_are_read_from_them_and_the_rest_is_computed_exactly() {
+    let app = app_at_noon().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let n = now();
+    let v = venue(db, "Rolled Hotel", None, "TH").await;
+    let z = zone(db, v, Some("playing"), true, false).await;
+    // The status log says the zone has been down for 10 days; the daily rollup of three days ago
+    // (distinguishable on purpose) says it was up for 20 hours that day and unknown for 4.
+    health(db, z, Health::Down, n - Duration::days(10)).await;
+    sqlx::query(
+        "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, \
+             excluded_seconds) VALUES ($1, $2, 'day', $3, 72000, 0, 14400, 0)",
+    )
+    .bind(z)
+    .bind(v)
+    .bind(test_day_at(-3, 0, 0))
+    .execute(db)
+    .await
+    .expect("a daily rollup");
+    let r = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let u = &r.body["uptime"]["last_7_days"];
+    assert_eq!(
+        (u["up_seconds"].clone(), u["down_seconds"].clone(), u["unknown_seconds"].clone()),
+        (json!(72_000), json!(7 * 86_400 - 86_400), json!(14_400)),
+        "the rolled-up day from its rollup, the other six from the log: {u}"
+    );
+    let day = &r.body["uptime"]["last_24_hours"];
+    assert_eq!(day["down_seconds"], 86_400, "no whole day in the last 24 hours: {day}");
+}
