@@ -207,3 +207,33 @@ pub async fn daily_uptime(
     .fetch_all(db)
     .await
 }
+
+/// One zone's daily rollup (for uptime reports over long ranges).
+#[derive(Debug, Clone, FromRow)]
+pub struct ZoneDay {
+    pub zone_id: uuid::Uuid,
+    pub day: OffsetDateTime,
+    pub up: i64,
+    pub down: i64,
+    pub unknown: i64,
+    pub excluded: i64,
+}
+
+/// The daily rollups of live zones for the days in `[from, to)`.
+pub async fn zone_days(
+    db: impl PgExecutor<'_>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<Vec<ZoneDay>> {
+    sqlx::query_as(
+        "SELECT r.zone_id, r.starts_at AS day, r.up_seconds::bigint AS up, r.down_seconds::bigint AS down, \
+                r.unknown_seconds::bigint AS unknown, r.excluded_seconds::bigint AS excluded \
+         FROM uptime_rollups r JOIN zones z ON z.id = r.zone_id JOIN venues v ON v.id = z.venue_id \
+         WHERE r.period = 'day' AND r.starts_at >= $1 AND r.starts_at < $2 \
+           AND z.archived_at IS NULL AND v.archived_at IS NULL",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}

@@ -374,33 +374,18 @@ async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64) -> Resul
         excluded_seconds: 0,
         uptime_percentage: None,
     };
-    // Stretches to compute exactly, adjacent ones merged so that each costs one pass.
-    let mut exact: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
-    let mut add = |from: OffsetDateTime, to: OffsetDateTime| match exact.last_mut() {
-        Some(last) if last.1 == from => last.1 = to,
-        _ => exact.push((from, to)),
-    };
+    let mut rolled = std::collections::HashSet::new();
     if first_midnight < last_midnight {
-        let rolled = store::daily_uptime(&ctx.read_db, first_midnight, last_midnight).await?;
-        for d in &rolled {
+        for d in store::daily_uptime(&ctx.read_db, first_midnight, last_midnight).await? {
             w.up_seconds += d.up;
             w.down_seconds += d.down;
             w.unknown_seconds += d.unknown;
             w.excluded_seconds += d.excluded;
+            rolled.insert(d.day);
         }
-        add(since, first_midnight);
-        let mut day = first_midnight;
-        while day < last_midnight {
-            if !rolled.iter().any(|d| d.day == day) {
-                add(day, day + Duration::DAY);
-            }
-            day += Duration::DAY;
-        }
-        add(last_midnight, now);
-    } else {
-        add(since, now);
     }
-    for (from, to) in exact.into_iter().filter(|(f, t)| f < t) {
+    let exact = crate::services::uptime::stretches(since, now, &rolled);
+    for (from, to) in exact {
         for (_, u) in crate::services::uptime::per_zone(&ctx.read_db, from, to).await? {
             w.up_seconds += u.up.whole_seconds();
             w.down_seconds += u.down.whole_seconds();

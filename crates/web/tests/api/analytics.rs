@@ -483,3 +483,44 @@ async fn days_follow_the_asked_time_zone_or_each_venues_own_and_groups_go_by_bra
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
     assert_eq!(bad.body["error"]["fields"][0]["field"], "tz", "{}", bad.text);
 }
+
+#[tokio::test]
+async fn uptime_reports_read_whole_rolled_up_days_from_their_rollups_and_the_rest_from_the_log() {
+    use bma_domain::clock::test_day_at;
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let (venue, zone) = zone_of_a_venue(db).await;
+    bma_store::monitoring::log(
+        db,
+        zone,
+        bma_store::monitoring::LogEntry::Health(bma_domain::monitoring::Health::Down),
+        test_day_at(-10, 0, 0),
+    )
+    .await
+    .expect("down for ten days");
+    sqlx::query(
+        "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, \
+             excluded_seconds) VALUES ($1, $2, 'day', $3, 72000, 0, 14400, 0)",
+    )
+    .bind(zone)
+    .bind(venue)
+    .bind(test_day_at(-3, 0, 0))
+    .execute(db)
+    .await
+    .expect("a daily rollup");
+    let rfc = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).expect("RFC 3339");
+    let path = format!(
+        "/api/v1/analytics/uptime?group_by=venue&since={}&until={}",
+        rfc(test_day_at(-5, 12, 0)),
+        rfc(test_day_at(0, 12, 0))
+    );
+    let r = app.get(&path, &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let row = &r.body[0];
+    assert_eq!(
+        (row["up_seconds"].clone(), row["down_seconds"].clone(), row["unknown_seconds"].clone()),
+        (json!(72_000), json!(4 * 86_400), json!(14_400)),
+        "day -3 from its rollup, the other four days from the log: {row}"
+    );
+}
