@@ -13,6 +13,7 @@ pub mod partitions;
 pub mod periodic;
 pub mod retention;
 pub mod seed;
+pub mod seed_history;
 pub mod sessions;
 pub mod testing;
 pub mod venues;

@@ -524,3 +524,46 @@ async fn uptime_reports_read_whole_rolled_up_days_from_their_rollups_and_the_res
         "day -3 from its rollup, the other four days from the log: {row}"
     );
 }
+
+#[tokio::test]
+async fn seeded_history_fills_every_analytics_figure_and_the_dashboard_reads_its_rollups() {
+    use bma_domain::clock::{Clock, test_day_at};
+    let now = test_day_at(0, 12, 0);
+    let app = TestApp::with(Options { clock: Some(Clock::virtual_at(now)), ..Options::default() }).await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let plan = bma_store::seed::SeedPlan { venues: 30, zones: 80, seed: 7, soundtrack_ids: true };
+    bma_store::seed::seed_fleet(db, &plan, |_, _| {}).await.expect("a fleet");
+    let mut ticks = Vec::new();
+    let h = bma_store::seed_history::seed_history(db, 40, 7, now, |done, total| ticks.push((done, total)))
+        .await
+        .expect("history");
+    assert_eq!(ticks, vec![(30, 40), (40, 40)], "progress a month at a time");
+    let zones: i64 = sqlx::query_scalar("SELECT count(*) FROM zones").fetch_one(db).await.expect("zones");
+    assert_eq!(h.rollups, u64::try_from(zones * 40).expect("count"), "a daily rollup per zone and day");
+    let downs: i64 = sqlx::query_scalar("SELECT count(*) FROM uptime_rollups WHERE down_seconds > 0")
+        .fetch_one(db)
+        .await
+        .expect("down days");
+    assert_eq!(h.alerts, u64::try_from(downs).expect("count"), "an alert for each day with downtime");
+    assert!(h.conversations > 0 && h.messages >= 2 * h.conversations && h.scores > 0, "{h:?}");
+    let last: OffsetDateTime =
+        sqlx::query_scalar("SELECT max(created_at) FROM messages").fetch_one(db).await.expect("max");
+    assert!(last < now, "no message from the future");
+
+    let d = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text);
+    let week = &d.body["uptime"]["last_7_days"];
+    let rolled: i64 = sqlx::query_scalar(
+        "SELECT sum(up_seconds)::bigint FROM uptime_rollups WHERE period = 'day' AND starts_at >= $1 AND starts_at < $2",
+    )
+    .bind(test_day_at(-6, 0, 0))
+    .bind(test_day_at(0, 0, 0))
+    .fetch_one(db)
+    .await
+    .expect("rolled-up seconds");
+    assert_eq!(week["up_seconds"], rolled, "the six whole days come from the rollups (the log is empty): {week}");
+    assert!(d.body["satisfaction"]["last_30_days"]["answers"].as_i64().unwrap_or(0) > 0, "{}", d.text);
+    let convs = app.get("/api/v1/analytics/conversations?group_by=week", &token).await;
+    assert!(convs.body["conversations"].as_i64().unwrap_or(0) > 0, "{}", convs.text);
+}
