@@ -6,6 +6,12 @@ use crate::{AppContext, Result};
 
 pub const VENUE_LISTS: &str = "venues";
 pub const UPTIME: &str = "uptime";
+/// Alerts opened, resolved or raised in severity.
+pub const ALERTS: &str = "alerts";
+/// Conversations and their messages: new messages, replies, status, assignment, surveys sent.
+pub const INBOX: &str = "inbox";
+/// Survey answers.
+pub const SCORES: &str = "scores";
 
 async fn generation(ctx: &AppContext, scope: &str) -> Result<String> {
     Ok(ctx.kv.cache.get(&format!("gen:{scope}")).await?.unwrap_or_else(|| "0".into()))
@@ -18,9 +24,28 @@ pub async fn bump(ctx: &AppContext, scope: &str) -> Result<()> {
     Ok(())
 }
 
+/// Invalidates every cached entry of each of `scopes`; a failure is logged, not returned, as it
+/// comes after the write has committed (the entries then expire within QUERY_CACHE_TTL).
+pub async fn bump_after_write(ctx: &AppContext, scopes: &[&str]) {
+    for scope in scopes {
+        if let Err(e) = bump(ctx, scope).await {
+            tracing::warn!(error = %e, scope, "query cache not invalidated");
+        }
+    }
+}
+
 /// The cached JSON for `key` in `scope`, or `compute`'s result, cached for QUERY_CACHE_TTL
 /// (0 turns caching off).
 pub async fn json<F, Fut>(ctx: &AppContext, scope: &str, key: &str, compute: F) -> Result<String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String>>,
+{
+    json_over(ctx, &[scope], key, compute).await
+}
+
+/// As [`json`], for an answer built from several scopes: a write to any of them invalidates it.
+pub async fn json_over<F, Fut>(ctx: &AppContext, scopes: &[&str], key: &str, compute: F) -> Result<String>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<String>>,
@@ -29,12 +54,17 @@ where
     if ttl.is_zero() {
         return compute().await;
     }
-    let full = format!("q:{scope}:{}:{key}", generation(ctx, scope).await?);
+    let scope = scopes.join("+");
+    let mut generations = Vec::with_capacity(scopes.len());
+    for s in scopes {
+        generations.push(generation(ctx, s).await?);
+    }
+    let full = format!("q:{scope}:{}:{key}", generations.join("."));
     if let Some(hit) = ctx.kv.cache.get(&full).await? {
-        metrics::counter!("query_cache_total", "scope" => scope.to_owned(), "result" => "hit").increment(1);
+        metrics::counter!("query_cache_total", "scope" => scope.clone(), "result" => "hit").increment(1);
         return Ok(hit);
     }
-    metrics::counter!("query_cache_total", "scope" => scope.to_owned(), "result" => "miss").increment(1);
+    metrics::counter!("query_cache_total", "scope" => scope, "result" => "miss").increment(1);
     let fresh = compute().await?;
     ctx.kv.cache.set(&full, &fresh, ttl).await?;
     Ok(fresh)

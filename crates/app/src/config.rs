@@ -89,6 +89,8 @@ pub struct MessagingConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Option<Secret>,
+    /// A read replica for analytics (DATABASE_READ_URL); unset: analytics read the primary.
+    pub database_read_url: Option<Secret>,
     pub database_max_connections: u32,
     pub redis_url: Option<Secret>,
     pub redis_key_prefix: String,
@@ -129,6 +131,12 @@ pub struct Config {
     /// Days of music status log kept (MUSIC_LOG_RETENTION_DAYS); older days are dropped once the
     /// daily uptime rollups hold them.
     pub music_log_retention_days: u32,
+    /// Days of audit log kept (AUDIT_LOG_RETENTION_DAYS, at least 30).
+    pub audit_log_retention_days: u32,
+    /// Days a dead job is kept for an admin to re-queue (DEAD_JOB_RETENTION_DAYS, at least 1).
+    pub dead_job_retention_days: u32,
+    /// Days of hourly uptime rollups kept; daily ones stay (UPTIME_HOURLY_RETENTION_DAYS, at least 2).
+    pub uptime_hourly_retention_days: u32,
 }
 
 /// A long-running process of a deployment, as `bma-social <role>` starts it.
@@ -176,6 +184,7 @@ const fn read_in(module: &'static str, name: &'static str, needed_by: &'static [
 /// Every environment variable the binary reads, and which processes need it.
 pub const VARIABLES: &[Variable] = &[
     var("DATABASE_URL", ALL, true),
+    var("DATABASE_READ_URL", OPTIONAL, true),
     var("DATABASE_MAX_CONNECTIONS", OPTIONAL, false),
     var("REDIS_URL", ALL, true),
     var("REDIS_KEY_PREFIX", OPTIONAL, false),
@@ -190,6 +199,9 @@ pub const VARIABLES: &[Variable] = &[
     var("ALERT_COOLDOWN", OPTIONAL, false),
     var("MAX_RETRIES", OPTIONAL, false),
     var("MUSIC_LOG_RETENTION_DAYS", OPTIONAL, false),
+    var("AUDIT_LOG_RETENTION_DAYS", OPTIONAL, false),
+    var("DEAD_JOB_RETENTION_DAYS", OPTIONAL, false),
+    var("UPTIME_HOURLY_RETENTION_DAYS", OPTIONAL, false),
     var("SENTRY_DSN", OPTIONAL, true),
     var("SMTP_HOST", WORKER, false),
     var("SMTP_PORT", OPTIONAL, false),
@@ -410,6 +422,25 @@ impl Config {
                 return Err(ConfigError::Malformed { name: "DATABASE_URL", why: "must start with postgres://".into() });
             }
         }
+        let database_read_url = secret(src, "DATABASE_READ_URL");
+        if let Some(u) = &database_read_url
+            && !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Malformed {
+                name: "DATABASE_READ_URL",
+                why: "must start with postgres://".into(),
+            });
+        }
+        let at_least = |name: &'static str, default: u32, min: u32| -> Result<u32, ConfigError> {
+            let v: u32 = parsed(src, name, default)?;
+            if v < min {
+                return Err(ConfigError::Malformed { name, why: format!("must be at least {min} days") });
+            }
+            Ok(v)
+        };
+        let audit_log_retention_days = at_least("AUDIT_LOG_RETENTION_DAYS", 730, 30)?;
+        let dead_job_retention_days = at_least("DEAD_JOB_RETENTION_DAYS", 30, 1)?;
+        let uptime_hourly_retention_days = at_least("UPTIME_HOURLY_RETENTION_DAYS", 90, 2)?;
         let music_log_retention_days: u32 = parsed(src, "MUSIC_LOG_RETENTION_DAYS", 400)?;
         if music_log_retention_days < 2 {
             return Err(ConfigError::Malformed {
@@ -419,6 +450,7 @@ impl Config {
         }
         Ok(Self {
             database_url,
+            database_read_url,
             database_max_connections: parsed(src, "DATABASE_MAX_CONNECTIONS", 20)?,
             redis_url,
             redis_key_prefix: src.get("REDIS_KEY_PREFIX").unwrap_or_else(|| "bma:".into()),
@@ -480,6 +512,9 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             invitation_ttl: Duration::from_secs(72 * 3600),
             music_log_retention_days,
+            audit_log_retention_days,
+            dead_job_retention_days,
+            uptime_hourly_retention_days,
         })
     }
 

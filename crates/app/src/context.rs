@@ -11,6 +11,10 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppContext {
     pub db: PgPool,
+    /// Where analytics read: the replica of DATABASE_READ_URL, or the primary when it is unset.
+    pub read_db: PgPool,
+    /// "Now" for analytics windows such as "today" (virtual in tests).
+    pub clock: bma_domain::clock::Clock,
     pub kv: Kv,
     pub mailer: Arc<dyn Mailer>,
     pub config: Arc<Config>,
@@ -50,7 +54,34 @@ impl AppContext {
                 .ok()
                 .map(Arc::new)
         });
-        Self { db, kv, mailer, config: Arc::new(config), jwt, dummy_hash, soundtrack: None, channels, claude, weather }
+        Self {
+            read_db: db.clone(),
+            clock: bma_domain::clock::Clock::Real,
+            db,
+            kv,
+            mailer,
+            config: Arc::new(config),
+            jwt,
+            dummy_hash,
+            soundtrack: None,
+            channels,
+            claude,
+            weather,
+        }
+    }
+
+    /// Opens the analytics pool on DATABASE_READ_URL when it is set (the primary serves otherwise).
+    pub async fn with_read_replica(mut self) -> anyhow::Result<Self> {
+        if let Some(url) = &self.config.database_read_url {
+            self.read_db = bma_store::connect(url.expose(), self.config.database_max_connections).await?;
+        }
+        Ok(self)
+    }
+
+    #[must_use]
+    pub fn with_clock(mut self, clock: bma_domain::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     #[must_use]

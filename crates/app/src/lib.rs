@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod events;
 pub mod jobs;
 pub mod messaging;
 pub mod monitoring;

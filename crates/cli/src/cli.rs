@@ -59,6 +59,17 @@ pub struct SeedArgs {
     /// Give the fleet made-up Soundtrack ids (`false` when discovery is to link real ones).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub soundtrack_ids: bool,
+    /// Also write this much history ending last midnight (e.g. `365d`): daily uptime rollups,
+    /// alerts, conversations, messages and survey answers.
+    #[arg(long, value_parser = parse_days)]
+    pub history: Option<u32>,
+}
+
+/// `365d` (or `365`): a whole number of days, 1 to 3,660.
+fn parse_days(s: &str) -> Result<u32, String> {
+    let n: u32 =
+        s.strip_suffix('d').unwrap_or(s).parse().map_err(|_| format!("{s:?} is not a number of days such as 365d"))?;
+    if (1..=3660).contains(&n) { Ok(n) } else { Err("between 1d and 3660d".into()) }
 }
 
 #[derive(clap::Args, Debug)]

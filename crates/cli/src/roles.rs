@@ -101,6 +101,31 @@ async fn seed(rt: &Runtime, args: &SeedArgs) -> anyhow::Result<()> {
         "seeded {} venues, {} zones, {} contacts, {} opening periods in {secs:.2} s",
         report.venues, report.zones, report.contacts, report.opening_periods
     );
+    if let Some(days) = args.history {
+        let bar = indicatif::ProgressBar::new(u64::from(days));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} history [{bar:40}] {pos}/{len} days ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        let started = Instant::now();
+        let now = bma_domain::clock::Clock::Real.now();
+        let h = bma_store::seed_history::seed_history(&rt.ctx.db, days, args.seed, now, |done, _| {
+            bar.set_position(u64::from(done));
+        })
+        .await?;
+        bar.finish_and_clear();
+        println!(
+            "wrote {} days of history: {} daily rollups, {} alerts, {} conversations, {} messages, {} survey answers in {:.2} s",
+            h.days,
+            h.rollups,
+            h.alerts,
+            h.conversations,
+            h.messages,
+            h.scores,
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 
@@ -186,8 +211,18 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     let rt = runtime::connect(config, true, true).await?;
     let venues = bma_store::seed::venue_count(&rt.ctx.db).await?;
     if venues == 0 {
-        seed(&rt, &SeedArgs { venues: args.venues, zones: args.zones, seed: 42, reset: false, soundtrack_ids: false })
-            .await?;
+        seed(
+            &rt,
+            &SeedArgs {
+                venues: args.venues,
+                zones: args.zones,
+                seed: 42,
+                reset: false,
+                soundtrack_ids: false,
+                history: None,
+            },
+        )
+        .await?;
     }
     let password = Password::parse(DEMO_PASSWORD)?;
     for (email, name, role) in DEMO_TEAM {

@@ -66,7 +66,8 @@ pub async fn connect(config: Config, allow_embedded: bool, migrate: bool) -> any
     };
     let mailer = mailer(&config)?;
     let soundtrack = AppContext::soundtrack_from_config(&config, bma_domain::clock::Clock::Real)?;
-    let mut ctx = AppContext::new(db, kv, mailer, config);
+    let mut ctx =
+        AppContext::new(db, kv, mailer, config).with_read_replica().await.context("connecting to DATABASE_READ_URL")?;
     match soundtrack {
         Some(client) => ctx = ctx.with_soundtrack(client),
         None => tracing::warn!(

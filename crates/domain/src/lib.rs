@@ -2,6 +2,7 @@
 //! nothing invalid exists past it. No I/O lives in this crate.
 
 pub mod access;
+pub mod analytics;
 pub mod bot;
 pub mod clock;
 pub mod contact;

@@ -49,6 +49,30 @@ pub trait RateLimiter: Send + Sync {
 pub trait PubSub: Send + Sync {
     async fn publish(&self, channel: &str, payload: &str) -> Result<(), KvError>;
     async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, KvError>;
+    /// Numbers `payload` (1, 2, 3, … per channel), keeps it in the channel's journal of its newest
+    /// `keep` entries, and publishes it as `"{id} {payload}"`, all at once so that ids reach
+    /// subscribers in order. Returns the id.
+    async fn publish_journaled(&self, channel: &str, payload: &str, keep: usize) -> Result<u64, KvError>;
+    /// The journal's entries after id `after`, oldest first.
+    async fn replay(&self, channel: &str, after: u64) -> Result<Replay, KvError>;
+}
+
+/// What a subscriber that saw up to some id missed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Replay {
+    /// `(id, payload)`, oldest first.
+    pub events: Vec<(u64, String)>,
+    /// Some of what came after that id is no longer in the journal (or the id was never given):
+    /// the subscriber must reload instead.
+    pub gap: bool,
+}
+
+impl Replay {
+    /// The replay of `after` from a journal holding `entries` (oldest first) whose newest id is `last`.
+    pub fn of(after: u64, last: u64, entries: Vec<(u64, String)>) -> Self {
+        let gap = after > last || (after < last && entries.first().is_none_or(|(id, _)| *id != after + 1));
+        Replay { events: entries, gap }
+    }
 }
 
 /// The shared state handed to the rest of the service.

@@ -1,6 +1,6 @@
 //! In-process cache, limiter and pub/sub for a single process without Redis.
 
-use super::{Cache, Decision, KvError, PubSub, RateLimiter};
+use super::{Cache, Decision, KvError, PubSub, RateLimiter, Replay};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -19,7 +19,12 @@ struct Inner {
     cache: Mutex<HashMap<String, (String, Instant)>>,
     counters: Mutex<HashMap<String, (u32, Instant)>>,
     channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
+    /// Per channel: the last id given and the newest entries.
+    journals: Mutex<HashMap<String, Journal>>,
 }
+
+/// The last id given and the newest `(id, payload)` entries.
+type Journal = (u64, std::collections::VecDeque<(u64, String)>);
 
 const SWEEP_AT: usize = 100_000;
 
@@ -110,11 +115,50 @@ impl PubSub for Memory {
         });
         Ok(stream.boxed())
     }
+
+    async fn publish_journaled(&self, channel: &str, payload: &str, keep: usize) -> Result<u64, KvError> {
+        let mut journals = self.inner.journals.lock().unwrap_or_else(PoisonError::into_inner);
+        let (last, entries) = journals.entry(channel.to_owned()).or_default();
+        *last += 1;
+        let id = *last;
+        entries.push_back((id, payload.to_owned()));
+        while entries.len() > keep.max(1) {
+            entries.pop_front();
+        }
+        // Sent while the journal is held, so that ids reach subscribers in order.
+        let map = self.inner.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = map.get(channel) {
+            let _ = tx.send(format!("{id} {payload}"));
+        }
+        Ok(id)
+    }
+
+    async fn replay(&self, channel: &str, after: u64) -> Result<Replay, KvError> {
+        let journals = self.inner.journals.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((last, entries)) = journals.get(channel) else { return Ok(Replay::of(after, 0, Vec::new())) };
+        let newer = entries.iter().filter(|(id, _)| *id > after).cloned().collect();
+        Ok(Replay::of(after, *last, newer))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_journal_replays_what_came_after_an_id_and_says_when_some_of_it_is_gone() {
+        let m = Memory::new();
+        let mut live = m.subscribe("ev").await.expect("subscribed");
+        for p in ["a", "b", "c", "d"] {
+            m.publish_journaled("ev", p, 3).await.expect("published");
+        }
+        assert_eq!(live.next().await.as_deref(), Some("1 a"));
+        let r = m.replay("ev", 2).await.expect("replayed");
+        assert_eq!(r, Replay { events: vec![(3, "c".into()), (4, "d".into())], gap: false });
+        assert_eq!(m.replay("ev", 4).await.expect("replayed"), Replay::default(), "nothing missed");
+        assert!(m.replay("ev", 0).await.expect("replayed").gap, "the first was dropped");
+        assert!(m.replay("ev", 9).await.expect("replayed").gap, "an id never given");
+    }
 
     #[tokio::test]
     async fn the_limiter_refuses_hits_past_the_limit_until_the_window_ends() {

@@ -1,6 +1,6 @@
 //! The Redis implementations, shared by every replica.
 
-use super::{Cache, Decision, KvError, PubSub, RateLimiter};
+use super::{Cache, Decision, KvError, PubSub, RateLimiter, Replay};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -13,8 +13,23 @@ pub struct Redis {
     client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
-    hit_script: std::sync::Arc<redis::Script>,
+    scripts: std::sync::Arc<Scripts>,
 }
+
+struct Scripts {
+    hit: redis::Script,
+    journal: redis::Script,
+}
+
+/// Numbers, keeps and publishes one event atomically (KEYS: counter, journal, channel; ARGV:
+/// payload, how many to keep).
+const JOURNAL: &str = r"
+local id = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], id, id .. ' ' .. ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
+redis.call('PUBLISH', KEYS[3], id .. ' ' .. ARGV[1])
+return id
+";
 
 /// Fixed-window counter: increments, sets the expiry on the first hit, returns count and TTL.
 const HIT: &str = r"
@@ -33,7 +48,15 @@ impl Redis {
             .set_response_timeout(Some(Duration::from_secs(3)))
             .set_number_of_retries(2);
         let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
-        Ok(Self { client, conn, prefix: prefix.to_owned(), hit_script: std::sync::Arc::new(redis::Script::new(HIT)) })
+        Ok(Self {
+            client,
+            conn,
+            prefix: prefix.to_owned(),
+            scripts: std::sync::Arc::new(Scripts {
+                hit: redis::Script::new(HIT),
+                journal: redis::Script::new(JOURNAL),
+            }),
+        })
     }
 
     fn key(&self, k: &str) -> String {
@@ -73,7 +96,7 @@ impl RateLimiter for Redis {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError> {
         let mut c = self.conn.clone();
         let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let (n, ttl): (u64, i64) = self.hit_script.key(self.key(key)).arg(ms).invoke_async(&mut c).await?;
+        let (n, ttl): (u64, i64) = self.scripts.hit.key(self.key(key)).arg(ms).invoke_async(&mut c).await?;
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         Ok(Decision {
             allowed: n <= limit,
@@ -108,5 +131,35 @@ impl PubSub for Redis {
         let mut ps = self.client.get_async_pubsub().await?;
         ps.subscribe(self.key(channel)).await?;
         Ok(ps.into_on_message().filter_map(|m| async move { m.get_payload::<String>().ok() }).boxed())
+    }
+
+    async fn publish_journaled(&self, channel: &str, payload: &str, keep: usize) -> Result<u64, KvError> {
+        let mut c = self.conn.clone();
+        let id: u64 = self
+            .scripts
+            .journal
+            .key(self.key(&format!("journal-id:{channel}")))
+            .key(self.key(&format!("journal:{channel}")))
+            .key(self.key(channel))
+            .arg(payload)
+            .arg(keep.max(1))
+            .invoke_async(&mut c)
+            .await?;
+        Ok(id)
+    }
+
+    async fn replay(&self, channel: &str, after: u64) -> Result<Replay, KvError> {
+        let mut c = self.conn.clone();
+        let last: Option<u64> = c.get(self.key(&format!("journal-id:{channel}"))).await?;
+        let raw: Vec<String> =
+            c.zrangebyscore(self.key(&format!("journal:{channel}")), format!("({after}"), "+inf").await?;
+        let entries = raw
+            .into_iter()
+            .filter_map(|e| {
+                let (id, payload) = e.split_once(' ')?;
+                Some((id.parse().ok()?, payload.to_owned()))
+            })
+            .collect();
+        Ok(Replay::of(after, last.unwrap_or(0), entries))
     }
 }

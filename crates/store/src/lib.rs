@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bot;
+pub mod dashboard;
 pub mod embedded;
 pub mod jobs;
 pub mod members;
@@ -10,7 +11,9 @@ pub mod messaging;
 pub mod monitoring;
 pub mod partitions;
 pub mod periodic;
+pub mod retention;
 pub mod seed;
+pub mod seed_history;
 pub mod sessions;
 pub mod testing;
 pub mod venues;

@@ -90,6 +90,7 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/events", member(MonitoringRead)),
     ("POST", "/api/v1/playlists", member(MonitoringControl)),
     ("GET", "/api/v1/analytics/conversations", member(AnalyticsRead)),
+    ("GET", "/api/v1/analytics/dashboard", member(AnalyticsRead)),
     ("POST", "/api/v1/admin/jobs/{id}/requeue", member(JobsManage)),
 ];
 

@@ -77,6 +77,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::templates))
         .routes(routes!(analytics::satisfaction))
         .routes(routes!(analytics::conversations))
+        .routes(routes!(analytics::dashboard))
         .routes(routes!(events::events))
         .routes(routes!(playlists::list, playlists::upsert))
         .split_for_parts()

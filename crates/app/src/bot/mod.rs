@@ -102,6 +102,7 @@ impl Handler for BotReply {
             Decision::HandOver(text, reason) => hand_over(ctx, &mut tx, p.conversation_id, &text, reason).await?,
         }
         tx.commit().await?;
+        crate::cache::bump_after_write(ctx, &[crate::cache::INBOX]).await;
         metrics::histogram!("bot_decision_seconds").record(started.elapsed().as_secs_f64());
         Ok(())
     }
@@ -406,8 +407,10 @@ async fn failed(ctx: &AppContext, e: Error, zone: &Zone, venue: Option<Uuid>, la
 async fn offline(ctx: &AppContext, zone: &Zone, venue: Option<Uuid>, lang: Lang) -> Decision {
     let now = time::OffsetDateTime::now_utc();
     let message = format!("{} is offline (reported by the venue through the bot)", zone.name);
-    if let Err(e) = crate::monitoring::report_offline(&ctx.db, zone.id, venue, &message, now).await {
-        tracing::error!(error = %e, "could not open the alert for an offline zone");
+    match crate::monitoring::report_offline(&ctx.db, zone.id, venue, &message, now).await {
+        Ok(opened) if opened.is_some() => crate::cache::bump_after_write(ctx, &[crate::cache::ALERTS]).await,
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "could not open the alert for an offline zone"),
     }
     Decision::HandOver(replies::zone_offline(lang, &zone.name), "the player is offline")
 }

@@ -109,6 +109,8 @@ impl Handler for SendEmail {
     }
 }
 
+/// Hourly: expired refresh tokens, old periodic slots, and the audit log, dead jobs and hourly
+/// uptime rollups past their retention.
 pub struct Housekeeping;
 
 #[async_trait]
@@ -118,7 +120,18 @@ impl Handler for Housekeeping {
     async fn run(&self, ctx: &AppContext, _job: HousekeepingJob) -> anyhow::Result<()> {
         let tokens = bma_store::sessions::purge_expired(&ctx.db).await?;
         let slots = bma_store::periodic::purge_old(&ctx.db, time::Duration::days(2)).await?;
-        tracing::info!(tokens, slots, "housekeeping done");
+        let now = ctx.clock.now();
+        let days = |n: u32| now - time::Duration::days(i64::from(n));
+        let c = &ctx.config;
+        let mut purged = 0;
+        for (what, before) in [
+            (bma_store::retention::Kept::AuditLog, days(c.audit_log_retention_days)),
+            (bma_store::retention::Kept::DeadJobs, days(c.dead_job_retention_days)),
+            (bma_store::retention::Kept::HourlyUptime, days(c.uptime_hourly_retention_days)),
+        ] {
+            purged += bma_store::retention::purge(&ctx.db, what, before, 5_000).await?;
+        }
+        tracing::info!(tokens, slots, purged, "housekeeping done");
         Ok(())
     }
 }

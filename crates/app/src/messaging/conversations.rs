@@ -19,6 +19,7 @@ async fn current(db: &mut sqlx::PgConnection, id: Uuid) -> Result<Conversation> 
 
 /// Reads the conversation back, records the audit entry and commits: the end of every change.
 async fn audited(
+    ctx: &AppContext,
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
     actor: &Actor,
     action: &str,
@@ -30,6 +31,8 @@ async fn audited(
     let after = after(&conversation);
     bma_store::audit::record(&mut *tx, actor.audit(action, "conversation", id, Some(before), Some(after))).await?;
     tx.commit().await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::INBOX]).await;
+    crate::events::publish(ctx, &serde_json::json!({"type": "conversation.updated", "id": id, "action": action})).await;
     Ok(conversation)
 }
 
@@ -41,6 +44,9 @@ pub async fn reply(ctx: &AppContext, actor: &Actor, id: Uuid, body: &OutboundBod
     let _ = current(&mut tx, id).await?;
     let message = outbound::queue(ctx, &mut tx, id, Author::Member(member), body).await?;
     tx.commit().await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::INBOX]).await;
+    crate::events::publish(ctx, &serde_json::json!({"type": "conversation.updated", "id": id, "action": "reply"}))
+        .await;
     Ok(message)
 }
 
@@ -83,6 +89,7 @@ pub async fn assign(ctx: &AppContext, actor: &Actor, id: Uuid, to: Assignee) -> 
         }
     }
     audited(
+        ctx,
         tx,
         actor,
         "conversation.assign",
@@ -109,6 +116,7 @@ pub async fn close(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Closed> 
     store::set_status(&mut *tx, id, ConversationStatus::Closed).await?;
     let survey_sent = survey::send_on_close(ctx, &mut tx, id).await?;
     let conversation = audited(
+        ctx,
         tx,
         actor,
         "conversation.close",
@@ -128,6 +136,7 @@ pub async fn snooze(ctx: &AppContext, actor: &Actor, id: Uuid, until: OffsetDate
     let before = current(&mut tx, id).await?;
     store::snooze(&mut *tx, id, until).await?;
     audited(
+        ctx,
         tx,
         actor,
         "conversation.snooze",
@@ -145,6 +154,7 @@ pub async fn hand_to_bot(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Co
     store::hand_to_bot(&mut *tx, id).await?;
     let before = serde_json::json!({"status": before.status, "assigned_to": before.assigned_to});
     audited(
+        ctx,
         tx,
         actor,
         "conversation.hand_to_bot",
@@ -165,6 +175,7 @@ pub async fn link(ctx: &AppContext, actor: &Actor, id: Uuid, contact_id: Uuid) -
     store::link_contact(&mut *tx, id, &contact).await?;
     let before = serde_json::json!({"contact_id": before.contact_id, "venue_id": before.venue_id});
     audited(
+        ctx,
         tx,
         actor,
         "conversation.link",

@@ -60,8 +60,9 @@ pub async fn ingest(ctx: &AppContext, channel: Channel, items: Vec<InboundItem>)
         }
     }
     tx.commit().await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::INBOX, crate::cache::SCORES]).await;
     for id in &report.conversations {
-        let _ = ctx.kv.pubsub.publish("events", &json!({"type": "conversation.updated", "id": id}).to_string()).await;
+        crate::events::publish(ctx, &json!({"type": "conversation.updated", "id": id})).await;
     }
     metrics::counter!("messages_inbound_total", "channel" => channel.as_str()).increment(report.stored as u64);
     Ok(report)

@@ -3,6 +3,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod pseudonym;
 pub mod secretbox;
 pub mod tokens;
 pub mod totp;

@@ -212,6 +212,8 @@ pub async fn resolve_alert(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<
     )
     .await?;
     tx.commit().await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::ALERTS]).await;
+    crate::events::publish(ctx, &serde_json::json!({"type": "alert.resolved", "id": id})).await;
     Ok(after)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod control;
+pub mod dashboard;
 pub mod import;
 pub mod jobs_admin;
 pub mod team;

@@ -44,25 +44,26 @@ pub struct UptimeRow {
     pub uptime_percentage: Option<f64>,
 }
 
-/// The exact uptime of every live zone over `[since, until)`.
+/// The exact uptime of every live zone over `[since, until)`, read from `db` (the primary for
+/// rollups, the read pool for reports).
 pub async fn per_zone(
-    ctx: &AppContext,
+    db: &sqlx::PgPool,
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Uptime)>> {
     use bma_store::monitoring as store;
-    let keys = store::zone_keys(&ctx.db).await?;
+    let keys = store::zone_keys(db).await?;
     let mut changes: HashMap<Uuid, Vec<(OffsetDateTime, Health)>> = HashMap::new();
-    for (zone, at, h) in store::all_health_changes(&ctx.db, since, until).await? {
+    for (zone, at, h) in store::all_health_changes(db, since, until).await? {
         changes.entry(zone).or_default().push((at.max(since), h));
     }
     let mut hours: HashMap<Uuid, Vec<Interval>> = HashMap::new();
-    for (venue, start, end) in store::all_opening_intervals(&ctx.db, since, until).await? {
+    for (venue, start, end) in store::all_opening_intervals(db, since, until).await? {
         hours.entry(venue).or_default().push(Interval { start, end });
     }
     let mut maint_venue: HashMap<Uuid, Vec<Interval>> = HashMap::new();
     let mut maint_zone: HashMap<Uuid, Vec<Interval>> = HashMap::new();
-    for (venue, zone, start, end) in store::all_maintenance(&ctx.db, since, until).await? {
+    for (venue, zone, start, end) in store::all_maintenance(db, since, until).await? {
         if let Some(v) = venue {
             maint_venue.entry(v).or_default().push(Interval { start, end });
         }
@@ -89,6 +90,95 @@ pub async fn per_zone(
         .collect())
 }
 
+/// Seconds of each kind, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seconds {
+    pub up: i64,
+    pub down: i64,
+    pub unknown: i64,
+    pub excluded: i64,
+}
+
+impl Seconds {
+    pub fn add(&mut self, u: &Uptime) {
+        self.up += u.up.whole_seconds();
+        self.down += u.down.whole_seconds();
+        self.unknown += u.unknown.whole_seconds();
+        self.excluded += u.excluded.whole_seconds();
+    }
+}
+
+/// Splits `[since, until)` into the whole UTC days that are in `rolled` and the stretches left
+/// (adjacent ones merged), which must be computed from the status log.
+pub fn stretches(
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    rolled: &std::collections::HashSet<OffsetDateTime>,
+) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+    let mut exact: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
+    let mut add = |from: OffsetDateTime, to: OffsetDateTime| match exact.last_mut() {
+        Some(last) if last.1 == from => last.1 = to,
+        _ if from < to => exact.push((from, to)),
+        _ => {}
+    };
+    let first_midnight = since.replace_time(time::Time::MIDNIGHT) + time::Duration::DAY;
+    let last_midnight = until.replace_time(time::Time::MIDNIGHT);
+    if first_midnight >= last_midnight {
+        add(since, until);
+        return exact;
+    }
+    add(since, first_midnight);
+    let mut day = first_midnight;
+    while day < last_midnight {
+        if !rolled.contains(&day) {
+            add(day, day + time::Duration::DAY);
+        }
+        day += time::Duration::DAY;
+    }
+    add(last_midnight, until);
+    exact
+}
+
+/// The uptime of every live zone over `[since, until)`: whole UTC days from the daily rollups
+/// where they exist, the rest computed from the status log (uptime adds up over disjoint
+/// stretches, so the figures are the same).
+pub async fn per_zone_rolled(
+    db: &sqlx::PgPool,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Seconds)>> {
+    let first_midnight = since.replace_time(time::Time::MIDNIGHT) + time::Duration::DAY;
+    let last_midnight = until.replace_time(time::Time::MIDNIGHT);
+    let days = if first_midnight < last_midnight {
+        bma_store::dashboard::zone_days(db, first_midnight, last_midnight).await?
+    } else {
+        Vec::new()
+    };
+    let rolled: std::collections::HashSet<OffsetDateTime> = days.iter().map(|d| d.day).collect();
+    let mut sums: HashMap<Uuid, Seconds> = HashMap::new();
+    for d in &days {
+        let s = sums.entry(d.zone_id).or_default();
+        s.up += d.up;
+        s.down += d.down;
+        s.unknown += d.unknown;
+        s.excluded += d.excluded;
+    }
+    let mut keys: Option<Vec<bma_store::monitoring::ZoneKeys>> = None;
+    for (from, to) in stretches(since, until, &rolled) {
+        let zones = per_zone(db, from, to).await?;
+        for (k, u) in &zones {
+            sums.entry(k.zone_id).or_default().add(u);
+        }
+        keys.get_or_insert_with(|| zones.into_iter().map(|(k, _)| k).collect());
+    }
+    let keys = match keys {
+        Some(k) => k,
+        None => bma_store::monitoring::zone_keys(db).await?,
+    };
+    Ok(keys.into_iter().map(|k| (k.clone(), sums.get(&k.zone_id).copied().unwrap_or_default())).collect())
+}
+
+/// The uptime of `[since, until)` grouped by `group_by`, read through the analytics pool.
 pub async fn report(
     ctx: &AppContext,
     group_by: GroupBy,
@@ -96,7 +186,7 @@ pub async fn report(
     until: OffsetDateTime,
 ) -> Result<Vec<UptimeRow>> {
     let mut rows: BTreeMap<String, UptimeRow> = BTreeMap::new();
-    for (k, u) in per_zone(ctx, since, until).await? {
+    for (k, u) in per_zone_rolled(&ctx.read_db, since, until).await? {
         let (key, label) = match group_by {
             GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
             GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
@@ -105,10 +195,10 @@ pub async fn report(
         };
         let row = rows.entry(key.clone()).or_insert_with(|| UptimeRow { key, label, ..UptimeRow::default() });
         row.zones += 1;
-        row.up_seconds += u.up.whole_seconds();
-        row.down_seconds += u.down.whole_seconds();
-        row.unknown_seconds += u.unknown.whole_seconds();
-        row.excluded_seconds += u.excluded.whole_seconds();
+        row.up_seconds += u.up;
+        row.down_seconds += u.down;
+        row.unknown_seconds += u.unknown;
+        row.excluded_seconds += u.excluded;
     }
     let mut out: Vec<UptimeRow> = rows.into_values().collect();
     for r in &mut out {
@@ -131,7 +221,7 @@ pub async fn roll_up(ctx: &AppContext, now: OffsetDateTime) -> Result<usize> {
         periods.push(("day", hour_end - time::Duration::DAY, hour_end));
     }
     for (period, start, end) in periods {
-        let rows: Vec<bma_store::monitoring::Rollup> = per_zone(ctx, start, end)
+        let rows: Vec<bma_store::monitoring::Rollup> = per_zone(&ctx.db, start, end)
             .await?
             .into_iter()
             .map(|(k, u)| bma_store::monitoring::Rollup {
@@ -196,5 +286,24 @@ impl crate::jobs::Handler for PartitionUpkeep {
         }
         tracing::info!(moved, created, dropped, "log partitions checked");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_range_splits_into_rolled_days_and_merged_stretches_to_compute() {
+        let since = datetime!(2026-03-01 12:00 UTC);
+        let until = datetime!(2026-03-06 06:00 UTC);
+        let rolled = [datetime!(2026-03-03 00:00 UTC), datetime!(2026-03-04 00:00 UTC)].into_iter().collect();
+        assert_eq!(
+            stretches(since, until, &rolled),
+            vec![(since, datetime!(2026-03-03 00:00 UTC)), (datetime!(2026-03-05 00:00 UTC), until)]
+        );
+        let short = (datetime!(2026-03-01 12:00 UTC), datetime!(2026-03-02 06:00 UTC));
+        assert_eq!(stretches(short.0, short.1, &rolled), vec![short], "no whole day inside");
     }
 }

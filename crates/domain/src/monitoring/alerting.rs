@@ -43,6 +43,8 @@ pub enum Severity {
     Critical,
 }
 
+crate::sql::text_column!(Severity, Severity::parse);
+
 impl Severity {
     pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
 

@@ -1,7 +1,7 @@
 //! Analytics over conversations and survey answers.
 
 use serde::Serialize;
-use sqlx::FromRow;
+use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -11,9 +11,56 @@ pub enum GroupBy {
     Channel,
     Member,
     Venue,
+    Brand,
+    Country,
+    /// By venue contact: the key is the contact's id, for the caller to pseudonymise; never
+    /// their name, number or address.
+    Contact,
     Day,
     Week,
     Month,
+}
+
+/// Whose calendar the days, weeks and months of a grouping follow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PeriodZone {
+    /// One IANA time zone (UTC by default; the viewer's, when they name theirs).
+    Named(String),
+    /// Each conversation's venue's own time zone (UTC for an unknown sender).
+    Venue,
+}
+
+impl Default for PeriodZone {
+    fn default() -> Self {
+        PeriodZone::Named("UTC".into())
+    }
+}
+
+impl PeriodZone {
+    /// The value bound as the time-zone parameter.
+    fn bound(&self) -> &str {
+        match self {
+            PeriodZone::Named(tz) => tz,
+            PeriodZone::Venue => "UTC",
+        }
+    }
+
+    /// The SQL time-zone expression over parameter `$n`.
+    fn expr(&self, n: usize) -> String {
+        match self {
+            PeriodZone::Named(_) => format!("${n}::text"),
+            PeriodZone::Venue => format!("COALESCE(v.timezone, ${n}::text)"),
+        }
+    }
+}
+
+/// Whether PostgreSQL knows the time zone `name` (a name it does not know fails any query using it).
+pub async fn known_time_zone(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<bool> {
+    match sqlx::query("SELECT now() AT TIME ZONE $1").bind(name).execute(db).await {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22023") => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 impl GroupBy {
@@ -22,6 +69,9 @@ impl GroupBy {
             "channel" => GroupBy::Channel,
             "member" => GroupBy::Member,
             "venue" => GroupBy::Venue,
+            "brand" => GroupBy::Brand,
+            "country" => GroupBy::Country,
+            "contact" => GroupBy::Contact,
             "day" => GroupBy::Day,
             "week" => GroupBy::Week,
             "month" => GroupBy::Month,
@@ -29,20 +79,27 @@ impl GroupBy {
         })
     }
 
+    fn is_period(self) -> bool {
+        matches!(self, GroupBy::Day | GroupBy::Week | GroupBy::Month)
+    }
+
     /// (key expression, label expression) over `c` (conversations), `m` (members), `v` (venues),
-    /// and `t` (the timestamp being grouped).
-    fn sql(self, member_col: &str) -> (String, String) {
+    /// and `t` (the timestamp being grouped); periods are of the calendar of `tz` (an expression).
+    fn sql(self, member_col: &str, tz: &str) -> (String, String) {
         match self {
             GroupBy::Channel => ("c.channel".into(), "c.channel".into()),
             GroupBy::Member => (format!("{member_col}::text"), "COALESCE(m.name, 'unassigned')".into()),
             GroupBy::Venue => ("c.venue_id::text".into(), "COALESCE(v.name, 'unknown sender')".into()),
+            GroupBy::Brand => ("v.brand".into(), "COALESCE(v.brand, '(none)')".into()),
+            GroupBy::Country => ("v.country".into(), "COALESCE(v.country, '(none)')".into()),
+            GroupBy::Contact => ("c.contact_id::text".into(), "NULL::text".into()),
             GroupBy::Day | GroupBy::Week | GroupBy::Month => {
                 let unit = match self {
                     GroupBy::Day => "day",
                     GroupBy::Week => "week",
                     _ => "month",
                 };
-                let e = format!("to_char(date_trunc('{unit}', t AT TIME ZONE 'UTC'), 'YYYY-MM-DD')");
+                let e = format!("to_char(date_trunc('{unit}', t AT TIME ZONE {tz}), 'YYYY-MM-DD')");
                 (e.clone(), e)
             }
         }
@@ -102,13 +159,15 @@ impl SatisfactionRow {
 
 /// Surveys sent in `[from, to)` and their answers, overall and by `group`.
 pub async fn satisfaction(
-    db: &sqlx::PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     from: OffsetDateTime,
     to: OffsetDateTime,
     venue: Option<Uuid>,
     group: Option<GroupBy>,
+    zone: &PeriodZone,
 ) -> sqlx::Result<(SatisfactionFigures, Vec<SatisfactionGroup>)> {
-    let (key, label) = group.map_or(("NULL::text".to_owned(), "'all'".to_owned()), |g| g.sql("c.survey_member_id"));
+    let (key, label) =
+        group.map_or(("NULL::text".to_owned(), "'all'".to_owned()), |g| g.sql("c.survey_member_id", &zone.expr(4)));
     let sql = format!(
         "SELECT {key} AS key, {label} AS label, count(*) AS sent, count(s.id) AS responses, \
             count(*) FILTER (WHERE s.score = 1) AS s1, count(*) FILTER (WHERE s.score = 2) AS s2, \
@@ -120,8 +179,11 @@ pub async fn satisfaction(
          WHERE c.survey_sent_at >= $1 AND c.survey_sent_at < $2 AND ($3::uuid IS NULL OR c.venue_id = $3) \
          GROUP BY 1, 2 ORDER BY 2"
     );
-    let rows: Vec<SatisfactionRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).bind(venue).fetch_all(db).await?;
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).bind(venue);
+    if group.is_some_and(GroupBy::is_period) {
+        q = q.bind(zone.bound().to_owned());
+    }
+    let rows: Vec<SatisfactionRow> = q.fetch_all(db).await?;
     let mut total =
         SatisfactionRow { key: None, label: None, sent: 0, responses: 0, s1: 0, s2: 0, s3: 0, s4: 0, s5: 0 };
     for r in &rows {
@@ -180,10 +242,11 @@ struct ConversationRow {
 
 /// Volumes, first-response and resolution times of conversations started in `[from, to)`.
 pub async fn conversation_figures(
-    db: &sqlx::PgPool,
+    db: impl sqlx::PgExecutor<'_> + Copy,
     from: OffsetDateTime,
     to: OffsetDateTime,
     group: Option<GroupBy>,
+    zone: &PeriodZone,
 ) -> sqlx::Result<(ConversationFigures, Vec<ConversationGroup>)> {
     let query = |key: &str, label: &str| {
         format!(
@@ -212,9 +275,12 @@ pub async fn conversation_figures(
     let groups = match group {
         None => Vec::new(),
         Some(g) => {
-            let (key, label) = g.sql("c.assigned_to");
-            let rows: Vec<ConversationRow> =
-                sqlx::query_as(sqlx::AssertSqlSafe(query(&key, &label))).bind(from).bind(to).fetch_all(db).await?;
+            let (key, label) = g.sql("c.assigned_to", &zone.expr(3));
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(query(&key, &label))).bind(from).bind(to);
+            if g.is_period() {
+                q = q.bind(zone.bound().to_owned());
+            }
+            let rows: Vec<ConversationRow> = q.fetch_all(db).await?;
             rows.into_iter()
                 .map(|r| ConversationGroup { key: r.key, label: r.label.unwrap_or_default(), figures: r.figures })
                 .collect()

@@ -9,6 +9,7 @@ pub mod events;
 pub mod health;
 pub mod monitoring;
 pub mod playlists;
+pub mod report;
 pub mod team;
 pub mod venues;
 pub mod webhooks;

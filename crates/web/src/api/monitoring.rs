@@ -286,17 +286,21 @@ pub struct UptimeQuery {
     pub since: Option<String>,
     /// RFC 3339; default now.
     pub until: Option<String>,
+    /// json (default) or csv: one row per group.
+    pub format: Option<String>,
 }
 
 /// Uptime over a range: only opening hours count, maintenance is left out, time without
 /// evidence is reported apart (neither up nor down).
 #[utoipa::path(get, path = "/api/v1/analytics/uptime", tag = "monitoring", security(("bearer" = [])), params(UptimeQuery),
-    responses((status = 200, body = Vec<bma_app::services::uptime::UptimeRow>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "One row per group; `format=csv` gives them as a table",
+        content((Vec<bma_app::services::uptime::UptimeRow> = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody)))]
 pub async fn uptime(
     State(state): State<AppState>,
+    crate::extract::CurrentUser(viewer): crate::extract::CurrentUser,
     Query(q): Query<UptimeQuery>,
 ) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
     use bma_app::services::uptime::{GroupBy, report};
     let mut inv = Invalid::default();
     let group = match q.group_by.as_deref() {
@@ -306,7 +310,7 @@ pub async fn uptime(
             None
         }),
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.ctx.clock.now();
     let mut time_of = |field: &str, v: Option<&str>, default: OffsetDateTime| match v {
         None => Some(default),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push(field, "must be an RFC 3339 time")).ok(),
@@ -318,18 +322,51 @@ pub async fn uptime(
     {
         inv.push("until", "must be after since, and the range at most 400 days");
     }
-    let (Some(group), Some(since), Some(until)) = (group, since, until) else {
+    let format = crate::api::report::Format::parse(q.format.as_deref(), &mut inv);
+    let (Some(group), Some(since), Some(until), Some(format)) = (group, since, until, format) else {
         return Err(ApiError::invalid_query(inv.0));
     };
     if !inv.is_empty() {
         return Err(ApiError::invalid_query(inv.0));
     }
-    let key = format!("{group:?}|{}|{}", since.unix_timestamp() / 60, until.unix_timestamp() / 60);
+    // The viewer's role is part of the key: entries are never shared between permission scopes.
+    let key =
+        format!("{}|{group:?}|{}|{}", viewer.role.as_str(), since.unix_timestamp() / 60, until.unix_timestamp() / 60);
     let ctx = &state.ctx;
-    let body = bma_app::cache::json(ctx, bma_app::cache::UPTIME, &key, || async {
-        let rows = report(ctx, group, since, until).await?;
-        serde_json::to_string(&rows).map_err(|e| bma_app::Error::Internal(e.into()))
-    })
-    .await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    crate::api::report::table(ctx, &[bma_app::cache::UPTIME], &key, format, || report(ctx, group, since, until)).await
+}
+
+impl crate::api::report::Table for Vec<bma_app::services::uptime::UptimeRow> {
+    const FILE: &'static str = "uptime";
+
+    fn header() -> Vec<&'static str> {
+        vec![
+            "key",
+            "label",
+            "zones",
+            "up_seconds",
+            "down_seconds",
+            "unknown_seconds",
+            "excluded_seconds",
+            "uptime_percentage",
+        ]
+    }
+
+    fn records(&self) -> Vec<Vec<String>> {
+        use crate::api::report::cell;
+        self.iter()
+            .map(|r| {
+                vec![
+                    r.key.clone(),
+                    r.label.clone().unwrap_or_default(),
+                    r.zones.to_string(),
+                    r.up_seconds.to_string(),
+                    r.down_seconds.to_string(),
+                    r.unknown_seconds.to_string(),
+                    r.excluded_seconds.to_string(),
+                    cell(r.uptime_percentage),
+                ]
+            })
+            .collect()
+    }
 }

@@ -99,7 +99,11 @@ impl TestApp {
             })
             .expect("mailer"),
         );
-        let mut ctx = AppContext::new(db, kv, mailer, config);
+        let mut ctx =
+            AppContext::new(db, kv, mailer, config).with_read_replica().await.expect("the read pool connects");
+        if let Some(clock) = &opts.clock {
+            ctx = ctx.with_clock(clock.clone());
+        }
         if let Some(settings) = opts.soundtrack.clone() {
             let client = bma_integrations::soundtrack::SoundtrackClient::new(
                 settings,

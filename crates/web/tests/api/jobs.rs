@@ -371,3 +371,88 @@ async fn every_job_kind_the_service_queues_has_a_handler() {
     let periodic: Vec<&str> = Scheduler::standard().iter().map(|p| p.name).collect();
     assert!(periodic.iter().all(|name| wired.contains(name)), "{periodic:?}");
 }
+
+#[tokio::test]
+async fn housekeeping_deletes_audit_entries_dead_jobs_and_hourly_rollups_past_their_retention_only() {
+    use bma_domain::clock::{Clock, test_day_at};
+    let now = test_day_at(0, 12, 0);
+    let app = crate::helpers::TestApp::with(crate::helpers::Options {
+        clock: Some(Clock::virtual_at(now)),
+        env: vec![
+            ("AUDIT_LOG_RETENTION_DAYS", "100".into()),
+            ("DEAD_JOB_RETENTION_DAYS", "7".into()),
+            ("UPTIME_HOURLY_RETENTION_DAYS", "10".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let db = &app.ctx.db;
+    let days = |n: i64| now - time::Duration::days(n);
+    for (age, action) in [(101, "old.entry"), (99, "kept.entry")] {
+        sqlx::query("INSERT INTO audit_log (id, action, entity_type, created_at) VALUES ($1, $2, 'test', $3)")
+            .bind(uuid::Uuid::now_v7())
+            .bind(action)
+            .bind(days(age))
+            .execute(db)
+            .await
+            .expect("an audit entry");
+    }
+    for (age, status, kind) in [(8, "dead", "old.dead"), (6, "dead", "kept.dead"), (30, "queued", "kept.queued")] {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, status, max_attempts, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $4)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(kind)
+        .bind(status)
+        .bind(days(age))
+        .execute(db)
+        .await
+        .expect("a job");
+    }
+    let (venue, zone) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    sqlx::query("INSERT INTO venues (id, name, timezone) VALUES ($1, 'Kept Hotel', 'UTC')")
+        .bind(venue)
+        .execute(db)
+        .await
+        .expect("a venue");
+    sqlx::query("INSERT INTO zones (id, venue_id, name) VALUES ($1, $2, 'Lobby')")
+        .bind(zone)
+        .bind(venue)
+        .execute(db)
+        .await
+        .expect("a zone");
+    for (period, age) in [("hour", 11), ("hour", 9), ("day", 11)] {
+        sqlx::query(
+            "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, \
+                 excluded_seconds) VALUES ($1, $2, $3, $4, 1, 0, 0, 0)",
+        )
+        .bind(zone)
+        .bind(venue)
+        .bind(period)
+        .bind(days(age))
+        .execute(db)
+        .await
+        .expect("a rollup");
+    }
+
+    bma_app::jobs::Handler::run(
+        &bma_app::jobs::tasks::Housekeeping,
+        &app.ctx,
+        bma_app::jobs::tasks::HousekeepingJob::default(),
+    )
+    .await
+    .expect("housekeeping runs");
+
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE entity_type = 'test'")
+        .fetch_all(db)
+        .await
+        .expect("audit");
+    assert_eq!(actions, vec!["kept.entry"]);
+    let mut kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM jobs").fetch_all(db).await.expect("jobs");
+    kinds.sort();
+    assert_eq!(kinds, vec!["kept.dead", "kept.queued"], "only dead jobs past retention go");
+    let mut rollups: Vec<(String, time::OffsetDateTime)> =
+        sqlx::query_as("SELECT period, starts_at FROM uptime_rollups").fetch_all(db).await.expect("rollups");
+    rollups.sort();
+    assert_eq!(rollups, vec![("day".to_owned(), days(11)), ("hour".to_owned(), days(9))], "daily rollups stay");
+}

@@ -3,11 +3,14 @@
 
 mod access;
 mod alerts;
+mod analytics;
 mod audit;
 mod auth;
 mod bot;
 mod control;
 mod conversations;
+mod dashboard;
+mod events;
 mod helpers;
 mod import;
 mod jobs;

@@ -546,3 +546,40 @@ async fn the_venues_staff_hear_of_a_problem_on_whatsapp_through_a_template_outsi
     assert_eq!(sent, vec![("template".to_owned(), "alert_notice".to_owned())], "one notice, as the approved template");
     assert_eq!(r.app.count("SELECT count(*) FROM jobs WHERE kind = 'message.send'").await, 1);
 }
+
+#[tokio::test]
+async fn a_zone_going_silent_is_announced_on_the_live_feed_and_counted_offline_on_the_dashboard() {
+    let r = rig(1, 2).await;
+    r.run_for(30).await;
+    let zone = r.zone(0, 0);
+    let zone_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM zones WHERE soundtrack_device_id = $1")
+        .bind(&zone)
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .expect("the zone");
+    let changes = |replay: bma_kv::Replay| -> Vec<(String, String)> {
+        replay
+            .events
+            .iter()
+            .filter_map(|(_, p)| serde_json::from_str::<serde_json::Value>(p).ok())
+            .filter(|e| e["type"] == "zone.changed" && e["zone_id"] == zone_id.to_string())
+            .map(|e| (e["from"].as_str().unwrap_or("").to_owned(), e["to"].as_str().unwrap_or("").to_owned()))
+            .collect()
+    };
+    let first = r.app.ctx.kv.pubsub.replay(bma_app::events::CHANNEL, 0).await.expect("the journal");
+    assert_eq!(changes(first), vec![("unknown".to_owned(), "playing".to_owned())], "first heard playing");
+
+    r.fault(FaultKind::Offline, Target::Zone(zone.clone()));
+    r.run_for(120).await;
+    let all = r.app.ctx.kv.pubsub.replay(bma_app::events::CHANNEL, 0).await.expect("the journal");
+    assert_eq!(
+        changes(all),
+        vec![("unknown".to_owned(), "playing".to_owned()), ("playing".to_owned(), "offline".to_owned())],
+        "then offline, once"
+    );
+    let token = r.app.token(Role::Viewer).await;
+    let d = r.app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(d.body["fleet"]["total"]["zones"], 2, "{}", d.text);
+    assert_eq!(d.body["fleet"]["total"]["offline"], 1, "{}", d.text);
+    assert_eq!(d.body["fleet"]["total"]["playing"], 1, "{}", d.text);
+}

@@ -224,15 +224,27 @@ impl Monitor {
         // 4–7, in one transaction: feed the state machines and act on what they say; raise
         // severities; open the alerts whose hold ended; enqueue the grouped notices.
         let mut tx = self.ctx.db.begin().await?;
-        let mut fx = Effects { tx: &mut tx, report: &mut report, touched: HashSet::new(), now };
+        let mut fx = Effects { tx: &mut tx, report: &mut report, touched: HashSet::new(), now, changes: Vec::new() };
         self.record(&mut fx, &mut st, seen).await?;
         react::raise_severities(&mut fx, &mut st).await?;
         if !st.inhibitor.active() {
             react::release_held(&mut fx, &mut st).await?;
         }
         self.send_notices(&mut fx, &mut st).await?;
+        // Every venue whose alerts opened, resolved or rose in severity, or that was sent a notice.
+        let alerts_changed = !fx.touched.is_empty();
         notify::save_groups(&mut fx, &st).await?;
+        let changes = std::mem::take(&mut fx.changes);
         tx.commit().await?;
+        for change in &changes {
+            crate::events::publish(&self.ctx, change).await;
+        }
+        if alerts_changed {
+            crate::cache::bump_after_write(&self.ctx, &[crate::cache::ALERTS]).await;
+        }
+        if report.notices > 0 {
+            crate::cache::bump_after_write(&self.ctx, &[crate::cache::INBOX]).await;
+        }
         self.publish(&report, now).await;
         Ok(report)
     }

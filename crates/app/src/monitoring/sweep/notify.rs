@@ -32,7 +32,7 @@ impl Monitor {
     pub(super) async fn publish(&self, report: &TickReport, now: OffsetDateTime) {
         if report.alerts_opened + report.alerts_resolved + report.notices > 0 {
             let event = serde_json::json!({"type": "monitoring", "at": now.unix_timestamp(), "opened": report.alerts_opened, "resolved": report.alerts_resolved});
-            let _ = self.ctx.kv.pubsub.publish("events", &event.to_string()).await;
+            crate::events::publish(&self.ctx, &event).await;
         }
     }
 
@@ -86,6 +86,7 @@ impl Monitor {
             crate::jobs::enqueue(&self.ctx, &mut *tx, &job, urgent).await?;
         }
         tx.commit().await?;
+        crate::cache::bump_after_write(&self.ctx, &[crate::cache::ALERTS]).await;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 use super::read::Seen;
 use super::state::{State, VenueEntry, ZoneEntry, group_of};
 use super::{Monitor, TickReport};
+use bma_domain::analytics::FleetState;
 use bma_domain::monitoring::{
     AlertKind, Health, Observation, Problem, Severity, VenueAlertGroup, ZoneEvent, ZoneStatus, severity,
 };
@@ -21,6 +22,8 @@ pub(super) struct Effects<'a> {
     pub(super) report: &'a mut TickReport,
     pub(super) touched: HashSet<Uuid>,
     pub(super) now: OffsetDateTime,
+    /// `zone.changed` events for the live feed, published once the tick commits.
+    pub(super) changes: Vec<serde_json::Value>,
 }
 
 /// What a zone's events change besides the zone itself.
@@ -90,6 +93,13 @@ impl Monitor {
             store::log(&mut *fx.tx, z.zone_id, LogEntry::Sample(obs, note.as_deref()), at).await?;
             if Health::of(before) != Health::of(obs) && obs != Observation::Unknown {
                 store::log(&mut *fx.tx, z.zone_id, LogEntry::Health(Health::of(obs)), at).await?;
+            }
+            let (was, is) = (FleetState::of(Some(before)), FleetState::of(Some(z.observation)));
+            if was != is {
+                fx.changes.push(serde_json::json!({
+                    "type": "zone.changed", "zone_id": z.zone_id, "venue_id": z.venue_id,
+                    "from": was, "to": is, "at": at.unix_timestamp(),
+                }));
             }
             let transitions = z.machine.observe(at, obs, &self.settings.policy);
             fx.report.transitions += transitions.len();

@@ -1,0 +1,401 @@
+//! The operations dashboard: what the support team and managers look at all day, in independent
+//! sections (fleet, alerts, conversations, response times, messages, satisfaction, uptime), each
+//! one struct filled by one query on the analytics read pool, all run at once. A new section
+//! (campaigns in flight) is a new field and one more future in [`build`].
+//!
+//! "Today" is the UTC day of the moment the dashboard is made, up to that moment.
+
+use crate::{AppContext, Result};
+use bma_domain::analytics::{AlertAge, FleetState, Trend};
+use bma_domain::contact::Channel;
+use bma_domain::monitoring::Severity;
+use bma_store::dashboard as store;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use time::{Duration, OffsetDateTime};
+
+/// The whole dashboard as of `generated_at`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// Start of "today": midnight UTC of `generated_at`'s day.
+    #[serde(with = "time::serde::rfc3339")]
+    pub today_since: OffsetDateTime,
+    pub fleet: FleetSection,
+    pub alerts: AlertsSection,
+    pub conversations: ConversationsSection,
+    pub response_times: ResponseTimesSection,
+    pub messages: MessagesSection,
+    pub satisfaction: SatisfactionSection,
+    pub uptime: UptimeSection,
+}
+
+/// Zones per state. The fleet is every live zone (neither it nor its venue archived) linked to
+/// a Soundtrack player; its state comes from its latest observation: `playing` (music heard,
+/// online or from the player's offline cache), `silent` (the player answers but is paused,
+/// muted or its subscription expired), `offline` (no player answers, or none is paired),
+/// `unknown` (never observed, or the last check failed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StateCounts {
+    pub zones: i64,
+    pub playing: i64,
+    pub silent: i64,
+    pub offline: i64,
+    pub unknown: i64,
+}
+
+impl StateCounts {
+    fn add(&mut self, state: FleetState, n: i64) {
+        self.zones += n;
+        *match state {
+            FleetState::Playing => &mut self.playing,
+            FleetState::Silent => &mut self.silent,
+            FleetState::Offline => &mut self.offline,
+            FleetState::Unknown => &mut self.unknown,
+        } += n;
+    }
+}
+
+/// The zones of one brand or one country (`key` null: venues with none set).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StateGroup {
+    pub key: Option<String>,
+    #[serde(flatten)]
+    pub counts: StateCounts,
+}
+
+/// A venue with zones silent or offline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VenueStates {
+    pub venue_id: uuid::Uuid,
+    pub name: String,
+    #[serde(flatten)]
+    pub counts: StateCounts,
+}
+
+/// The fleet now: totals, the same counts by brand and by country (ordered by key, none first),
+/// and the venues with problems: those with a zone silent or offline, most such zones first (then
+/// by name), at most [`PROBLEM_VENUES`].
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct FleetSection {
+    pub total: StateCounts,
+    pub by_brand: Vec<StateGroup>,
+    pub by_country: Vec<StateGroup>,
+    pub venues_with_problems: Vec<VenueStates>,
+}
+
+/// How many venues with problems the dashboard lists.
+pub const PROBLEM_VENUES: usize = 50;
+
+/// Open alerts of one severity by age (now − when the alert was opened; each lower bound
+/// inclusive): under 1 hour, 1–24 hours, 1–7 days, 7 days or more.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SeverityAlerts {
+    pub severity: Severity,
+    pub open: i64,
+    pub under_one_hour: i64,
+    pub one_to_twenty_four_hours: i64,
+    pub one_to_seven_days: i64,
+    pub seven_days_or_more: i64,
+}
+
+/// Alerts not yet resolved, every severity listed (info, warning, critical) even at zero.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AlertsSection {
+    pub open: i64,
+    pub by_severity: Vec<SeverityAlerts>,
+    /// When the oldest open alert was opened; null with none open.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub oldest_opened_at: Option<OffsetDateTime>,
+}
+
+/// Conversations now. `open` counts every conversation not closed: `with_people` (status open),
+/// `with_bot` (pending: the bot holds it) and `snoozed`. `unassigned`: with people but assigned to
+/// no member. `waiting`: not closed, with a venue message nobody (person or bot) has answered yet;
+/// `longest_wait_seconds` is now − the oldest such unanswered message (null: nobody waits).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConversationsSection {
+    pub open: i64,
+    pub with_people: i64,
+    pub with_bot: i64,
+    pub snoozed: i64,
+    pub unassigned: i64,
+    pub waiting: i64,
+    pub longest_wait_seconds: Option<i64>,
+}
+
+/// Today's response times. A first response is the first reply (by a person or the bot) in a
+/// conversation; `first_responses` counts those given today, each timed from the conversation's
+/// creation (when the venue's first message opened it) to that reply. A resolution is a conversation closed today, timed
+/// from its start to its closing. Averages and medians are in seconds, null when there are none.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResponseTimesSection {
+    pub first_responses: i64,
+    pub avg_first_response_seconds: Option<f64>,
+    pub median_first_response_seconds: Option<f64>,
+    pub resolved: i64,
+    pub avg_resolution_seconds: Option<f64>,
+    pub median_resolution_seconds: Option<f64>,
+}
+
+/// Messages exchanged with venues today on one channel: `inbound` from venues, `outbound` to
+/// them (team, bot, notices, surveys); private notes are not messages to anyone and are left out.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChannelCount {
+    pub channel: Channel,
+    pub inbound: i64,
+    pub outbound: i64,
+}
+
+/// Messages today, every channel listed (whatsapp, line, email) even at zero.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MessagesSection {
+    pub inbound: i64,
+    pub outbound: i64,
+    pub by_channel: Vec<ChannelCount>,
+}
+
+/// Survey answers received in the last `days` days (now − days to now), and how the average
+/// moved from the `days` days before that. `satisfied_share`: the share of 4s and 5s.
+/// `change`: average − previous average; `trend`: up, down, or flat when the change is under
+/// 0.05 either way; both null unless both periods have answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SatisfactionWindow {
+    pub days: i64,
+    pub answers: i64,
+    pub average: Option<f64>,
+    pub satisfied_share: Option<f64>,
+    pub previous_answers: i64,
+    pub previous_average: Option<f64>,
+    pub change: Option<f64>,
+    pub trend: Option<Trend>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SatisfactionSection {
+    pub last_7_days: SatisfactionWindow,
+    pub last_30_days: SatisfactionWindow,
+}
+
+/// Uptime of the fleet over the last `hours` hours, as `/api/v1/analytics/uptime` defines it:
+/// only opening hours count, maintenance is excluded, time without evidence is unknown;
+/// `uptime_percentage` = up / (up + down) × 100, null when nothing was measured. Whole UTC days
+/// are read from the daily uptime rollups where they exist, the rest from the status log.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UptimeWindow {
+    pub hours: i64,
+    pub up_seconds: i64,
+    pub down_seconds: i64,
+    pub unknown_seconds: i64,
+    pub excluded_seconds: i64,
+    pub uptime_percentage: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UptimeSection {
+    pub last_24_hours: UptimeWindow,
+    pub last_7_days: UptimeWindow,
+    pub last_30_days: UptimeWindow,
+}
+
+/// The dashboard as of the context's clock, every section read concurrently from the read pool.
+pub async fn build(ctx: &AppContext) -> Result<Dashboard> {
+    let now = ctx.clock.now();
+    let today_since = now.replace_time(time::Time::MIDNIGHT);
+    let (fleet, alerts, conversations, response_times, messages, satisfaction, uptime) = tokio::try_join!(
+        fleet(ctx),
+        alerts(ctx, now),
+        conversations(ctx, now),
+        response_times(ctx, today_since, now),
+        messages(ctx, today_since, now),
+        satisfaction(ctx, now),
+        uptime(ctx, now),
+    )?;
+    Ok(Dashboard {
+        generated_at: now,
+        today_since,
+        fleet,
+        alerts,
+        conversations,
+        response_times,
+        messages,
+        satisfaction,
+        uptime,
+    })
+}
+
+async fn fleet(ctx: &AppContext) -> Result<FleetSection> {
+    let mut section = FleetSection::default();
+    let mut brands: BTreeMap<Option<String>, StateCounts> = BTreeMap::new();
+    let mut countries: BTreeMap<Option<String>, StateCounts> = BTreeMap::new();
+    let mut venues: BTreeMap<uuid::Uuid, VenueStates> = BTreeMap::new();
+    for row in store::fleet_now(&ctx.read_db).await? {
+        let state = FleetState::of(row.observation);
+        section.total.add(state, row.zones);
+        brands.entry(row.brand).or_default().add(state, row.zones);
+        countries.entry(row.country).or_default().add(state, row.zones);
+        venues
+            .entry(row.venue_id)
+            .or_insert_with(|| VenueStates {
+                venue_id: row.venue_id,
+                name: row.venue_name,
+                counts: StateCounts::default(),
+            })
+            .counts
+            .add(state, row.zones);
+    }
+    let troubled = |v: &VenueStates| v.counts.silent + v.counts.offline;
+    let mut problems: Vec<VenueStates> = venues.into_values().filter(|v| troubled(v) > 0).collect();
+    problems.sort_by(|a, b| troubled(b).cmp(&troubled(a)).then_with(|| a.name.cmp(&b.name)));
+    problems.truncate(PROBLEM_VENUES);
+    section.venues_with_problems = problems;
+    let groups = |m: BTreeMap<Option<String>, StateCounts>| {
+        m.into_iter().map(|(key, counts)| StateGroup { key, counts }).collect::<Vec<_>>()
+    };
+    section.by_brand = groups(brands);
+    section.by_country = groups(countries);
+    Ok(section)
+}
+
+async fn alerts(ctx: &AppContext, now: OffsetDateTime) -> Result<AlertsSection> {
+    let rows = store::open_alerts(&ctx.read_db, now, AlertAge::BOUNDS).await?;
+    let by_severity: Vec<SeverityAlerts> = Severity::ALL
+        .iter()
+        .map(|s| {
+            let r = rows.iter().find(|r| r.severity == *s);
+            let n = |f: fn(&store::OpenAlertCount) -> i64| r.map_or(0, f);
+            let (a, b, c, d) = (
+                n(|r| r.under_one_hour),
+                n(|r| r.one_to_twenty_four_hours),
+                n(|r| r.one_to_seven_days),
+                n(|r| r.seven_days_or_more),
+            );
+            SeverityAlerts {
+                severity: *s,
+                open: a + b + c + d,
+                under_one_hour: a,
+                one_to_twenty_four_hours: b,
+                one_to_seven_days: c,
+                seven_days_or_more: d,
+            }
+        })
+        .collect();
+    Ok(AlertsSection {
+        open: by_severity.iter().map(|s| s.open).sum(),
+        by_severity,
+        oldest_opened_at: rows.iter().filter_map(|r| r.oldest_opened_at).min(),
+    })
+}
+
+async fn conversations(ctx: &AppContext, now: OffsetDateTime) -> Result<ConversationsSection> {
+    let c = store::conversations_now(&ctx.read_db).await?;
+    Ok(ConversationsSection {
+        open: c.with_people + c.with_bot + c.snoozed,
+        with_people: c.with_people,
+        with_bot: c.with_bot,
+        snoozed: c.snoozed,
+        unassigned: c.unassigned,
+        waiting: c.waiting,
+        longest_wait_seconds: c.oldest_waiting_since.map(|t| (now - t).whole_seconds().max(0)),
+    })
+}
+
+async fn response_times(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<ResponseTimesSection> {
+    let r = store::response_times(&ctx.read_db, from, to).await?;
+    Ok(ResponseTimesSection {
+        first_responses: r.first_responses,
+        avg_first_response_seconds: r.avg_first_response_seconds,
+        median_first_response_seconds: r.median_first_response_seconds,
+        resolved: r.resolved,
+        avg_resolution_seconds: r.avg_resolution_seconds,
+        median_resolution_seconds: r.median_resolution_seconds,
+    })
+}
+
+async fn messages(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<MessagesSection> {
+    let rows = store::messages_by_channel(&ctx.read_db, from, to).await?;
+    let by_channel: Vec<ChannelCount> = [Channel::Whatsapp, Channel::Line, Channel::Email]
+        .into_iter()
+        .map(|channel| {
+            let r = rows.iter().find(|r| r.channel == channel);
+            ChannelCount { channel, inbound: r.map_or(0, |r| r.inbound), outbound: r.map_or(0, |r| r.outbound) }
+        })
+        .collect();
+    Ok(MessagesSection {
+        inbound: by_channel.iter().map(|c| c.inbound).sum(),
+        outbound: by_channel.iter().map(|c| c.outbound).sum(),
+        by_channel,
+    })
+}
+
+async fn satisfaction(ctx: &AppContext, now: OffsetDateTime) -> Result<SatisfactionSection> {
+    let (d7, d30) = (Duration::days(7), Duration::days(30));
+    let periods = [(now - d7, now), (now - d7 * 2, now - d7), (now - d30, now), (now - d30 * 2, now - d30)];
+    let a = store::answers_in(&ctx.read_db, &periods).await?;
+    let get = |i: usize| a.get(i).cloned().unwrap_or_default();
+    Ok(SatisfactionSection { last_7_days: window(7, get(0), get(1)), last_30_days: window(30, get(2), get(3)) })
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn window(days: i64, now: store::Answers, before: store::Answers) -> SatisfactionWindow {
+    let moved = Trend::between(before.average, now.average);
+    SatisfactionWindow {
+        days,
+        answers: now.answers,
+        average: now.average,
+        satisfied_share: (now.answers > 0).then(|| now.satisfied as f64 / now.answers as f64),
+        previous_answers: before.answers,
+        previous_average: before.average,
+        change: moved.map(|m| m.0),
+        trend: moved.map(|m| m.1),
+    }
+}
+
+async fn uptime(ctx: &AppContext, now: OffsetDateTime) -> Result<UptimeSection> {
+    let (last_24_hours, last_7_days, last_30_days) =
+        tokio::try_join!(uptime_over(ctx, now, 24), uptime_over(ctx, now, 24 * 7), uptime_over(ctx, now, 24 * 30))?;
+    Ok(UptimeSection { last_24_hours, last_7_days, last_30_days })
+}
+
+/// The fleet's uptime over the last `hours`: whole UTC days that have daily rollups are read from
+/// them; the rest of the window (its partial first and last days, and any day not rolled up) is
+/// computed exactly from the status log, which gives the same figures, as uptime adds up over
+/// disjoint stretches of time.
+async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64) -> Result<UptimeWindow> {
+    let since = now - Duration::hours(hours);
+    let first_midnight = since.replace_time(time::Time::MIDNIGHT) + Duration::DAY;
+    let last_midnight = now.replace_time(time::Time::MIDNIGHT);
+    let mut w = UptimeWindow {
+        hours,
+        up_seconds: 0,
+        down_seconds: 0,
+        unknown_seconds: 0,
+        excluded_seconds: 0,
+        uptime_percentage: None,
+    };
+    let mut rolled = std::collections::HashSet::new();
+    if first_midnight < last_midnight {
+        for d in store::daily_uptime(&ctx.read_db, first_midnight, last_midnight).await? {
+            w.up_seconds += d.up;
+            w.down_seconds += d.down;
+            w.unknown_seconds += d.unknown;
+            w.excluded_seconds += d.excluded;
+            rolled.insert(d.day);
+        }
+    }
+    let exact = crate::services::uptime::stretches(since, now, &rolled);
+    for (from, to) in exact {
+        for (_, u) in crate::services::uptime::per_zone(&ctx.read_db, from, to).await? {
+            w.up_seconds += u.up.whole_seconds();
+            w.down_seconds += u.down.whole_seconds();
+            w.unknown_seconds += u.unknown.whole_seconds();
+            w.excluded_seconds += u.excluded.whole_seconds();
+        }
+    }
+    let measured = w.up_seconds + w.down_seconds;
+    #[allow(clippy::cast_precision_loss)]
+    let pct = (measured > 0).then(|| w.up_seconds as f64 * 100.0 / measured as f64);
+    w.uptime_percentage = pct;
+    Ok(w)
+}

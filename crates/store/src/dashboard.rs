@@ -1,0 +1,239 @@
+//! The dashboard's queries: one aggregate per section, each over any executor (the analytics
+//! read pool in practice), so the sections run side by side and a new one is one more function.
+//! The definitions they implement are written in `bma_app::services::dashboard`.
+
+use bma_domain::contact::Channel;
+use bma_domain::monitoring::{Observation, Severity};
+use sqlx::{FromRow, PgExecutor};
+use time::OffsetDateTime;
+
+/// Monitored zones (live, linked to a Soundtrack player) of one venue whose latest observation
+/// is `observation` (None: never observed).
+#[derive(Debug, Clone, FromRow)]
+pub struct FleetCount {
+    pub venue_id: uuid::Uuid,
+    pub venue_name: String,
+    pub brand: Option<String>,
+    pub country: Option<String>,
+    pub observation: Option<Observation>,
+    pub zones: i64,
+}
+
+pub async fn fleet_now(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<FleetCount>> {
+    sqlx::query_as(
+        "SELECT v.id AS venue_id, v.name AS venue_name, v.brand, v.country, s.observation, count(*) AS zones \
+         FROM zones z JOIN venues v ON v.id = z.venue_id LEFT JOIN zone_monitor_state s ON s.zone_id = z.id \
+         WHERE z.archived_at IS NULL AND v.archived_at IS NULL AND z.soundtrack_device_id IS NOT NULL \
+         GROUP BY 1, 2, 3, 4, 5",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Open alerts of one severity, counted by how long they have been open at `now`.
+#[derive(Debug, Clone, FromRow)]
+pub struct OpenAlertCount {
+    pub severity: Severity,
+    pub under_one_hour: i64,
+    pub one_to_twenty_four_hours: i64,
+    pub one_to_seven_days: i64,
+    pub seven_days_or_more: i64,
+    pub oldest_opened_at: Option<OffsetDateTime>,
+}
+
+/// `bounds` are the lower bounds of the age buckets after the first (`AlertAge::BOUNDS`).
+pub async fn open_alerts(
+    db: impl PgExecutor<'_>,
+    now: OffsetDateTime,
+    bounds: [time::Duration; 3],
+) -> sqlx::Result<Vec<OpenAlertCount>> {
+    sqlx::query_as(
+        "SELECT severity, count(*) FILTER (WHERE created_at > $1) AS under_one_hour, \
+                count(*) FILTER (WHERE created_at <= $1 AND created_at > $2) AS one_to_twenty_four_hours, \
+                count(*) FILTER (WHERE created_at <= $2 AND created_at > $3) AS one_to_seven_days, \
+                count(*) FILTER (WHERE created_at <= $3) AS seven_days_or_more, \
+                min(created_at) AS oldest_opened_at \
+         FROM alerts WHERE NOT resolved GROUP BY severity",
+    )
+    .bind(now - bounds[0])
+    .bind(now - bounds[1])
+    .bind(now - bounds[2])
+    .fetch_all(db)
+    .await
+}
+
+/// Conversations not closed, by who holds them, and those where a venue waits for an answer.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct ConversationsNow {
+    pub with_people: i64,
+    pub with_bot: i64,
+    pub snoozed: i64,
+    pub unassigned: i64,
+    pub waiting: i64,
+    pub oldest_waiting_since: Option<OffsetDateTime>,
+}
+
+pub async fn conversations_now(db: impl PgExecutor<'_>) -> sqlx::Result<ConversationsNow> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'open') AS with_people, \
+                count(*) FILTER (WHERE status = 'pending') AS with_bot, \
+                count(*) FILTER (WHERE status = 'snoozed') AS snoozed, \
+                count(*) FILTER (WHERE status = 'open' AND assigned_to IS NULL) AS unassigned, \
+                count(*) FILTER (WHERE waiting_since IS NOT NULL) AS waiting, \
+                min(waiting_since) AS oldest_waiting_since \
+         FROM conversations WHERE status <> 'closed'",
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// First responses given and conversations closed in `[from, to)`, with the time each took
+/// from the conversation's start.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct ResponseTimes {
+    pub first_responses: i64,
+    pub avg_first_response_seconds: Option<f64>,
+    pub median_first_response_seconds: Option<f64>,
+    pub resolved: i64,
+    pub avg_resolution_seconds: Option<f64>,
+    pub median_resolution_seconds: Option<f64>,
+}
+
+pub async fn response_times(
+    db: impl PgExecutor<'_>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<ResponseTimes> {
+    sqlx::query_as(
+        "WITH c AS (SELECT created_at, \
+                 CASE WHEN first_response_at >= $1 AND first_response_at < $2 \
+                      THEN extract(epoch FROM first_response_at - created_at)::float8 END AS fr, \
+                 CASE WHEN closed_at >= $1 AND closed_at < $2 \
+                      THEN extract(epoch FROM closed_at - created_at)::float8 END AS res \
+               FROM conversations \
+               WHERE (first_response_at >= $1 AND first_response_at < $2) OR (closed_at >= $1 AND closed_at < $2)) \
+         SELECT count(fr) AS first_responses, avg(fr) AS avg_first_response_seconds, \
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY fr) AS median_first_response_seconds, \
+                count(res) AS resolved, avg(res) AS avg_resolution_seconds, \
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY res) AS median_resolution_seconds \
+         FROM c",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(db)
+    .await
+}
+
+/// Messages to and from venues in `[from, to)` on one channel (private notes left out).
+#[derive(Debug, Clone, FromRow)]
+pub struct ChannelMessages {
+    pub channel: Channel,
+    pub inbound: i64,
+    pub outbound: i64,
+}
+
+pub async fn messages_by_channel(
+    db: impl PgExecutor<'_>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<Vec<ChannelMessages>> {
+    sqlx::query_as(
+        "SELECT COALESCE(m.channel, c.channel) AS channel, count(*) FILTER (WHERE m.direction = 'in') AS inbound, \
+                count(*) FILTER (WHERE m.direction = 'out') AS outbound \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.created_at >= $1 AND m.created_at < $2 AND m.direction <> 'note' GROUP BY 1",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// Survey answers received in one period.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct Answers {
+    pub answers: i64,
+    pub satisfied: i64,
+    pub average: Option<f64>,
+}
+
+/// Survey answers received in each of `periods` (`[from, to)` each), in one scan from the
+/// earliest start.
+pub async fn answers_in(
+    db: impl PgExecutor<'_>,
+    periods: &[(OffsetDateTime, OffsetDateTime)],
+) -> sqlx::Result<Vec<Answers>> {
+    let starts: Vec<OffsetDateTime> = periods.iter().map(|p| p.0).collect();
+    let ends: Vec<OffsetDateTime> = periods.iter().map(|p| p.1).collect();
+    sqlx::query_as(
+        "SELECT count(s.id) AS answers, count(s.id) FILTER (WHERE s.score >= 4) AS satisfied, \
+                avg(s.score)::float8 AS average \
+         FROM UNNEST($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS p(f, t, i) \
+         LEFT JOIN satisfaction_scores s ON s.created_at >= p.f AND s.created_at < p.t \
+         GROUP BY p.i ORDER BY p.i",
+    )
+    .bind(starts)
+    .bind(ends)
+    .fetch_all(db)
+    .await
+}
+
+/// The fleet's uptime over one UTC day, summed from the daily rollups of its live zones.
+#[derive(Debug, Clone, FromRow)]
+pub struct DayUptime {
+    pub day: OffsetDateTime,
+    pub up: i64,
+    pub down: i64,
+    pub unknown: i64,
+    pub excluded: i64,
+}
+
+/// The days in `[from, to)` that have daily rollups, with their sums.
+pub async fn daily_uptime(
+    db: impl PgExecutor<'_>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<Vec<DayUptime>> {
+    sqlx::query_as(
+        "SELECT r.starts_at AS day, sum(r.up_seconds)::bigint AS up, sum(r.down_seconds)::bigint AS down, \
+                sum(r.unknown_seconds)::bigint AS unknown, sum(r.excluded_seconds)::bigint AS excluded \
+         FROM uptime_rollups r JOIN zones z ON z.id = r.zone_id JOIN venues v ON v.id = z.venue_id \
+         WHERE r.period = 'day' AND r.starts_at >= $1 AND r.starts_at < $2 \
+           AND z.archived_at IS NULL AND v.archived_at IS NULL \
+         GROUP BY r.starts_at",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// One zone's daily rollup (for uptime reports over long ranges).
+#[derive(Debug, Clone, FromRow)]
+pub struct ZoneDay {
+    pub zone_id: uuid::Uuid,
+    pub day: OffsetDateTime,
+    pub up: i64,
+    pub down: i64,
+    pub unknown: i64,
+    pub excluded: i64,
+}
+
+/// The daily rollups of live zones for the days in `[from, to)`.
+pub async fn zone_days(
+    db: impl PgExecutor<'_>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<Vec<ZoneDay>> {
+    sqlx::query_as(
+        "SELECT r.zone_id, r.starts_at AS day, r.up_seconds::bigint AS up, r.down_seconds::bigint AS down, \
+                r.unknown_seconds::bigint AS unknown, r.excluded_seconds::bigint AS excluded \
+         FROM uptime_rollups r JOIN zones z ON z.id = r.zone_id JOIN venues v ON v.id = z.venue_id \
+         WHERE r.period = 'day' AND r.starts_at >= $1 AND r.starts_at < $2 \
+           AND z.archived_at IS NULL AND v.archived_at IS NULL",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}

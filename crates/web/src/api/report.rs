@@ -1,0 +1,112 @@
+//! How an analytics answer leaves the server: JSON, or CSV for a spreadsheet (`format=csv`),
+//! served from the query cache under a key made of the parameters, the format and the viewer's
+//! role, so that entries are never shared between permission scopes.
+
+use crate::error::{ApiError, ApiResult};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bma_app::{AppContext, cache};
+use bma_domain::Invalid;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// `json` (the default) or `csv`; anything else is a field error.
+    pub fn parse(v: Option<&str>, inv: &mut Invalid) -> Option<Format> {
+        match v {
+            None | Some("json") => Some(Format::Json),
+            Some("csv") => Some(Format::Csv),
+            Some(_) => {
+                inv.push("format", "must be json or csv");
+                None
+            }
+        }
+    }
+}
+
+/// A report that is also a table: a header, then one record per row.
+pub trait Table: Serialize {
+    /// The downloaded file's name, without `.csv`.
+    const FILE: &'static str;
+    fn header() -> Vec<&'static str>;
+    fn records(&self) -> Vec<Vec<String>>;
+}
+
+/// A number as a CSV cell: empty when there is none.
+pub fn cell<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> bma_app::Error {
+    bma_app::Error::Internal(anyhow::Error::new(e))
+}
+
+fn csv_of<T: Table>(report: &T) -> bma_app::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(T::header()).map_err(internal)?;
+    for r in report.records() {
+        w.write_record(&r).map_err(internal)?;
+    }
+    let bytes = w.into_inner().map_err(|e| internal(e.into_error()))?;
+    String::from_utf8(bytes).map_err(internal)
+}
+
+/// `compute`'s report as JSON or CSV, from the cache (a write to any of `scopes` invalidates it).
+pub async fn table<T, F, Fut>(
+    ctx: &AppContext,
+    scopes: &[&str],
+    key: &str,
+    format: Format,
+    compute: F,
+) -> ApiResult<Response>
+where
+    T: Table,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = bma_app::Result<T>>,
+{
+    let key = format!("{key}|{format:?}");
+    let body = cache::json_over(ctx, scopes, &key, || async {
+        let report = compute().await?;
+        match format {
+            Format::Json => serde_json::to_string(&report).map_err(internal),
+            Format::Csv => csv_of(&report),
+        }
+    })
+    .await?;
+    Ok(match format {
+        Format::Json => ([(header::CONTENT_TYPE, "application/json".to_owned())], body).into_response(),
+        Format::Csv => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.csv\"", T::FILE)),
+            ],
+            body,
+        )
+            .into_response(),
+    })
+}
+
+/// `compute`'s answer as JSON, from the cache.
+pub async fn json<T, F, Fut>(ctx: &AppContext, scopes: &[&str], key: &str, compute: F) -> ApiResult<Response>
+where
+    T: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = bma_app::Result<T>>,
+{
+    let body = cache::json_over(ctx, scopes, key, || async {
+        let value = compute().await?;
+        serde_json::to_string(&value).map_err(internal)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A query whose fields failed to parse.
+pub fn invalid(inv: Invalid) -> ApiError {
+    ApiError::invalid_query(inv.0)
+}

@@ -1,0 +1,142 @@
+//! The live feed: numbered events, `Last-Event-ID` resumption from the shared journal, a reload
+//! when the gap is older than the journal, permission filtering, and delivery across two server
+//! processes through Redis.
+
+use crate::helpers::{Options, TestApp, redis_url};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use bma_domain::access::Role;
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+/// An open feed, read one event at a time.
+struct Feed {
+    body: Body,
+    buffer: String,
+}
+
+impl Feed {
+    async fn open(app: &TestApp, token: &str, last_event_id: Option<u64>) -> Self {
+        let mut req = axum::http::Request::get("/api/v1/events").header("authorization", format!("Bearer {token}"));
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let mut req = req.body(Body::empty()).expect("a request");
+        req.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([203, 0, 113, 7], 40_000))));
+        let res = app.router.clone().oneshot(req).await.expect("an answer");
+        assert_eq!(res.status(), StatusCode::OK);
+        Feed { body: res.into_body(), buffer: String::new() }
+    }
+
+    /// The next event as (id, name), within 5 seconds.
+    async fn next(&mut self) -> (Option<u64>, String) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()));
+                let Some(event) = field("event:") else { continue };
+                return (field("id:").and_then(|i| i.parse().ok()), event);
+            }
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), self.body.frame())
+                .await
+                .expect("an event within 5 s")
+                .expect("a frame")
+                .expect("no error");
+            if let Some(data) = frame.data_ref() {
+                self.buffer.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_reconnecting_with_last_event_id_gets_what_it_missed_then_live_events() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer).await;
+    for n in 1..=3 {
+        bma_app::events::publish(&app.ctx, &json!({"type": "monitoring", "n": n})).await;
+    }
+    let mut feed = Feed::open(&app, &token, Some(1)).await;
+    assert_eq!(feed.next().await, (Some(2), "monitoring".to_owned()));
+    assert_eq!(feed.next().await, (Some(3), "monitoring".to_owned()));
+    bma_app::events::publish(&app.ctx, &json!({"type": "conversation.updated"})).await;
+    assert_eq!(feed.next().await, (Some(4), "conversation.updated".to_owned()), "then live, nothing twice");
+}
+
+#[tokio::test]
+async fn a_gap_older_than_the_journal_asks_the_client_to_reload() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Viewer).await;
+    for _ in 0..bma_app::events::REPLAY_KEEP + 2 {
+        bma_app::events::publish(&app.ctx, &json!({"type": "monitoring"})).await;
+    }
+    let mut feed = Feed::open(&app, &token, Some(1)).await;
+    assert_eq!(feed.next().await, (None, "reload".to_owned()), "event 2 is no longer kept");
+    assert_eq!(feed.next().await, (Some(3), "monitoring".to_owned()), "then the oldest kept");
+    let mut unknown = Feed::open(&app, &token, Some(99_999)).await;
+    assert_eq!(unknown.next().await, (None, "reload".to_owned()), "an id never given");
+}
+
+#[tokio::test]
+async fn members_see_only_the_events_their_role_may_see_live_and_replayed() {
+    let app = TestApp::spawn().await;
+    let viewer = app.token(Role::Viewer).await;
+    let mut live = Feed::open(&app, &viewer, None).await;
+    bma_app::events::publish(&app.ctx, &json!({"type": "job.dead"})).await;
+    bma_app::events::publish(&app.ctx, &json!({"type": "monitoring"})).await;
+    assert_eq!(live.next().await, (Some(2), "monitoring".to_owned()), "the admins-only event was not sent");
+    let mut replayed = Feed::open(&app, &viewer, Some(0)).await;
+    assert_eq!(replayed.next().await, (Some(2), "monitoring".to_owned()), "nor replayed");
+}
+
+#[tokio::test]
+async fn an_event_published_by_one_server_reaches_a_client_of_another_through_redis() {
+    let prefix = format!("bma-test-events-{}:", uuid::Uuid::new_v4().simple());
+    let a = TestApp::with(Options { redis_prefix: Some(prefix.clone()), ..Options::default() }).await;
+    let b = TestApp::with(Options { redis_prefix: Some(prefix), db_url: Some(a.db_url.clone()), ..Options::default() })
+        .await;
+    assert_eq!(b.ctx.kv.backend_name(), "redis", "two processes share Redis at {}", redis_url());
+    let token = b.token(Role::Viewer).await;
+    bma_app::events::publish(&a.ctx, &json!({"type": "monitoring", "n": 1})).await;
+    bma_app::events::publish(&a.ctx, &json!({"type": "monitoring", "n": 2})).await;
+    let mut feed = Feed::open(&b, &token, Some(1)).await;
+    assert_eq!(feed.next().await, (Some(2), "monitoring".to_owned()), "replayed from the shared journal");
+    bma_app::events::publish(&a.ctx, &json!({"type": "conversation.updated"})).await;
+    assert_eq!(feed.next().await, (Some(3), "conversation.updated".to_owned()), "live across processes");
+}
+
+#[tokio::test]
+async fn assigning_a_conversation_and_resolving_an_alert_are_announced_on_the_feed() {
+    let app = TestApp::spawn().await;
+    let manager = app.token(Role::Manager).await;
+    let member: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM team_members LIMIT 1").fetch_one(&app.ctx.db).await.expect("the manager");
+    let (venue, zone, conversation, alert) =
+        (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (sql, id) in [
+        ("INSERT INTO venues (id, name, timezone) VALUES ($1, 'Fed Hotel', 'UTC')", venue),
+        ("INSERT INTO zones (id, venue_id, name) SELECT $1, id, 'Lobby' FROM venues", zone),
+        (
+            "INSERT INTO conversations (id, venue_id, channel, external_id, status) \
+             SELECT $1, id, 'line', $1::text, 'open' FROM venues",
+            conversation,
+        ),
+        (
+            "INSERT INTO alerts (id, zone_id, alert_type, severity, message) SELECT $1, id, 'silent', 'warning', 'x' FROM zones",
+            alert,
+        ),
+    ] {
+        sqlx::query(sql).bind(id).execute(&app.ctx.db).await.expect("crafted row");
+    }
+    let mut feed = Feed::open(&app, &manager, None).await;
+    let assigned = app
+        .post(&format!("/api/v1/conversations/{conversation}/assign"), Some(&manager), json!({"member_id": member}))
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.text);
+    assert_eq!(feed.next().await.1, "conversation.updated");
+    let resolved = app.post(&format!("/api/v1/monitoring/alerts/{alert}/resolve"), Some(&manager), json!({})).await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    assert_eq!(feed.next().await.1, "alert.resolved");
+}
