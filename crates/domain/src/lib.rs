@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod bot;
+pub mod campaign;
 pub mod clock;
 pub mod contact;
 pub mod error;

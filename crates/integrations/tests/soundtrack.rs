@@ -34,7 +34,11 @@ fn basic(fake: &SoundtrackFake) -> Auth {
 #[tokio::test]
 async fn discovery_walks_every_account_and_zone_through_relay_pages() {
     let clock = Clock::virtual_at(noon());
-    let fake = fleet(&clock, |c| { c.accounts = 230; c.zones = 700; }).await;
+    let fake = fleet(&clock, |c| {
+        c.accounts = 230;
+        c.zones = 700;
+    })
+    .await;
     let c = client(&fake, basic(&fake), &clock, |_| {});
     let found = c.discover().await.expect("discover");
     let truth = fake.accounts();
@@ -53,7 +57,13 @@ async fn discovery_walks_every_account_and_zone_through_relay_pages() {
 #[tokio::test]
 async fn the_budget_model_waits_for_tokens_instead_of_meeting_a_429() {
     let clock = Clock::virtual_at(noon());
-    let fake = fleet(&clock, |c| { c.accounts = 60; c.zones = 200; c.bucket_max = 300.0; c.refill_per_sec = 5.0; }).await;
+    let fake = fleet(&clock, |c| {
+        c.accounts = 60;
+        c.zones = 200;
+        c.bucket_max = 300.0;
+        c.refill_per_sec = 5.0;
+    })
+    .await;
     let c = client(&fake, basic(&fake), &clock, |s| {
         s.bucket_max = 300.0;
         s.refill_per_sec = 5.0;
@@ -74,7 +84,13 @@ async fn the_budget_model_waits_for_tokens_instead_of_meeting_a_429() {
 #[tokio::test]
 async fn a_429_is_retried_once_the_bucket_has_refilled() {
     let clock = Clock::virtual_at(noon());
-    let fake = fleet(&clock, |c| { c.accounts = 40; c.zones = 80; c.bucket_max = 100.0; c.refill_per_sec = 10.0; }).await;
+    let fake = fleet(&clock, |c| {
+        c.accounts = 40;
+        c.zones = 80;
+        c.bucket_max = 100.0;
+        c.refill_per_sec = 10.0;
+    })
+    .await;
     // Our model wrongly believes in a huge bucket, so the fake answers 429 and the headers correct it.
     let c = client(&fake, basic(&fake), &clock, |s| {
         s.bucket_max = 100_000.0;
@@ -91,8 +107,7 @@ async fn a_429_is_retried_once_the_bucket_has_refilled() {
 #[tokio::test]
 async fn a_user_session_is_refreshed_when_its_token_expires() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let mine = fake.user_account_ids();
@@ -109,8 +124,7 @@ async fn a_user_session_is_refreshed_when_its_token_expires() {
 #[tokio::test]
 async fn control_of_an_offline_player_and_bad_input_come_back_as_clear_errors() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let c = client(&fake, basic(&fake), &clock, |_| {});
     let zone = fake.accounts()[0].zones[0].id.clone();
     assert_eq!(c.set_volume(&zone, Volume::new(11).expect("volume")).await, Ok(11));
@@ -131,8 +145,7 @@ async fn control_of_an_offline_player_and_bad_input_come_back_as_clear_errors() 
 #[tokio::test]
 async fn a_platform_outage_is_retried_then_reported_as_unavailable() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let c = client(&fake, basic(&fake), &clock, |s| s.max_retries = 2);
     fake.inject(Fault { kind: FaultKind::PlatformOutage, target: Target::Platform, starts_at: None, duration: None });
     let before = fake.requests();
@@ -144,8 +157,7 @@ async fn a_platform_outage_is_retried_then_reported_as_unavailable() {
 #[tokio::test]
 async fn wrong_credentials_and_malformed_answers_are_reported_plainly() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let c = client(&fake, Auth::client("who", "knows"), &clock, |_| {});
     assert_eq!(c.zone("x").await, Err(SoundtrackError::Unauthorized));
 
@@ -163,8 +175,7 @@ async fn wrong_credentials_and_malformed_answers_are_reported_plainly() {
 #[tokio::test]
 async fn one_failing_account_in_a_batch_leaves_the_others_answered() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let mine = fake.user_account_ids();
@@ -183,8 +194,11 @@ async fn one_failing_account_in_a_batch_leaves_the_others_answered() {
 #[tokio::test]
 async fn a_partial_error_under_one_account_s_zones_is_an_error_for_that_account_never_an_empty_list() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |c| { c.accounts = 5; c.zones = 15; }).await;
+    let fake = fleet(&clock, |c| {
+        c.accounts = 5;
+        c.zones = 15;
+    })
+    .await;
     let broken = fake.accounts()[2].clone();
     fake.fail_account_field(&broken.id, "soundZones").expect("a field to fail");
     let c = client(&fake, basic(&fake), &clock, |_| {});
@@ -209,7 +223,12 @@ async fn a_partial_error_under_one_account_s_zones_is_an_error_for_that_account_
 #[tokio::test]
 async fn the_refill_rate_is_learned_from_the_rate_limiting_headers() {
     let clock = Clock::virtual_at(noon());
-    let fake = fleet(&clock, |c| { c.accounts = 60; c.zones = 200; c.refill_per_sec = 5.0; }).await;
+    let fake = fleet(&clock, |c| {
+        c.accounts = 60;
+        c.zones = 200;
+        c.refill_per_sec = 5.0;
+    })
+    .await;
     // The setting believes in 50 tokens a second; the fake gives 5.
     let c = client(&fake, basic(&fake), &clock, |s| s.refill_per_sec = 50.0);
     let ids: Vec<String> = fake.accounts().into_iter().map(|a| a.id).collect();
@@ -228,8 +247,7 @@ async fn the_refill_rate_is_learned_from_the_rate_limiting_headers() {
 #[tokio::test]
 async fn a_user_logs_in_and_its_requests_carry_a_bearer_token() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let found = c.discover().await.expect("discover as the user");
@@ -247,8 +265,7 @@ async fn a_user_logs_in_and_its_requests_carry_a_bearer_token() {
 #[tokio::test]
 async fn a_user_session_is_refreshed_before_its_token_expires() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let (email, password) = fake.user_credentials();
     let c = client(&fake, Auth::User { email, password }, &clock, |_| {});
     let mine = fake.user_account_ids();
@@ -271,8 +288,7 @@ async fn a_user_session_is_refreshed_before_its_token_expires() {
 #[tokio::test]
 async fn a_wrong_password_is_a_clear_sign_in_error() {
     let clock = Clock::virtual_at(noon());
-    let fake =
-        fleet(&clock, |_| {}).await;
+    let fake = fleet(&clock, |_| {}).await;
     let (email, _) = fake.user_credentials();
     let c = client(&fake, Auth::User { email: email.clone(), password: "not-it".into() }, &clock, |_| {});
     let e = c.zone(&fake.accounts()[0].zones[0].id).await.expect_err("a wrong password");
