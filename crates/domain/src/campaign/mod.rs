@@ -174,6 +174,40 @@ const _: () = {
     }
 };
 
+/// A saved audience: venues matching every field that is set, resolved when sending starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceFilter {
+    #[serde(default)]
+    pub brand: Option<String>,
+    /// ISO country code, as venues store it.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Venues with at least one zone of this type.
+    #[serde(default)]
+    pub zone_type: Option<crate::venue::ZoneType>,
+    /// Venues carrying any of these labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+impl AudienceFilter {
+    pub fn is_empty(&self) -> bool {
+        self.brand.is_none() && self.country.is_none() && self.zone_type.is_none() && self.labels.is_empty()
+    }
+}
+
+/// The approved WhatsApp template a campaign sends outside the 24-hour window, with its body
+/// parameters (each a message template of its own, rendered per recipient).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WhatsappTemplate {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub params: Vec<MessageTemplate>,
+}
+
 /// Where a campaign is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

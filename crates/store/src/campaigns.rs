@@ -1,0 +1,495 @@
+//! Campaigns and their recipients. A recipient row is written once per campaign and contact
+//! (or once per venue that has no reachable contact), then linked to the outbound message that
+//! carried it; its funnel stage is read through that link, so the channels' status webhooks
+//! and the contact's replies move it without a write of their own.
+
+use bma_domain::campaign::{
+    AudienceFilter, CampaignStatus, CampaignType, ChannelChoice, ContactScope, RecipientStatus, WhatsappTemplate,
+};
+use bma_domain::contact::Channel;
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgExecutor, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+pub struct Campaign {
+    pub id: Uuid,
+    pub name: String,
+    #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: CampaignType,
+    pub channel: ChannelChoice,
+    pub channel_fallback: Vec<Channel>,
+    pub target_venues: Vec<Uuid>,
+    #[schema(value_type = Option<AudienceFilter>)]
+    pub audience_filter: Option<Json<AudienceFilter>>,
+    pub contacts: ContactScope,
+    pub message_template: String,
+    #[schema(value_type = Option<WhatsappTemplate>)]
+    pub whatsapp_template: Option<Json<WhatsappTemplate>>,
+    pub reply_window_hours: i32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub scheduled_at: Option<OffsetDateTime>,
+    pub status: CampaignStatus,
+    pub created_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, name, type, channel, channel_fallback, target_venues, audience_filter, contacts, \
+     message_template, whatsapp_template, reply_window_hours, scheduled_at, status, created_by, started_at, \
+     finished_at, created_at, updated_at";
+
+/// What the team writes; everything else is the campaign's own state.
+#[derive(Debug, Clone)]
+pub struct CampaignFields {
+    pub name: String,
+    pub kind: CampaignType,
+    pub channel: ChannelChoice,
+    pub channel_fallback: Vec<Channel>,
+    pub target_venues: Vec<Uuid>,
+    pub audience_filter: Option<AudienceFilter>,
+    pub contacts: ContactScope,
+    pub message_template: String,
+    pub whatsapp_template: Option<WhatsappTemplate>,
+    pub reply_window_hours: i32,
+    pub scheduled_at: Option<OffsetDateTime>,
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    f: &CampaignFields,
+    status: CampaignStatus,
+    created_by: Option<Uuid>,
+) -> sqlx::Result<Campaign> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO campaigns (id, name, type, channel, channel_fallback, target_venues, audience_filter, contacts, \
+             message_template, whatsapp_template, reply_window_hours, scheduled_at, status, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(&f.name)
+    .bind(f.kind)
+    .bind(f.channel)
+    .bind(&f.channel_fallback)
+    .bind(&f.target_venues)
+    .bind(f.audience_filter.clone().map(Json))
+    .bind(&f.contacts)
+    .bind(&f.message_template)
+    .bind(f.whatsapp_template.clone().map(Json))
+    .bind(f.reply_window_hours)
+    .bind(f.scheduled_at)
+    .bind(status)
+    .bind(created_by)
+    .fetch_one(db)
+    .await
+}
+
+/// Rewrites a campaign's content; only while its status is one of `editable`.
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    f: &CampaignFields,
+    status: CampaignStatus,
+    editable: &[CampaignStatus],
+) -> sqlx::Result<Option<Campaign>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE campaigns SET name = $2, type = $3, channel = $4, channel_fallback = $5, target_venues = $6, \
+             audience_filter = $7, contacts = $8, message_template = $9, whatsapp_template = $10, \
+             reply_window_hours = $11, scheduled_at = $12, status = $13, updated_at = now() \
+         WHERE id = $1 AND status = ANY($14) RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(&f.name)
+    .bind(f.kind)
+    .bind(f.channel)
+    .bind(&f.channel_fallback)
+    .bind(&f.target_venues)
+    .bind(f.audience_filter.clone().map(Json))
+    .bind(&f.contacts)
+    .bind(&f.message_template)
+    .bind(f.whatsapp_template.clone().map(Json))
+    .bind(f.reply_window_hours)
+    .bind(f.scheduled_at)
+    .bind(status)
+    .bind(editable)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Campaign>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The campaign, locked until the caller's transaction ends.
+pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Campaign>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1 FOR UPDATE")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn list(
+    db: impl PgExecutor<'_> + Copy,
+    status: Option<CampaignStatus>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<Campaign>, i64)> {
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM campaigns WHERE ($1::text IS NULL OR status = $1) \
+         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    )))
+    .bind(status)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar("SELECT count(*) FROM campaigns WHERE ($1::text IS NULL OR status = $1)")
+        .bind(status)
+        .fetch_one(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Moves the campaign from one of `from` to `to`; `false` when it was in none of them.
+pub async fn set_status(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    from: &[CampaignStatus],
+    to: CampaignStatus,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE campaigns SET status = $3, updated_at = now(), \
+             started_at = CASE WHEN $3 = 'sending' THEN COALESCE(started_at, now()) ELSE started_at END, \
+             finished_at = CASE WHEN $3 IN ('sent', 'cancelled', 'failed') THEN now() ELSE finished_at END \
+         WHERE id = $1 AND status = ANY($2)",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() > 0)
+}
+
+/// A venue of the audience, with what its templates can say about it.
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+pub struct AudienceVenue {
+    pub id: Uuid,
+    pub name: String,
+    pub brand: Option<String>,
+    pub country: Option<String>,
+    pub zone_count: i64,
+}
+
+const AUDIENCE_VENUE: &str = "SELECT v.id, v.name, v.brand, v.country, \
+     (SELECT count(*) FROM zones z WHERE z.venue_id = v.id AND z.archived_at IS NULL) AS zone_count \
+     FROM venues v WHERE v.archived_at IS NULL";
+
+/// The venues of an audience: the explicit list, or those matching the filter; archived venues
+/// never receive a campaign.
+pub async fn audience_venues(
+    db: impl PgExecutor<'_>,
+    explicit: &[Uuid],
+    filter: Option<&AudienceFilter>,
+) -> sqlx::Result<Vec<AudienceVenue>> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(AUDIENCE_VENUE);
+    match filter {
+        None => {
+            q.push(" AND v.id = ANY(").push_bind(explicit.to_vec()).push(")");
+        }
+        Some(f) => {
+            if let Some(b) = &f.brand {
+                q.push(" AND v.brand = ").push_bind(b.clone());
+            }
+            if let Some(c) = &f.country {
+                q.push(" AND v.country = ").push_bind(c.clone());
+            }
+            if let Some(t) = f.zone_type {
+                q.push(" AND EXISTS (SELECT 1 FROM zones z WHERE z.venue_id = v.id AND z.archived_at IS NULL AND z.zone_type = ")
+                    .push_bind(t)
+                    .push(")");
+            }
+            if !f.labels.is_empty() {
+                q.push(
+                    " AND EXISTS (SELECT 1 FROM venue_labels vl JOIN labels l ON l.id = vl.label_id \
+                     WHERE vl.venue_id = v.id AND l.name = ANY(",
+                )
+                .push_bind(f.labels.clone())
+                .push("))");
+            }
+        }
+    }
+    q.push(" ORDER BY v.name, v.id");
+    q.build_query_as().fetch_all(db).await
+}
+
+/// Venue ids of `ids` that do not exist or are archived.
+pub async fn unknown_venues(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT i FROM unnest($1::uuid[]) AS i \
+         WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = i AND v.archived_at IS NULL)",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
+/// A contact of an audience venue, opted out or not.
+#[derive(Debug, Clone, FromRow)]
+pub struct AudienceContact {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub name: String,
+    pub role: Option<String>,
+    pub channel: Channel,
+    pub whatsapp_number: Option<String>,
+    pub line_user_id: Option<String>,
+    pub email: Option<String>,
+    pub opted_out: bool,
+}
+
+impl AudienceContact {
+    pub fn address(&self, channel: Channel) -> Option<&str> {
+        match channel {
+            Channel::Whatsapp => self.whatsapp_number.as_deref(),
+            Channel::Line => self.line_user_id.as_deref(),
+            Channel::Email => self.email.as_deref(),
+        }
+    }
+}
+
+/// The contacts of `venues` within `scope`.
+pub async fn audience_contacts(
+    db: impl PgExecutor<'_>,
+    venues: &[Uuid],
+    scope: &ContactScope,
+) -> sqlx::Result<Vec<AudienceContact>> {
+    let (staff_only, role) = match scope {
+        ContactScope::All => (false, None),
+        ContactScope::Staff => (true, None),
+        ContactScope::Role(r) => (false, Some(r.clone())),
+    };
+    sqlx::query_as(
+        "SELECT id, venue_id, name, role, channel, whatsapp_number, line_user_id, email, opted_out \
+         FROM venue_contacts WHERE venue_id = ANY($1) AND (NOT $2 OR is_staff) \
+           AND ($3::text IS NULL OR lower(role) = lower($3)) ORDER BY venue_id, created_at, id",
+    )
+    .bind(venues)
+    .bind(staff_only)
+    .bind(role)
+    .fetch_all(db)
+    .await
+}
+
+/// A recipient as sending starts.
+#[derive(Debug, Clone)]
+pub struct NewRecipient {
+    pub venue_id: Uuid,
+    pub contact_id: Option<Uuid>,
+    pub channel: Option<Channel>,
+    pub status: RecipientStatus,
+    pub error: Option<String>,
+}
+
+/// Writes the recipients down; one already written (same campaign and contact, or the same
+/// unreachable venue) is left as it is. Returns how many rows were new.
+pub async fn insert_recipients(db: impl PgExecutor<'_>, campaign_id: Uuid, rows: &[NewRecipient]) -> sqlx::Result<u64> {
+    let ids: Vec<Uuid> = rows.iter().map(|_| bma_domain::ids::new_id()).collect();
+    let venues: Vec<Uuid> = rows.iter().map(|r| r.venue_id).collect();
+    let contacts: Vec<Option<Uuid>> = rows.iter().map(|r| r.contact_id).collect();
+    let channels: Vec<Option<Channel>> = rows.iter().map(|r| r.channel).collect();
+    let statuses: Vec<RecipientStatus> = rows.iter().map(|r| r.status).collect();
+    let errors: Vec<Option<String>> = rows.iter().map(|r| r.error.clone()).collect();
+    sqlx::query(
+        "INSERT INTO campaign_recipients (id, campaign_id, venue_id, contact_id, channel, status, error) \
+         SELECT i, $2, v, c, ch, s, e FROM unnest($1::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) \
+             AS t(i, v, c, ch, s, e) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ids)
+    .bind(campaign_id)
+    .bind(venues)
+    .bind(contacts)
+    .bind(channels)
+    .bind(statuses)
+    .bind(errors)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// A recipient whose message is still to be queued, with what its message needs.
+#[derive(Debug, Clone, FromRow)]
+pub struct PendingRecipient {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub venue_name: String,
+    pub venue_brand: Option<String>,
+    pub venue_country: Option<String>,
+    pub zone_count: i64,
+    pub contact_id: Uuid,
+    pub contact_name: String,
+    pub contact_role: Option<String>,
+    pub opted_out: bool,
+    pub channel: Channel,
+    pub address: String,
+}
+
+/// The next `limit` recipients to hand to their channel, locked (others skip them).
+pub async fn next_pending(
+    db: impl PgExecutor<'_>,
+    campaign_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<PendingRecipient>> {
+    sqlx::query_as(
+        "SELECT r.id, r.venue_id, v.name AS venue_name, v.brand AS venue_brand, v.country AS venue_country, \
+                (SELECT count(*) FROM zones z WHERE z.venue_id = v.id AND z.archived_at IS NULL) AS zone_count, \
+                c.id AS contact_id, c.name AS contact_name, c.role AS contact_role, c.opted_out, r.channel, \
+                CASE r.channel WHEN 'whatsapp' THEN c.whatsapp_number WHEN 'line' THEN c.line_user_id \
+                               ELSE c.email END AS address \
+         FROM campaign_recipients r JOIN venues v ON v.id = r.venue_id JOIN venue_contacts c ON c.id = r.contact_id \
+         WHERE r.campaign_id = $1 AND r.status = 'queued' AND r.message_id IS NULL \
+         ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
+    )
+    .bind(campaign_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Whether any recipient is still waiting to be handed to its channel (locked ones included).
+pub async fn has_pending(db: impl PgExecutor<'_>, campaign_id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM campaign_recipients \
+                        WHERE campaign_id = $1 AND status = 'queued' AND message_id IS NULL)",
+    )
+    .bind(campaign_id)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn link_message(
+    db: impl PgExecutor<'_>,
+    recipient_id: Uuid,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE campaign_recipients SET conversation_id = $2, message_id = $3, updated_at = now() WHERE id = $1",
+    )
+    .bind(recipient_id)
+    .bind(conversation_id)
+    .bind(message_id)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Settles a recipient that will not be sent (opted out meanwhile, or the message refused).
+pub async fn settle(
+    db: impl PgExecutor<'_>,
+    recipient_id: Uuid,
+    status: RecipientStatus,
+    error: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE campaign_recipients SET status = $2, error = $3, updated_at = now() WHERE id = $1")
+        .bind(recipient_id)
+        .bind(status)
+        .bind(error)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Recipients not yet handed to a channel when a campaign is cancelled are skipped.
+pub async fn skip_pending(db: impl PgExecutor<'_>, campaign_id: Uuid, reason: &str) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE campaign_recipients SET status = 'skipped', error = $2, updated_at = now() \
+         WHERE campaign_id = $1 AND status = 'queued' AND message_id IS NULL",
+    )
+    .bind(campaign_id)
+    .bind(reason)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// A recipient's funnel stage as it stands: its own status until a message carries it, then
+/// the message's delivery status, or `replied` when the contact wrote back in the same
+/// conversation within the campaign's reply window.
+const STAGE: &str = "CASE \
+     WHEN r.message_id IS NULL OR m.id IS NULL THEN r.status \
+     WHEN m.delivery_status = 'failed' THEN 'failed' \
+     WHEN EXISTS (SELECT 1 FROM messages i WHERE i.conversation_id = r.conversation_id AND i.direction = 'in' \
+                  AND i.created_at >= m.created_at \
+                  AND i.created_at <= m.created_at + make_interval(hours => c.reply_window_hours)) THEN 'replied' \
+     WHEN m.delivery_status IN ('queued', 'sending') THEN 'queued' \
+     ELSE m.delivery_status END";
+
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+pub struct FunnelRow {
+    pub channel: Option<Channel>,
+    pub status: RecipientStatus,
+    pub count: i64,
+}
+
+/// Recipients counted by channel and funnel stage.
+pub async fn funnel(db: impl PgExecutor<'_>, campaign_id: Uuid) -> sqlx::Result<Vec<FunnelRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT r.channel, ({STAGE}) AS status, count(*) AS count \
+         FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+         LEFT JOIN messages m ON m.id = r.message_id \
+         WHERE r.campaign_id = $1 GROUP BY 1, 2 ORDER BY 1, 2"
+    )))
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+pub struct Recipient {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub venue_name: String,
+    pub contact_id: Option<Uuid>,
+    pub contact_name: Option<String>,
+    pub channel: Option<Channel>,
+    pub status: RecipientStatus,
+    pub message_id: Option<Uuid>,
+    pub conversation_id: Option<Uuid>,
+    pub error: Option<String>,
+}
+
+/// The campaign's recipients with their stage, in the order they were written down.
+pub async fn recipients(
+    db: impl PgExecutor<'_>,
+    campaign_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Recipient>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT r.id, r.venue_id, v.name AS venue_name, r.contact_id, vc.name AS contact_name, r.channel, \
+                ({STAGE}) AS status, r.message_id, r.conversation_id, r.error \
+         FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
+         LEFT JOIN venue_contacts vc ON vc.id = r.contact_id LEFT JOIN messages m ON m.id = r.message_id \
+         WHERE r.campaign_id = $1 ORDER BY r.id LIMIT $2 OFFSET $3"
+    )))
+    .bind(campaign_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
