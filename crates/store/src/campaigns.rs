@@ -493,3 +493,13 @@ pub async fn recipients(
     .fetch_all(db)
     .await
 }
+
+/// Scheduled campaigns whose time has come.
+pub async fn due(db: impl PgExecutor<'_>, now: OffsetDateTime) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM campaigns WHERE status = 'scheduled' AND scheduled_at <= $1 ORDER BY scheduled_at, id LIMIT 100",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await
+}
