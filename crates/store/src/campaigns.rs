@@ -429,12 +429,13 @@ pub async fn skip_pending(db: impl PgExecutor<'_>, campaign_id: Uuid, reason: &s
 
 /// A recipient's funnel stage as it stands: its own status until a message carries it, then
 /// the message's delivery status, or `replied` when the contact wrote back in the same
-/// conversation within the campaign's reply window.
+/// conversation within the campaign's reply window. "After the message" compares ids (UUID v7,
+/// ordered by when they were stored): providers stamp inbound messages to the second only.
 const STAGE: &str = "CASE \
      WHEN r.message_id IS NULL OR m.id IS NULL THEN r.status \
      WHEN m.delivery_status = 'failed' THEN 'failed' \
      WHEN EXISTS (SELECT 1 FROM messages i WHERE i.conversation_id = r.conversation_id AND i.direction = 'in' \
-                  AND i.created_at >= m.created_at \
+                  AND i.id > m.id \
                   AND i.created_at <= m.created_at + make_interval(hours => c.reply_window_hours)) THEN 'replied' \
      WHEN m.delivery_status IN ('queued', 'sending') THEN 'queued' \
      ELSE m.delivery_status END";

@@ -6,6 +6,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod bot;
+mod campaigns;
 mod control;
 mod conversations;
 mod helpers;

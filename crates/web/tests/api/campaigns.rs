@@ -1,0 +1,433 @@
+//! Campaigns through the API: templates and variables checked when saved, audiences resolved
+//! with opt-outs and unreachable venues, one message per recipient through the real outbound
+//! path (a second send refused with nothing new), the funnel from WhatsApp status webhooks and
+//! replies, pause and resume, and who may do what.
+
+use crate::helpers::{Options, TestApp, venue_body};
+use crate::webhooks::{VENUE_PHONE, channel_env};
+use axum::http::StatusCode;
+use bma_app::jobs::{Registry, Worker};
+use bma_domain::access::Role;
+use bma_fakes::line::{LineFake, LineFakeConfig};
+use bma_fakes::whatsapp::{UserMessage, WhatsappFake, WhatsappFakeConfig};
+use serde_json::{Value, json};
+use std::time::Duration;
+use uuid::Uuid;
+
+struct Rig {
+    app: TestApp,
+    wa: WhatsappFake,
+    line: LineFake,
+    worker: Worker,
+    token: String,
+}
+
+async fn rig() -> Rig {
+    let wa = WhatsappFake::start(WhatsappFakeConfig::default()).await.expect("whatsapp fake");
+    let line = LineFake::start(LineFakeConfig::default()).await.expect("line fake");
+    let c = wa.config().clone();
+    let mut env = channel_env();
+    env.retain(|(k, _)| !matches!(*k, "WHATSAPP_APP_SECRET" | "LINE_CHANNEL_SECRET"));
+    env.extend([
+        ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
+        ("WHATSAPP_ACCESS_TOKEN", c.access_token.clone()),
+        ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
+        ("WHATSAPP_BUSINESS_ACCOUNT_ID", c.business_account_id.clone()),
+        ("WHATSAPP_API_URL", wa.base_url()),
+        ("LINE_CHANNEL_SECRET", line.channel_secret().to_owned()),
+        ("LINE_CHANNEL_ACCESS_TOKEN", line.channel_access_token().to_owned()),
+        ("LINE_API_URL", line.url()),
+        ("LINE_DATA_URL", line.url()),
+    ]);
+    let app = TestApp::with(Options { env, ..Options::default() }).await;
+    let base = app.serve().await;
+    wa.set_webhook(&format!("{base}/api/v1/webhooks/whatsapp"));
+    line.set_webhook(&format!("{base}/api/v1/webhooks/line"));
+    let worker = Worker::new(app.ctx.clone(), Registry::standard()).with_backoff_base(Duration::ZERO);
+    let token = app.token(Role::Manager).await;
+    Rig { app, wa, line, worker, token }
+}
+
+impl Rig {
+    async fn drain(&self) {
+        for _ in 0..20 {
+            if self.worker.run_once().await.expect("worker run").is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// A venue with `zones` lobby zones, made through the API.
+    async fn venue(&self, name: &str, brand: &str, zones: usize) -> Uuid {
+        let mut body = venue_body(name);
+        body["brand"] = json!(brand);
+        let v = self.app.post("/api/v1/venues", Some(&self.token), body).await;
+        assert_eq!(v.status, StatusCode::CREATED, "{}", v.text);
+        let id = v.body["id"].as_str().expect("a venue id").to_owned();
+        for i in 0..zones {
+            let z = self
+                .app
+                .post(
+                    &format!("/api/v1/venues/{id}/zones"),
+                    Some(&self.token),
+                    json!({"name": format!("Zone {i}"), "zone_type": if i == 0 { "lobby" } else { "restaurant" }}),
+                )
+                .await;
+            assert_eq!(z.status, StatusCode::CREATED, "{}", z.text);
+        }
+        Uuid::parse_str(&id).expect("a venue id")
+    }
+
+    async fn contact(&self, venue: Uuid, body: Value) -> Uuid {
+        let c = self.app.post(&format!("/api/v1/venues/{venue}/contacts"), Some(&self.token), body).await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+        Uuid::parse_str(c.body["id"].as_str().expect("a contact id")).expect("a contact id")
+    }
+
+    async fn create(&self, body: Value) -> String {
+        let c = self.app.post("/api/v1/campaigns", Some(&self.token), body).await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+        c.body["id"].as_str().expect("a campaign id").to_owned()
+    }
+
+    async fn post(&self, path: &str) -> crate::helpers::Response {
+        self.app.post(path, Some(&self.token), json!({})).await
+    }
+
+    async fn analytics(&self, id: &str) -> Value {
+        let a = self.app.get(&format!("/api/v1/campaigns/{id}/analytics"), &self.token).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        a.body
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        self.app.count(sql).await
+    }
+}
+
+fn whatsapp_campaign(venues: &[Uuid]) -> Value {
+    json!({
+        "name": "Maintenance notice",
+        "type": "service",
+        "channel": "whatsapp",
+        "target_venues": venues,
+        "message_template": "Hello {{contact.name}}, maintenance of the {{zone.count}} zones at {{venue.name}} tonight.",
+        "whatsapp_template": {"name": "alert_notice", "language": "en_US",
+                              "params": ["{{venue.name}}", "maintenance of {{zone.count}} zones tonight"]}
+    })
+}
+
+#[tokio::test]
+async fn a_whatsapp_campaign_sends_one_message_per_recipient_and_a_second_send_is_refused_with_nothing_new() {
+    let r = rig().await;
+    let hilton = r.venue("Hilton Pattaya", "Hilton", 2).await;
+    let marriott = r.venue("Marriott Sukhumvit", "Marriott", 1).await;
+    let mail_only = r.venue("Mail Only Cafe", "Indie", 1).await;
+    r.contact(hilton, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678"})).await;
+    let quitter =
+        r.contact(hilton, json!({"name": "Quitter", "channel": "whatsapp", "whatsapp_number": "+66812345679"})).await;
+    r.contact(marriott, json!({"name": "Nattaya", "channel": "whatsapp", "whatsapp_number": "+66898765432"})).await;
+    r.contact(mail_only, json!({"name": "Owner", "channel": "email", "email": "owner@cafe.test"})).await;
+    sqlx::query("UPDATE venue_contacts SET opted_out = true WHERE id = $1")
+        .bind(quitter)
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("opt the contact out");
+    let id = r.create(whatsapp_campaign(&[hilton, marriott, mail_only])).await;
+
+    let aud = r.app.get(&format!("/api/v1/campaigns/{id}/audience"), &r.token).await;
+    assert_eq!(aud.status, StatusCode::OK, "{}", aud.text);
+    assert_eq!(aud.body["venues"], 3);
+    assert_eq!(aud.body["recipients"], 2, "the opted-out contact and the email-only venue are not counted");
+    assert_eq!(aud.body["opted_out"], 1);
+    assert_eq!(aud.body["unreachable"].as_array().map(Vec::len), Some(1));
+    assert_eq!(aud.body["unreachable"][0]["venue_name"], "Mail Only Cafe");
+    assert_eq!(aud.body["unreachable"][0]["reason"], "no contact on whatsapp");
+    assert_eq!(aud.body["sample"].as_array().map(Vec::len), Some(2));
+
+    let sent = r.post(&format!("/api/v1/campaigns/{id}/send")).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text);
+    assert_eq!(sent.body["recipients"], 2);
+    assert_eq!(sent.body["campaign"]["status"], "sending");
+    assert_eq!(sent.body["unreachable"][0]["venue_name"], "Mail Only Cafe", "reported per venue, not a failure");
+    r.drain().await;
+
+    let out = r.wa.sent();
+    assert_eq!(out.len(), 2, "one message per reachable contact");
+    let mut to: Vec<&str> = out.iter().map(|m| m.to.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["66812345678", "66898765432"], "never to the opted-out contact");
+    let hilton_msg = out.iter().find(|m| m.to == "66812345678").expect("Hilton's message");
+    assert_eq!(hilton_msg.kind, "template", "outside the 24-hour window only a template may go");
+    assert_eq!(hilton_msg.summary(), "alert_notice");
+    let params = hilton_msg.body["template"]["components"][0]["parameters"].to_string();
+    assert!(params.contains("Hilton Pattaya") && params.contains("maintenance of 2 zones tonight"), "{params}");
+
+    let done = r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await;
+    assert_eq!(done.body["status"], "sent");
+    assert_eq!(r.count("SELECT count(*) FROM campaign_recipients WHERE message_id IS NOT NULL").await, 2);
+    let stored = r.count("SELECT count(*) FROM messages WHERE direction = 'out'").await;
+    assert_eq!(stored, 2, "each recipient's message is a stored outbound message");
+
+    let again = r.post(&format!("/api/v1/campaigns/{id}/send")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    assert_eq!(again.code(), "campaign_already_sent");
+    r.drain().await;
+    assert_eq!(r.wa.sent().len(), 2, "the second send sent nothing");
+    assert_eq!(r.count("SELECT count(*) FROM messages WHERE direction = 'out'").await, 2);
+    assert_eq!(r.count("SELECT count(*) FROM campaign_recipients").await, 4, "2 queued, 1 opted out, 1 skipped");
+
+    let path = format!("/api/v1/campaigns/{id}");
+    let edit = r.app.call(axum::http::Method::PUT, &path, Some(&r.token), Some(whatsapp_campaign(&[hilton]))).await;
+    assert_eq!(edit.status, StatusCode::CONFLICT, "{}", edit.text);
+    assert_eq!(edit.code(), "campaign_read_only");
+    let a = r.analytics(&id).await;
+    assert_eq!(a["recipients"], 4);
+    assert_eq!(a["funnel"]["opted_out"], 1);
+    assert_eq!(a["funnel"]["skipped"], 1);
+    assert_eq!(r.count("SELECT count(*) FROM audit_log WHERE action LIKE 'campaign.%'").await, 3, "create, send, sent");
+}
+
+#[tokio::test]
+async fn the_funnel_follows_whatsapp_status_webhooks_and_a_reply_marks_the_recipient_replied() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 1).await;
+    r.contact(venue, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": format!("+{VENUE_PHONE}")}))
+        .await;
+    let id = r.create(whatsapp_campaign(&[venue])).await;
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{id}/send")).await.status, StatusCode::ACCEPTED);
+    assert_eq!(r.analytics(&id).await["funnel"]["queued"], 1, "written down, not yet handed to WhatsApp");
+    r.drain().await;
+    r.wa.flush().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    r.wa.flush().await;
+    let a = r.analytics(&id).await;
+    assert_eq!(a["funnel"]["read"], 1, "sent, delivered and read came back by webhook: {a}");
+    assert_eq!(a["by_channel"][0]["channel"], "whatsapp");
+    assert_eq!(a["rates"]["read"], 1.0);
+
+    r.wa.user_sends(VENUE_PHONE, "Khun Somchai", UserMessage::text("Thanks, noted"));
+    r.wa.flush().await;
+    let a = r.analytics(&id).await;
+    assert_eq!(a["funnel"]["replied"], 1, "{a}");
+    assert_eq!(a["funnel"]["read"], 0);
+    let rec = r.app.get(&format!("/api/v1/campaigns/{id}/recipients"), &r.token).await;
+    assert_eq!(rec.body[0]["status"], "replied");
+    let conv = rec.body[0]["conversation_id"].as_str().expect("the recipient's conversation");
+    let inbox = r.app.get(&format!("/api/v1/conversations/{conv}"), &r.token).await;
+    assert_eq!(inbox.status, StatusCode::OK, "the reply lands in the inbox with the campaign's message");
+}
+
+#[tokio::test]
+async fn templates_and_variables_are_checked_when_a_campaign_is_saved_and_nothing_bad_is_stored() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 3).await;
+    r.contact(
+        venue,
+        json!({"name": "Somchai", "role": "Manager", "channel": "line",
+                            "line_user_id": "U0123456789abcdef0123456789abcdef"}),
+    )
+    .await;
+    let line = |template: &str| {
+        json!({"name": "Songkran", "type": "holiday", "channel": "line", "target_venues": [venue],
+               "message_template": template})
+    };
+    let unknown = r.app.post("/api/v1/campaigns", Some(&r.token), line("Hi {{venue.nmae}}")).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.text);
+    assert_eq!(unknown.body["error"]["fields"][0]["field"], "message_template");
+    assert!(unknown.text.contains("{{venue.nmae}}"), "the variable is named: {}", unknown.text);
+
+    let mut pending = whatsapp_campaign(&[venue]);
+    pending["whatsapp_template"] = json!({"name": "holiday_promo", "language": "en_US", "params": []});
+    let res = r.app.post("/api/v1/campaigns", Some(&r.token), pending).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "a pending template is not approved: {}", res.text);
+    assert_eq!(res.body["error"]["fields"][0]["field"], "whatsapp_template.name");
+
+    let mut missing = whatsapp_campaign(&[venue]);
+    missing["whatsapp_template"]["name"] = json!("no_such_template");
+    let res = r.app.post("/api/v1/campaigns", Some(&r.token), missing).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+
+    let mut arity = whatsapp_campaign(&[venue]);
+    arity["whatsapp_template"]["params"] = json!(["{{venue.name}}"]);
+    let res = r.app.post("/api/v1/campaigns", Some(&r.token), arity).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert_eq!(res.body["error"]["fields"][0]["field"], "whatsapp_template.params");
+
+    let mut no_template = whatsapp_campaign(&[venue]);
+    no_template.as_object_mut().expect("an object").remove("whatsapp_template");
+    let res = r.app.post("/api/v1/campaigns", Some(&r.token), no_template).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+
+    let mut past = line("Hi");
+    past["scheduled_at"] = json!("2020-01-01T00:00:00Z");
+    let res = r.app.post("/api/v1/campaigns", Some(&r.token), past).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert_eq!(res.body["error"]["fields"][0]["field"], "scheduled_at");
+
+    let mut stranger = line("Hi");
+    stranger["target_venues"] = json!([Uuid::now_v7()]);
+    let res = r.app.post("/api/v1/campaigns", Some(&r.token), stranger).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert_eq!(res.body["error"]["fields"][0]["field"], "target_venues");
+    assert_eq!(r.count("SELECT count(*) FROM campaigns").await, 0, "nothing bad was stored");
+
+    let id = r
+        .create(line("Happy Songkran {{contact.name}} ({{contact.role}}): {{zone.count}} zones at {{venue.name}}"))
+        .await;
+    let p = r.app.get(&format!("/api/v1/campaigns/{id}/preview?venue_id={venue}"), &r.token).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert_eq!(p.body["text"], "Happy Songkran Somchai (Manager): 3 zones at Hilton Pattaya");
+    assert_eq!(p.body["channel"], "line");
+    let stranger = r.app.get(&format!("/api/v1/campaigns/{id}/preview?venue_id={}", Uuid::now_v7()), &r.token).await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+
+    let res = r
+        .app
+        .call(axum::http::Method::PUT, &format!("/api/v1/campaigns/{id}"), Some(&r.token), Some(line("{{oops}}")))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let kept = r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await;
+    assert!(kept.body["message_template"].as_str().is_some_and(|t| t.starts_with("Happy Songkran")));
+}
+
+#[tokio::test]
+async fn a_filtered_audience_reaches_matching_venues_contacts_of_the_chosen_role_on_line() {
+    let r = rig().await;
+    let a = r.venue("Hilton Pattaya", "Hilton", 2).await; // lobby + restaurant
+    let b = r.venue("Hilton Phuket", "Hilton", 1).await; // lobby only
+    let c = r.venue("Marriott Sukhumvit", "Marriott", 2).await;
+    r.contact(
+        a,
+        json!({"name": "Owner A", "role": "owner", "channel": "line",
+                        "line_user_id": "U0000000000000000000000000000000a"}),
+    )
+    .await;
+    r.contact(
+        a,
+        json!({"name": "Staff A", "role": "barista", "channel": "line",
+                        "line_user_id": "U0000000000000000000000000000000b"}),
+    )
+    .await;
+    r.contact(
+        b,
+        json!({"name": "Owner B", "role": "owner", "channel": "line",
+                        "line_user_id": "U0000000000000000000000000000000c"}),
+    )
+    .await;
+    r.contact(
+        c,
+        json!({"name": "Owner C", "role": "owner", "channel": "line",
+                        "line_user_id": "U0000000000000000000000000000000d"}),
+    )
+    .await;
+    let id = r
+        .create(json!({
+            "name": "New restaurant playlists", "type": "marketing", "channel": "line",
+            "audience_filter": {"brand": "Hilton", "zone_type": "restaurant"}, "contacts": "role:Owner",
+            "message_template": "Dear {{contact.name}}, new dinner playlists for {{venue.name}}."
+        }))
+        .await;
+    let aud = r.app.get(&format!("/api/v1/campaigns/{id}/audience"), &r.token).await;
+    assert_eq!(aud.body["venues"], 1, "only the Hilton with a restaurant zone: {}", aud.text);
+    assert_eq!(aud.body["recipients"], 1, "only its owner");
+    assert_eq!(aud.body["sample"][0]["contact_name"], "Owner A");
+
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{id}/send")).await.status, StatusCode::ACCEPTED);
+    r.drain().await;
+    let sent = r.line.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "U0000000000000000000000000000000a");
+    assert_eq!(sent[0].messages[0]["text"], "Dear Owner A, new dinner playlists for Hilton Pattaya.");
+    assert_eq!(r.analytics(&id).await["funnel"]["sent"], 1);
+}
+
+#[tokio::test]
+async fn an_audience_nobody_in_can_be_reached_is_refused_and_nothing_is_sent() {
+    let r = rig().await;
+    let venue = r.venue("Mail Only Cafe", "Indie", 1).await;
+    r.contact(venue, json!({"name": "Owner", "channel": "email", "email": "owner@cafe.test"})).await;
+    let id = r.create(whatsapp_campaign(&[venue])).await;
+    let res = r.post(&format!("/api/v1/campaigns/{id}/send")).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert_eq!(res.body["error"]["fields"][0]["field"], "audience");
+    assert!(res.text.contains("Mail Only Cafe: no contact on whatsapp"), "the venue is named: {}", res.text);
+
+    let empty = r
+        .create(json!({"name": "Nobody", "type": "service", "channel": "email",
+                       "audience_filter": {"country": "JP"}, "message_template": "Hi"}))
+        .await;
+    let res = r.post(&format!("/api/v1/campaigns/{empty}/send")).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    r.drain().await;
+    assert!(r.wa.sent().is_empty());
+    assert_eq!(r.count("SELECT count(*) FROM campaign_recipients").await, 0);
+    assert_eq!(r.count("SELECT count(*) FROM campaigns WHERE status = 'draft'").await, 2, "both stay drafts");
+}
+
+#[tokio::test]
+async fn a_paused_campaign_queues_nothing_until_it_is_resumed() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 1).await;
+    r.contact(venue, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678"})).await;
+    r.contact(venue, json!({"name": "Nattaya", "channel": "whatsapp", "whatsapp_number": "+66898765432"})).await;
+    let id = r.create(whatsapp_campaign(&[venue])).await;
+    let early = r.post(&format!("/api/v1/campaigns/{id}/pause")).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "a draft is not sending: {}", early.text);
+
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{id}/send")).await.status, StatusCode::ACCEPTED);
+    let paused = r.post(&format!("/api/v1/campaigns/{id}/pause")).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
+    assert_eq!(paused.body["status"], "paused");
+    r.drain().await;
+    assert!(r.wa.sent().is_empty(), "nothing goes out while paused");
+    assert_eq!(r.analytics(&id).await["funnel"]["queued"], 2);
+    let twice = r.post(&format!("/api/v1/campaigns/{id}/send")).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "a paused campaign resumes, it is not sent again");
+
+    let resumed = r.post(&format!("/api/v1/campaigns/{id}/resume")).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.text);
+    assert_eq!(resumed.body["status"], "sending");
+    r.drain().await;
+    assert_eq!(r.wa.sent().len(), 2, "each recipient once after resuming");
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "sent");
+    let again = r.post(&format!("/api/v1/campaigns/{id}/resume")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let copy = r.post(&format!("/api/v1/campaigns/{id}/duplicate")).await;
+    assert_eq!(copy.status, StatusCode::CREATED, "{}", copy.text);
+    assert_eq!(copy.body["status"], "draft");
+    assert_eq!(copy.body["name"], "Copy of Maintenance notice");
+    let copy_id = copy.body["id"].as_str().expect("the copy's id");
+    let cancelled = r.post(&format!("/api/v1/campaigns/{copy_id}/cancel")).await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{copy_id}/send")).await.status, StatusCode::CONFLICT);
+    r.drain().await;
+    assert_eq!(r.wa.sent().len(), 2, "the cancelled copy sent nothing");
+    let listed = r.app.get("/api/v1/campaigns?status=cancelled", &r.token).await;
+    assert_eq!(listed.body["pagination"]["total"], 1);
+    let bad = r.app.get("/api/v1/campaigns?status=archived", &r.token).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn viewers_read_campaigns_but_may_not_create_change_or_send_them() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 1).await;
+    r.contact(venue, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678"})).await;
+    let id = r.create(whatsapp_campaign(&[venue])).await;
+    let viewer = r.app.token(Role::Viewer).await;
+    let create = r.app.post("/api/v1/campaigns", Some(&viewer), whatsapp_campaign(&[venue])).await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN);
+    for action in ["send", "pause", "resume", "cancel", "duplicate"] {
+        let res = r.app.post(&format!("/api/v1/campaigns/{id}/{action}"), Some(&viewer), json!({})).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{action}");
+    }
+    r.drain().await;
+    assert!(r.wa.sent().is_empty());
+    for path in ["", "/analytics", "/audience", "/recipients"] {
+        let res = r.app.get(&format!("/api/v1/campaigns/{id}{path}"), &viewer).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.text);
+    }
+    assert_eq!(r.app.get("/api/v1/campaigns", &viewer).await.body["pagination"]["total"], 1);
+}
