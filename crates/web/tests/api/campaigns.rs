@@ -431,3 +431,66 @@ async fn viewers_read_campaigns_but_may_not_create_change_or_send_them() {
     }
     assert_eq!(r.app.get("/api/v1/campaigns", &viewer).await.body["pagination"]["total"], 1);
 }
+
+#[tokio::test]
+async fn two_runs_of_the_send_job_after_a_worker_died_still_send_each_recipient_once() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 1).await;
+    for (name, phone) in [("Somchai", "+66812345678"), ("Nattaya", "+66898765432"), ("Malee", "+66811112222")] {
+        r.contact(venue, json!({"name": name, "channel": "whatsapp", "whatsapp_number": phone})).await;
+    }
+    let id = r.create(whatsapp_campaign(&[venue])).await;
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{id}/send")).await.status, StatusCode::ACCEPTED);
+    // The stalled run handed back by requeue_stalled, next to the one still queued.
+    let campaign_id = Uuid::parse_str(&id).expect("a campaign id");
+    let job = bma_app::jobs::tasks::CampaignSendJob { campaign_id };
+    bma_app::jobs::enqueue(&r.app.ctx, &r.app.ctx.db, &job, bma_app::jobs::Options::default())
+        .await
+        .expect("a second run is queued");
+    assert_eq!(r.count("SELECT count(*) FROM jobs WHERE kind = 'campaign.send'").await, 2);
+    r.drain().await;
+    assert_eq!(r.wa.sent().len(), 3, "three recipients, three messages");
+    assert_eq!(r.count("SELECT count(*) FROM messages WHERE direction = 'out'").await, 3);
+    assert_eq!(r.count("SELECT count(*) FROM jobs").await, 0, "both runs finished cleanly");
+}
+
+#[tokio::test]
+async fn a_scheduled_campaign_goes_out_once_when_due_and_one_nobody_can_receive_is_marked_failed() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 1).await;
+    r.contact(venue, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678"})).await;
+    let ahead = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a timestamp");
+    let mut body = whatsapp_campaign(&[venue]);
+    body["scheduled_at"] = json!(ahead);
+    let id = r.create(body).await;
+    let nobody = r
+        .create(json!({"name": "Email nobody has", "type": "service", "channel": "email",
+                       "target_venues": [venue], "message_template": "Hi", "scheduled_at": ahead}))
+        .await;
+    let got = r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await;
+    assert_eq!(got.body["status"], "scheduled");
+
+    let due = || async {
+        let job = bma_app::jobs::tasks::DueCampaignsJob::default();
+        bma_app::jobs::enqueue(&r.app.ctx, &r.app.ctx.db, &job, bma_app::jobs::Options::default())
+            .await
+            .expect("the periodic job is queued");
+        r.drain().await;
+    };
+    due().await;
+    assert!(r.wa.sent().is_empty(), "not before its time");
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "scheduled");
+
+    sqlx::query("UPDATE campaigns SET scheduled_at = now() - interval '1 minute'")
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("the time comes");
+    due().await;
+    due().await;
+    assert_eq!(r.wa.sent().len(), 1, "sent once, however often the scheduler looks");
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "sent");
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{nobody}"), &r.token).await.body["status"], "failed");
+    assert_eq!(r.count("SELECT count(*) FROM audit_log WHERE action = 'campaign.fail'").await, 1);
+}
