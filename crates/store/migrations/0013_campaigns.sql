@@ -43,3 +43,7 @@ CREATE UNIQUE INDEX campaign_recipients_message_id_uidx ON campaign_recipients(m
 -- The send job's next batch: recipients written down and not yet handed to a channel.
 CREATE INDEX campaign_recipients_pending_idx ON campaign_recipients(campaign_id, id)
     WHERE status = 'queued' AND message_id IS NULL;
+
+-- A contact who replied STOP (or ยกเลิก, unsubscribe) to a campaign receives no further
+-- promotional (marketing, holiday) campaigns; `opted_out` (a LINE block) still stops everything.
+ALTER TABLE venue_contacts ADD COLUMN promotions_opted_out boolean NOT NULL DEFAULT false;

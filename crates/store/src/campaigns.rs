@@ -271,11 +271,13 @@ impl AudienceContact {
     }
 }
 
-/// The contacts of `venues` within `scope`.
+/// The contacts of `venues` within `scope`; `opted_out` also counts a STOP to promotions when
+/// the campaign is `promotional`.
 pub async fn audience_contacts(
     db: impl PgExecutor<'_>,
     venues: &[Uuid],
     scope: &ContactScope,
+    promotional: bool,
 ) -> sqlx::Result<Vec<AudienceContact>> {
     let (staff_only, role) = match scope {
         ContactScope::All => (false, None),
@@ -283,13 +285,15 @@ pub async fn audience_contacts(
         ContactScope::Role(r) => (false, Some(r.clone())),
     };
     sqlx::query_as(
-        "SELECT id, venue_id, name, role, channel, whatsapp_number, line_user_id, email, opted_out \
+        "SELECT id, venue_id, name, role, channel, whatsapp_number, line_user_id, email, \
+                opted_out OR ($4 AND promotions_opted_out) AS opted_out \
          FROM venue_contacts WHERE venue_id = ANY($1) AND (NOT $2 OR is_staff) \
            AND ($3::text IS NULL OR lower(role) = lower($3)) ORDER BY venue_id, created_at, id",
     )
     .bind(venues)
     .bind(staff_only)
     .bind(role)
+    .bind(promotional)
     .fetch_all(db)
     .await
 }
@@ -357,10 +361,12 @@ pub async fn next_pending(
     sqlx::query_as(
         "SELECT r.id, r.venue_id, v.name AS venue_name, v.brand AS venue_brand, v.country AS venue_country, \
                 (SELECT count(*) FROM zones z WHERE z.venue_id = v.id AND z.archived_at IS NULL) AS zone_count, \
-                c.id AS contact_id, c.name AS contact_name, c.role AS contact_role, c.opted_out, r.channel, \
+                c.id AS contact_id, c.name AS contact_name, c.role AS contact_role, \
+                c.opted_out OR (k.type IN ('marketing', 'holiday') AND c.promotions_opted_out) AS opted_out, r.channel, \
                 CASE r.channel WHEN 'whatsapp' THEN c.whatsapp_number WHEN 'line' THEN c.line_user_id \
                                ELSE c.email END AS address \
-         FROM campaign_recipients r JOIN venues v ON v.id = r.venue_id JOIN venue_contacts c ON c.id = r.contact_id \
+         FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
+              JOIN venue_contacts c ON c.id = r.contact_id \
          WHERE r.campaign_id = $1 AND r.status = 'queued' AND r.message_id IS NULL \
          ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
     )
@@ -502,5 +508,31 @@ pub async fn due(db: impl PgExecutor<'_>, now: OffsetDateTime) -> sqlx::Result<V
     )
     .bind(now)
     .fetch_all(db)
+    .await
+}
+
+/// Records a contact's STOP (`true`) or START (`false`) to promotional campaigns.
+pub async fn set_promotions_opt_out(db: impl PgExecutor<'_>, contact_id: Uuid, opted_out: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE venue_contacts SET promotions_opted_out = $2, updated_at = now() WHERE id = $1")
+        .bind(contact_id)
+        .bind(opted_out)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Whether the conversation's latest outbound message is a campaign's, still within that
+/// campaign's reply window (so a bare "stop" there answers the campaign, not the bot).
+pub async fn answers_campaign(db: impl PgExecutor<'_>, conversation_id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+                          JOIN messages m ON m.id = r.message_id \
+                        WHERE r.conversation_id = $1 \
+                          AND m.created_at > now() - make_interval(hours => c.reply_window_hours) \
+                          AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = $1 \
+                                          AND o.direction = 'out' AND o.id > m.id))",
+    )
+    .bind(conversation_id)
+    .fetch_one(db)
     .await
 }

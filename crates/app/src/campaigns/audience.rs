@@ -75,7 +75,7 @@ pub async fn resolve(db: &mut PgConnection, c: &Campaign) -> Result<Resolution> 
     let venues = store::audience_venues(&mut *db, &c.target_venues, c.audience_filter.as_deref()).await?;
     let ids: Vec<Uuid> = venues.iter().map(|v| v.id).collect();
     let mut by_venue: HashMap<Uuid, Vec<store::AudienceContact>> = HashMap::new();
-    for contact in store::audience_contacts(&mut *db, &ids, &c.contacts).await? {
+    for contact in store::audience_contacts(&mut *db, &ids, &c.contacts, c.kind.is_promotional()).await? {
         by_venue.entry(contact.venue_id).or_default().push(contact);
     }
     let order_names = |preferred: Channel| {

@@ -10,7 +10,7 @@ use crate::services::{Actor, snapshot};
 use crate::{AppContext, Error, Result};
 use bma_domain::Invalid;
 use bma_domain::campaign::{
-    CampaignAction, CampaignStatus, ChannelChoice, MessageTemplate, RecipientStatus, RenderContext, WhatsappTemplate,
+    CampaignAction, CampaignStatus, MessageTemplate, RecipientStatus, RenderContext, WhatsappTemplate,
 };
 use bma_domain::contact::Channel;
 use bma_store::audit;
@@ -209,7 +209,7 @@ pub async fn preview(ctx: &AppContext, id: Uuid, venue_id: Uuid) -> Result<Rende
     let c = get(ctx, id).await?;
     let venue =
         store::audience_venues(&ctx.db, &[venue_id], None).await?.into_iter().next().ok_or(Error::NotFound("venue"))?;
-    let contacts = store::audience_contacts(&ctx.db, &[venue_id], &c.contacts).await?;
+    let contacts = store::audience_contacts(&ctx.db, &[venue_id], &c.contacts, c.kind.is_promotional()).await?;
     let chosen = contacts.iter().find_map(|ct| {
         c.channel.pick(ct.channel, &c.channel_fallback, |ch| ct.address(ch).is_some()).map(|ch| (ct, ch))
     });
@@ -324,7 +324,34 @@ pub async fn recipients(ctx: &AppContext, id: Uuid, limit: i64, offset: i64) -> 
     Ok(store::recipients(&ctx.db, id, limit, offset).await?)
 }
 
-/// Whether a campaign of this channel choice may need WhatsApp's template.
-pub fn may_use_whatsapp(c: &Campaign) -> bool {
-    c.channel == ChannelChoice::Whatsapp || c.channel.may_use(Channel::Whatsapp, &c.channel_fallback)
+/// The opt-out keyword an inbound text is, if any: a bare "stop" counts only while the
+/// conversation's latest outbound message is a campaign's, within its reply window.
+pub async fn opt_reply_of(
+    db: &mut sqlx::PgConnection,
+    conversation_id: Uuid,
+    text: &str,
+) -> Result<Option<bma_domain::campaign::OptReply>> {
+    use bma_domain::campaign::OptReply;
+    if OptReply::is_bare_stop(text) {
+        return Ok(if store::answers_campaign(&mut *db, conversation_id).await? { Some(OptReply::Stop) } else { None });
+    }
+    Ok(OptReply::of(text))
+}
+
+/// A contact replied STOP or START (English or Thai): their promotional opt-out is set or
+/// cleared, and they are told so on the same conversation.
+pub async fn opt_reply(
+    ctx: &AppContext,
+    db: &mut sqlx::PgConnection,
+    conversation_id: Uuid,
+    contact_id: Uuid,
+    reply: bma_domain::campaign::OptReply,
+    text: &str,
+) -> Result<()> {
+    let stop = reply == bma_domain::campaign::OptReply::Stop;
+    store::set_promotions_opt_out(&mut *db, contact_id, stop).await?;
+    let body = crate::messaging::outbound::OutboundBody::Text { text: reply.confirmation(text).to_owned() };
+    crate::messaging::outbound::queue(ctx, db, conversation_id, crate::messaging::outbound::Author::System, &body)
+        .await?;
+    Ok(())
 }

@@ -128,7 +128,11 @@ async fn store_message(
     } else {
         current.on_inbound(ctx.config.messaging.bot_enabled, conv.handed_over_at.is_some())
     };
-    let for_bot = survey_answer.is_none() && status == ConversationStatus::Pending;
+    let opt_reply = match (&contact, &m.body) {
+        (Some(_), MessageBody::Text { text }) => crate::campaigns::opt_reply_of(&mut *tx, conv.id, text).await?,
+        _ => None,
+    };
+    let for_bot = survey_answer.is_none() && opt_reply.is_none() && status == ConversationStatus::Pending;
     let Some(message_id) = store::insert_inbound(
         &mut *tx,
         store::NewMessage {
@@ -158,6 +162,9 @@ async fn store_message(
     };
     report.stored += 1;
     report.conversations.push(conv.id);
+    if let (Some(reply), Some(c)) = (opt_reply, &contact) {
+        crate::campaigns::opt_reply(ctx, &mut *tx, conv.id, c.id, reply, &text).await?;
+    }
     if for_bot {
         let job = BotReplyJob { conversation_id: conv.id, message_id };
         jobs::enqueue(ctx, &mut *tx, &job, Options::default()).await?;

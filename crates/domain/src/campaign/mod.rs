@@ -3,8 +3,10 @@
 //! contacts of a venue it reaches, its lifecycle and each recipient's place in the funnel — and
 //! the message templates with `{{venue.name}}`-style variables. No I/O.
 
+pub mod optout;
 pub mod template;
 
+pub use optout::OptReply;
 pub use template::{MessageTemplate, RenderContext, Variable};
 
 use crate::Invalid;
@@ -26,6 +28,12 @@ impl CampaignType {
             CampaignType::Service => "service",
             CampaignType::Holiday => "holiday",
         }
+    }
+
+    /// Marketing and holiday campaigns are promotional: a contact who replied STOP does not
+    /// receive them. Service notices still go to every contact who has not opted out entirely.
+    pub fn is_promotional(self) -> bool {
+        matches!(self, CampaignType::Marketing | CampaignType::Holiday)
     }
 
     pub fn parse(s: &str) -> Result<Self, Invalid> {

@@ -494,3 +494,64 @@ async fn a_scheduled_campaign_goes_out_once_when_due_and_one_nobody_can_receive_
     assert_eq!(r.app.get(&format!("/api/v1/campaigns/{nobody}"), &r.token).await.body["status"], "failed");
     assert_eq!(r.count("SELECT count(*) FROM audit_log WHERE action = 'campaign.fail'").await, 1);
 }
+
+#[tokio::test]
+async fn a_stop_reply_in_thai_or_english_ends_promotions_for_that_contact_but_not_service_notices() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 1).await;
+    let contact = r
+        .contact(venue, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": format!("+{VENUE_PHONE}")}))
+        .await;
+    let promo_flag = || async {
+        sqlx::query_scalar::<_, bool>("SELECT promotions_opted_out FROM venue_contacts WHERE id = $1")
+            .bind(contact)
+            .fetch_one(&r.app.ctx.db)
+            .await
+            .expect("the contact")
+    };
+    let wa = &r.wa;
+    let says = |text: &'static str| async move {
+        wa.user_sends(VENUE_PHONE, "Khun Somchai", UserMessage::text(text));
+        wa.flush().await;
+    };
+    let confirmations = || {
+        r.wa.sent()
+            .into_iter()
+            .filter(|m| m.summary().starts_with("You will") || m.summary().starts_with("คุณจะ"))
+            .count()
+    };
+
+    says("stop").await;
+    assert!(!promo_flag().await, "a bare stop outside a campaign is the bot's 'stop the music'");
+    says("ยกเลิก").await;
+    assert!(promo_flag().await, "ยกเลิก opts out of promotions");
+    r.drain().await;
+    let thai = r.wa.sent().into_iter().find(|m| m.summary().starts_with("คุณจะไม่ได้รับ"));
+    assert!(thai.is_some(), "the contact is told, in Thai");
+    says("START").await;
+    assert!(!promo_flag().await, "START opts back in");
+    says("Unsubscribe!").await;
+    assert!(promo_flag().await, "unsubscribe opts out in English");
+    says("start").await;
+    assert!(!promo_flag().await);
+
+    let service = r.create(whatsapp_campaign(&[venue])).await;
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{service}/send")).await.status, StatusCode::ACCEPTED);
+    r.drain().await;
+    says("please don't stop the music").await;
+    assert!(!promo_flag().await, "a sentence with 'stop' in it is a message, not a keyword");
+    says("STOP").await;
+    assert!(promo_flag().await, "a bare STOP answering the campaign opts out");
+    r.drain().await;
+    assert_eq!(confirmations(), 5, "ยกเลิก, START, unsubscribe, start and STOP each confirmed once");
+
+    let mut marketing = whatsapp_campaign(&[venue]);
+    marketing["type"] = json!("marketing");
+    let promo = r.create(marketing).await;
+    let aud = r.app.get(&format!("/api/v1/campaigns/{promo}/audience"), &r.token).await;
+    assert_eq!(aud.body["recipients"], 0, "{}", aud.text);
+    assert_eq!(aud.body["opted_out"], 1);
+    let again = r.create(whatsapp_campaign(&[venue])).await;
+    let aud = r.app.get(&format!("/api/v1/campaigns/{again}/audience"), &r.token).await;
+    assert_eq!(aud.body["recipients"], 1, "a service notice still reaches them: {}", aud.text);
+}
