@@ -15,6 +15,9 @@ ALTER TABLE campaigns
     -- {name, language, params[]}: what WhatsApp recipients receive outside the 24-hour window.
     ADD COLUMN whatsapp_template  jsonb,
     ADD COLUMN reply_window_hours integer NOT NULL DEFAULT 72 CHECK (reply_window_hours BETWEEN 1 AND 720),
+    -- A wall-clock time ("09:00 on 25 December") each venue gets in its own time zone; the
+    -- campaign starts (scheduled_at) when the earliest zone on Earth reaches it.
+    ADD COLUMN send_at_local      timestamp,
     ADD COLUMN started_at         timestamptz,
     ADD COLUMN finished_at        timestamptz;
 
@@ -30,6 +33,8 @@ CREATE TABLE campaign_recipients (
     conversation_id uuid REFERENCES conversations(id) ON DELETE SET NULL,
     message_id      uuid REFERENCES messages(id) ON DELETE SET NULL,
     error           text,
+    -- When this recipient's message may go: now, or the campaign's local time in the venue's zone.
+    due_at          timestamptz NOT NULL DEFAULT now(),
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (campaign_id, contact_id)
@@ -41,7 +46,7 @@ CREATE INDEX campaign_recipients_contact_id_idx ON campaign_recipients(contact_i
 CREATE INDEX campaign_recipients_conversation_id_idx ON campaign_recipients(conversation_id);
 CREATE UNIQUE INDEX campaign_recipients_message_id_uidx ON campaign_recipients(message_id);
 -- The send job's next batch: recipients written down and not yet handed to a channel.
-CREATE INDEX campaign_recipients_pending_idx ON campaign_recipients(campaign_id, id)
+CREATE INDEX campaign_recipients_pending_idx ON campaign_recipients(campaign_id, due_at)
     WHERE status = 'queued' AND message_id IS NULL;
 
 -- A contact who replied STOP (or ยกเลิก, unsubscribe) to a campaign receives no further

@@ -10,7 +10,7 @@ use bma_domain::contact::Channel;
 use serde::Serialize;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor, Postgres, QueryBuilder};
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
@@ -32,6 +32,8 @@ pub struct Campaign {
     pub reply_window_hours: i32,
     #[serde(with = "time::serde::rfc3339::option")]
     pub scheduled_at: Option<OffsetDateTime>,
+    /// "YYYY-MM-DDTHH:MM", the wall-clock time each venue gets it in its own time zone.
+    pub send_at_local: Option<String>,
     pub status: CampaignStatus,
     pub created_by: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -45,7 +47,8 @@ pub struct Campaign {
 }
 
 const COLUMNS: &str = "id, name, type, channel, channel_fallback, target_venues, audience_filter, contacts, \
-     message_template, whatsapp_template, reply_window_hours, scheduled_at, status, created_by, started_at, \
+     message_template, whatsapp_template, reply_window_hours, scheduled_at, \
+     to_char(send_at_local, 'YYYY-MM-DD\"T\"HH24:MI') AS send_at_local, status, created_by, started_at, \
      finished_at, created_at, updated_at";
 
 /// What the team writes; everything else is the campaign's own state.
@@ -62,6 +65,7 @@ pub struct CampaignFields {
     pub whatsapp_template: Option<WhatsappTemplate>,
     pub reply_window_hours: i32,
     pub scheduled_at: Option<OffsetDateTime>,
+    pub send_at_local: Option<PrimitiveDateTime>,
 }
 
 pub async fn insert(
@@ -73,8 +77,8 @@ pub async fn insert(
 ) -> sqlx::Result<Campaign> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO campaigns (id, name, type, channel, channel_fallback, target_venues, audience_filter, contacts, \
-             message_template, whatsapp_template, reply_window_hours, scheduled_at, status, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+             message_template, whatsapp_template, reply_window_hours, scheduled_at, status, created_by, send_at_local) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {COLUMNS}"
     )))
     .bind(id)
     .bind(&f.name)
@@ -90,6 +94,7 @@ pub async fn insert(
     .bind(f.scheduled_at)
     .bind(status)
     .bind(created_by)
+    .bind(f.send_at_local)
     .fetch_one(db)
     .await
 }
@@ -105,7 +110,7 @@ pub async fn update(
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE campaigns SET name = $2, type = $3, channel = $4, channel_fallback = $5, target_venues = $6, \
              audience_filter = $7, contacts = $8, message_template = $9, whatsapp_template = $10, \
-             reply_window_hours = $11, scheduled_at = $12, status = $13, updated_at = now() \
+             reply_window_hours = $11, scheduled_at = $12, status = $13, send_at_local = $15, updated_at = now() \
          WHERE id = $1 AND status = ANY($14) RETURNING {COLUMNS}"
     )))
     .bind(id)
@@ -122,6 +127,7 @@ pub async fn update(
     .bind(f.scheduled_at)
     .bind(status)
     .bind(editable)
+    .bind(f.send_at_local)
     .fetch_optional(db)
     .await
 }
@@ -309,8 +315,14 @@ pub struct NewRecipient {
 }
 
 /// Writes the recipients down; one already written (same campaign and contact, or the same
-/// unreachable venue) is left as it is. Returns how many rows were new.
-pub async fn insert_recipients(db: impl PgExecutor<'_>, campaign_id: Uuid, rows: &[NewRecipient]) -> sqlx::Result<u64> {
+/// unreachable venue) is left as it is. Each is due now, or at `local` in its venue's time
+/// zone. Returns how many rows were new.
+pub async fn insert_recipients(
+    db: impl PgExecutor<'_>,
+    campaign_id: Uuid,
+    rows: &[NewRecipient],
+    local: Option<PrimitiveDateTime>,
+) -> sqlx::Result<u64> {
     let ids: Vec<Uuid> = rows.iter().map(|_| bma_domain::ids::new_id()).collect();
     let venues: Vec<Uuid> = rows.iter().map(|r| r.venue_id).collect();
     let contacts: Vec<Option<Uuid>> = rows.iter().map(|r| r.contact_id).collect();
@@ -318,9 +330,10 @@ pub async fn insert_recipients(db: impl PgExecutor<'_>, campaign_id: Uuid, rows:
     let statuses: Vec<RecipientStatus> = rows.iter().map(|r| r.status).collect();
     let errors: Vec<Option<String>> = rows.iter().map(|r| r.error.clone()).collect();
     sqlx::query(
-        "INSERT INTO campaign_recipients (id, campaign_id, venue_id, contact_id, channel, status, error) \
-         SELECT i, $2, v, c, ch, s, e FROM unnest($1::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) \
-             AS t(i, v, c, ch, s, e) \
+        "INSERT INTO campaign_recipients (id, campaign_id, venue_id, contact_id, channel, status, error, due_at) \
+         SELECT i, $2, v, c, ch, s, e, COALESCE($8::timestamp AT TIME ZONE vn.timezone, now()) \
+         FROM unnest($1::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) AS t(i, v, c, ch, s, e) \
+             JOIN venues vn ON vn.id = t.v \
          ON CONFLICT DO NOTHING",
     )
     .bind(ids)
@@ -330,6 +343,7 @@ pub async fn insert_recipients(db: impl PgExecutor<'_>, campaign_id: Uuid, rows:
     .bind(channels)
     .bind(statuses)
     .bind(errors)
+    .bind(local)
     .execute(db)
     .await
     .map(|r| r.rows_affected())
@@ -367,8 +381,8 @@ pub async fn next_pending(
                                ELSE c.email END AS address \
          FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
               JOIN venue_contacts c ON c.id = r.contact_id \
-         WHERE r.campaign_id = $1 AND r.status = 'queued' AND r.message_id IS NULL \
-         ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
+         WHERE r.campaign_id = $1 AND r.status = 'queued' AND r.message_id IS NULL AND r.due_at <= now() \
+         ORDER BY r.due_at, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
     )
     .bind(campaign_id)
     .bind(limit)
@@ -376,11 +390,11 @@ pub async fn next_pending(
     .await
 }
 
-/// Whether any recipient is still waiting to be handed to its channel (locked ones included).
-pub async fn has_pending(db: impl PgExecutor<'_>, campaign_id: Uuid) -> sqlx::Result<bool> {
+/// When the next recipient still waiting to be handed to its channel is due; `None` when
+/// every recipient has been handed over or settled.
+pub async fn next_due(db: impl PgExecutor<'_>, campaign_id: Uuid) -> sqlx::Result<Option<OffsetDateTime>> {
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM campaign_recipients \
-                        WHERE campaign_id = $1 AND status = 'queued' AND message_id IS NULL)",
+        "SELECT min(due_at) FROM campaign_recipients WHERE campaign_id = $1 AND status = 'queued' AND message_id IS NULL",
     )
     .bind(campaign_id)
     .fetch_one(db)

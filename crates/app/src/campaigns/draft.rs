@@ -9,7 +9,19 @@ use bma_domain::campaign::{
 use bma_domain::contact::Channel;
 use bma_store::campaigns::CampaignFields;
 use serde::Deserialize;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// The zone that reaches a wall-clock time first (UTC+14, Kiribati): a local-time campaign
+/// starts then, and venues get it as their own zone reaches the time.
+const EARLIEST_OFFSET_HOURS: i64 = 14;
+
+const LOCAL_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+
+/// "YYYY-MM-DDTHH:MM" as a wall-clock time.
+pub fn parse_local(s: &str) -> Option<PrimitiveDateTime> {
+    PrimitiveDateTime::parse(s.trim(), LOCAL_FORMAT).ok()
+}
 use uuid::Uuid;
 
 /// The body of `POST /api/v1/campaigns` and `PUT /api/v1/campaigns/{id}`.
@@ -41,6 +53,9 @@ pub struct CampaignInput {
     /// When to send; the campaign is `scheduled` until then. Absent: a draft, sent on request.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub scheduled_at: Option<OffsetDateTime>,
+    /// Instead of `scheduled_at`: "YYYY-MM-DDTHH:MM" in each venue's own time zone ("09:00
+    /// local" goes out zone by zone). It must not have come yet anywhere.
+    pub send_at_local: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -138,6 +153,23 @@ impl CampaignInput {
         {
             inv.push("scheduled_at", "is in the past; choose a time ahead, or send now");
         }
+        let local = self.send_at_local.as_deref().and_then(|l| {
+            let parsed = parse_local(l);
+            if parsed.is_none() {
+                inv.push("send_at_local", "must be a local date and time such as 2026-12-25T09:00");
+            }
+            parsed
+        });
+        let mut scheduled_at = self.scheduled_at;
+        if let Some(local) = local {
+            let first = local.assume_utc() - time::Duration::hours(EARLIEST_OFFSET_HOURS);
+            if self.scheduled_at.is_some() {
+                inv.push("send_at_local", "give either scheduled_at or send_at_local, not both");
+            } else if first <= now {
+                inv.push("send_at_local", "has already come in some time zones; choose a later local time");
+            }
+            scheduled_at = Some(first);
+        }
         inv.into_result()?;
         let (Some(kind), Some(channel), Some(contacts), Some(template)) = (kind, channel, contacts, template) else {
             return Err(Invalid::one("campaign", "invalid campaign"));
@@ -153,7 +185,8 @@ impl CampaignInput {
             message_template: template.as_str().to_owned(),
             whatsapp_template,
             reply_window_hours,
-            scheduled_at: self.scheduled_at,
+            scheduled_at,
+            send_at_local: local,
         })
     }
 }
@@ -175,7 +208,19 @@ mod tests {
             whatsapp_template: None,
             reply_window_hours: None,
             scheduled_at: None,
+            send_at_local: None,
         }
+    }
+
+    #[test]
+    fn a_local_send_time_starts_when_the_earliest_zone_reaches_it_and_must_lie_ahead_everywhere() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let f = CampaignInput { send_at_local: Some("1970-01-02T09:00".into()), ..input() }.parse(now).expect("valid");
+        assert_eq!(f.scheduled_at, Some(OffsetDateTime::UNIX_EPOCH + time::Duration::hours(24 + 9 - 14)));
+        let soon = CampaignInput { send_at_local: Some("1970-01-01T12:00".into()), ..input() };
+        assert_eq!(soon.parse(now).expect_err("already 12:00 at UTC+14").0[0].field, "send_at_local");
+        let garbled = CampaignInput { send_at_local: Some("tomorrow 9am".into()), ..input() };
+        assert!(garbled.parse(now).is_err());
     }
 
     #[test]

@@ -143,6 +143,7 @@ pub async fn duplicate(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Camp
         whatsapp_template: src.whatsapp_template.as_deref().cloned(),
         reply_window_hours: src.reply_window_hours,
         scheduled_at: None,
+        send_at_local: None,
     };
     let mut tx = ctx.db.begin().await?;
     let new_id = bma_domain::ids::new_id();

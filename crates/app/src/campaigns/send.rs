@@ -8,6 +8,7 @@
 //! hold. The job reads the campaign's status before each batch, so a pause stops it.
 
 use super::audience::{self, Unreachable};
+use super::draft;
 use super::{check_whatsapp_template, refused, render};
 use crate::jobs::tasks::{CampaignSendJob, DueCampaignsJob};
 use crate::jobs::{self, Handler};
@@ -80,7 +81,8 @@ pub async fn start(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<SendRepo
         })?;
         check_whatsapp_template(ctx, template, true).await?;
     }
-    store::insert_recipients(&mut *tx, id, &resolution.recipients).await?;
+    let local = before.send_at_local.as_deref().and_then(draft::parse_local);
+    store::insert_recipients(&mut *tx, id, &resolution.recipients, local).await?;
     store::set_status(&mut *tx, id, &[before.status], to).await?;
     enqueue(ctx, &mut tx, id).await?;
     let campaign = store::find(&mut *tx, id).await?.ok_or(Error::NotFound("campaign"))?;
@@ -114,12 +116,26 @@ impl Handler for CampaignSend {
             }
             let batch = store::next_pending(&mut *tx, campaign_id, BATCH).await?;
             if batch.is_empty() {
-                if !store::has_pending(&mut *tx, campaign_id).await? {
-                    store::set_status(&mut *tx, campaign_id, &[CampaignStatus::Sending], CampaignStatus::Sent).await?;
-                    let system = Actor::member(None, None, None);
-                    let after = serde_json::json!({"status": CampaignStatus::Sent});
-                    audit::record(&mut *tx, system.audit("campaign.sent", "campaign", campaign_id, None, Some(after)))
+                match store::next_due(&mut *tx, campaign_id).await? {
+                    None => {
+                        store::set_status(&mut *tx, campaign_id, &[CampaignStatus::Sending], CampaignStatus::Sent)
+                            .await?;
+                        let system = Actor::member(None, None, None);
+                        let after = serde_json::json!({"status": CampaignStatus::Sent});
+                        audit::record(
+                            &mut *tx,
+                            system.audit("campaign.sent", "campaign", campaign_id, None, Some(after)),
+                        )
                         .await?;
+                    }
+                    // Venues whose local time has not come yet: wake up when the next one's does.
+                    Some(next) => {
+                        let at = next.max(OffsetDateTime::now_utc() + time::Duration::seconds(1));
+                        let opts = jobs::Options::default()
+                            .run_at(at)
+                            .dedup(format!("campaign.wake:{campaign_id}:{}", at.unix_timestamp()));
+                        jobs::enqueue(ctx, &mut *tx, &CampaignSendJob { campaign_id }, opts).await?;
+                    }
                 }
                 tx.commit().await?;
                 return Ok(());

@@ -555,3 +555,100 @@ async fn a_stop_reply_in_thai_or_english_ends_promotions_for_that_contact_but_no
     let aud = r.app.get(&format!("/api/v1/campaigns/{again}/audience"), &r.token).await;
     assert_eq!(aud.body["recipients"], 1, "a service notice still reaches them: {}", aud.text);
 }
+
+#[tokio::test]
+async fn nine_oclock_local_goes_out_zone_by_zone_across_three_time_zones() {
+    let r = rig().await;
+    let mut venues = Vec::new();
+    for (name, tz, phone) in [
+        ("Park Hyatt Tokyo", "Asia/Tokyo", "+81312345678"),
+        ("Hilton Bangkok", "Asia/Bangkok", "+66812345678"),
+        ("Halekulani Honolulu", "Pacific/Honolulu", "+18085550100"),
+    ] {
+        let mut body = venue_body(name);
+        body["timezone"] = json!(tz);
+        let v = r.app.post("/api/v1/venues", Some(&r.token), body).await;
+        assert_eq!(v.status, StatusCode::CREATED, "{}", v.text);
+        let id = Uuid::parse_str(v.body["id"].as_str().expect("a venue id")).expect("a venue id");
+        r.contact(id, json!({"name": "GM", "channel": "whatsapp", "whatsapp_number": phone})).await;
+        venues.push(id);
+    }
+    let day = (time::OffsetDateTime::now_utc() + time::Duration::days(3)).date();
+    let mut body = whatsapp_campaign(&venues);
+    body["send_at_local"] = json!(format!("{day}T09:00"));
+    let id = r.create(body).await;
+    let c = r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await;
+    assert_eq!(c.body["status"], "scheduled");
+    assert_eq!(c.body["send_at_local"], format!("{day}T09:00"));
+    let nine_utc = day.with_hms(9, 0, 0).expect("09:00").assume_utc();
+    let first = nine_utc - time::Duration::hours(14);
+    let starts = time::OffsetDateTime::parse(
+        c.body["scheduled_at"].as_str().expect("a start"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("an RFC 3339 start");
+    assert_eq!(starts, first, "it starts when the first zone on Earth reaches 09:00");
+
+    let past = r.app.post("/api/v1/campaigns", Some(&r.token), {
+        let mut b = whatsapp_campaign(&venues);
+        b["send_at_local"] = json!("2020-01-01T09:00");
+        b
+    });
+    assert_eq!(past.await.status, StatusCode::UNPROCESSABLE_ENTITY, "a local time already past is refused");
+
+    // The start comes: the scheduler starts it and each recipient is due at 09:00 in its zone.
+    sqlx::query("UPDATE campaigns SET scheduled_at = now() - interval '1 second'")
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("the start comes");
+    let job = bma_app::jobs::tasks::DueCampaignsJob::default();
+    bma_app::jobs::enqueue(&r.app.ctx, &r.app.ctx.db, &job, bma_app::jobs::Options::default())
+        .await
+        .expect("the periodic job");
+    r.drain().await;
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "sending");
+    assert!(r.wa.sent().is_empty(), "09:00 has come nowhere yet");
+    let due: Vec<(String, time::OffsetDateTime)> = sqlx::query_as(
+        "SELECT v.timezone, r.due_at FROM campaign_recipients r JOIN venues v ON v.id = r.venue_id ORDER BY r.due_at",
+    )
+    .fetch_all(&r.app.ctx.db)
+    .await
+    .expect("the recipients");
+    let hours = |h: i64| nine_utc + time::Duration::hours(h);
+    assert_eq!(
+        due,
+        vec![
+            ("Asia/Tokyo".to_owned(), hours(-9)),
+            ("Asia/Bangkok".to_owned(), hours(-7)),
+            ("Pacific/Honolulu".to_owned(), hours(10)),
+        ]
+    );
+
+    // Time passes until 09:00 in Bangkok: Tokyo and Bangkok get it, Honolulu waits.
+    sqlx::query("UPDATE campaign_recipients SET due_at = due_at - ($1 - now()) - interval '1 second'")
+        .bind(hours(-7))
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("time passes");
+    let wake = || async {
+        sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'campaign.send'")
+            .execute(&r.app.ctx.db)
+            .await
+            .expect("the wake-up comes");
+        r.drain().await;
+    };
+    wake().await;
+    let mut to: Vec<String> = r.wa.sent().into_iter().map(|m| m.to).collect();
+    to.sort();
+    assert_eq!(to, ["66812345678", "81312345678"]);
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "sending");
+    assert_eq!(r.count("SELECT count(*) FROM jobs WHERE kind = 'campaign.send' AND run_at > now()").await, 1);
+
+    sqlx::query("UPDATE campaign_recipients SET due_at = now() - interval '1 second' WHERE message_id IS NULL")
+        .execute(&r.app.ctx.db)
+        .await
+        .expect("09:00 in Honolulu");
+    wake().await;
+    assert_eq!(r.wa.sent().len(), 3, "each venue once, at its own 09:00");
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "sent");
+}
