@@ -100,6 +100,7 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/campaigns/{id}/resume", member(CampaignsWrite)),
     ("POST", "/api/v1/campaigns/{id}/cancel", member(CampaignsWrite)),
     ("POST", "/api/v1/campaigns/{id}/duplicate", member(CampaignsWrite)),
+    ("POST", "/api/v1/campaigns/{id}/test", member(CampaignsWrite)),
     ("GET", "/api/v1/campaigns/{id}/audience", member(CampaignsRead)),
     ("GET", "/api/v1/campaigns/{id}/preview", member(CampaignsRead)),
     ("GET", "/api/v1/campaigns/{id}/recipients", member(CampaignsRead)),

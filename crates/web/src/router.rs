@@ -87,6 +87,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(campaigns::resume))
         .routes(routes!(campaigns::cancel))
         .routes(routes!(campaigns::duplicate))
+        .routes(routes!(campaigns::test_send))
         .routes(routes!(campaigns::audience))
         .routes(routes!(campaigns::preview))
         .routes(routes!(campaigns::recipients))

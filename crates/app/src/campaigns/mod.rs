@@ -177,7 +177,39 @@ pub async fn change(ctx: &AppContext, actor: &Actor, id: Uuid, action: CampaignA
     let after = store::find(&mut *tx, id).await?.ok_or(Error::NotFound("campaign"))?;
     audit::record(&mut *tx, actor.audit(name, "campaign", id, snapshot(&before), snapshot(&after))).await?;
     tx.commit().await?;
+    send::progress(ctx, id, after.status, 0).await;
     Ok(after)
+}
+
+/// Where a test send went.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TestSend {
+    /// The member's own email address.
+    pub to: String,
+    pub subject: String,
+    pub rendered: Rendered,
+}
+
+/// Sends the campaign, rendered for one venue of its audience, to the member's own email
+/// address, whatever the campaign's channel and status; no venue receives anything.
+pub async fn test_send(ctx: &AppContext, actor: &Actor, id: Uuid, venue_id: Uuid) -> Result<TestSend> {
+    let member_id = actor.member_id.ok_or(Error::NotFound("member"))?;
+    let member = bma_store::members::find(&ctx.db, member_id).await?.ok_or(Error::NotFound("member"))?;
+    let rendered = preview(ctx, id, venue_id).await?;
+    let c = get(ctx, id).await?;
+    let subject = format!("[Test] {}", c.name);
+    let mut text = rendered.text.clone();
+    if !rendered.whatsapp_params.is_empty() {
+        let params = rendered.whatsapp_params.join(" | ");
+        text.push_str(&format!("\n\n(WhatsApp template parameters: {params})"));
+    }
+    let job = crate::jobs::tasks::EmailJob { to: member.email.clone(), subject: subject.clone(), text };
+    let mut tx = ctx.db.begin().await?;
+    crate::jobs::enqueue(ctx, &mut *tx, &job, crate::jobs::Options::default()).await?;
+    let after = serde_json::json!({"to": member.email, "venue_id": venue_id});
+    audit::record(&mut *tx, actor.audit("campaign.test_send", "campaign", id, None, Some(after))).await?;
+    tx.commit().await?;
+    Ok(TestSend { to: member.email, subject, rendered })
 }
 
 pub async fn audience(ctx: &AppContext, id: Uuid) -> Result<AudiencePreview> {

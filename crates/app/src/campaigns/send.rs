@@ -41,6 +41,13 @@ pub struct SendReport {
     pub unreachable: Vec<Unreachable>,
 }
 
+/// A `campaign.progress` event on the live feed: the campaign's status and how many
+/// recipients were just handed to their channels.
+pub(crate) async fn progress(ctx: &AppContext, id: Uuid, status: CampaignStatus, handed: usize) {
+    let event = serde_json::json!({"type": "campaign.progress", "id": id, "status": status, "handed": handed});
+    let _ = ctx.kv.pubsub.publish("events", &event.to_string()).await;
+}
+
 pub(crate) async fn enqueue(ctx: &AppContext, db: &mut PgConnection, campaign_id: Uuid) -> Result<()> {
     jobs::enqueue(ctx, &mut *db, &CampaignSendJob { campaign_id }, jobs::Options::default()).await?;
     Ok(())
@@ -92,6 +99,7 @@ pub async fn start(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<SendRepo
     });
     audit::record(&mut *tx, actor.audit("campaign.send", "campaign", id, snapshot(&before), Some(after))).await?;
     tx.commit().await?;
+    progress(ctx, id, campaign.status, 0).await;
     Ok(SendReport {
         campaign,
         recipients: resolution.to_send(),
@@ -116,7 +124,8 @@ impl Handler for CampaignSend {
             }
             let batch = store::next_pending(&mut *tx, campaign_id, BATCH).await?;
             if batch.is_empty() {
-                match store::next_due(&mut *tx, campaign_id).await? {
+                let next = store::next_due(&mut *tx, campaign_id).await?;
+                match next {
                     None => {
                         store::set_status(&mut *tx, campaign_id, &[CampaignStatus::Sending], CampaignStatus::Sent)
                             .await?;
@@ -138,12 +147,16 @@ impl Handler for CampaignSend {
                     }
                 }
                 tx.commit().await?;
+                if next.is_none() {
+                    progress(ctx, campaign_id, CampaignStatus::Sent, 0).await;
+                }
                 return Ok(());
             }
             for r in &batch {
                 queue_one(ctx, &mut tx, &c, r).await?;
             }
             tx.commit().await?;
+            progress(ctx, campaign_id, CampaignStatus::Sending, batch.len()).await;
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::extract::{AuditActor, Id, Json, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 use bma_app::campaigns::send::{self, SendReport};
-use bma_app::campaigns::{self as svc, Analytics, AudiencePreview, CampaignInput, Rendered};
+use bma_app::campaigns::{self as svc, Analytics, AudiencePreview, CampaignInput, Rendered, TestSend};
 use bma_domain::Invalid;
 use bma_domain::campaign::{CampaignAction, CampaignStatus};
 use bma_domain::page::PageRequest;
@@ -160,6 +160,27 @@ pub async fn preview(
     Query(q): Query<PreviewQuery>,
 ) -> ApiResult<Json<Rendered>> {
     Ok(Json(svc::preview(&state.ctx, id, q.venue_id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestSendInput {
+    /// The venue to render the message for.
+    pub venue_id: Uuid,
+}
+
+/// Sends the message, rendered for one venue, to the caller's own email address; no venue
+/// receives anything.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = TestSendInput,
+    responses((status = 202, body = TestSend), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn test_send(
+    State(state): State<AppState>,
+    AuditActor(actor): AuditActor,
+    Id(id): Id,
+    Json(body): Json<TestSendInput>,
+) -> ApiResult<(StatusCode, Json<TestSend>)> {
+    Ok((StatusCode::ACCEPTED, Json(svc::test_send(&state.ctx, &actor, id, body.venue_id).await?)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -652,3 +652,38 @@ async fn nine_oclock_local_goes_out_zone_by_zone_across_three_time_zones() {
     assert_eq!(r.wa.sent().len(), 3, "each venue once, at its own 09:00");
     assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "sent");
 }
+
+#[tokio::test]
+async fn a_test_send_reaches_only_the_members_own_inbox_and_progress_shows_on_the_live_feed() {
+    use futures_util::StreamExt;
+    let r = rig().await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 2).await;
+    r.contact(venue, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678"})).await;
+    let id = r.create(whatsapp_campaign(&[venue])).await;
+
+    let test = r.app.post(&format!("/api/v1/campaigns/{id}/test"), Some(&r.token), json!({"venue_id": venue})).await;
+    assert_eq!(test.status, StatusCode::ACCEPTED, "{}", test.text);
+    r.drain().await;
+    let mails = r.app.smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec![test.body["to"].as_str().expect("the member's address").to_owned()]);
+    assert!(mails[0].body().contains("maintenance of the 2 zones at Hilton Pattaya"), "{}", mails[0].body());
+    assert!(r.wa.sent().is_empty(), "no venue hears of a test");
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "draft");
+
+    let mut feed = r.app.ctx.kv.pubsub.subscribe("events").await.expect("the live feed");
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{id}/send")).await.status, StatusCode::ACCEPTED);
+    r.drain().await;
+    let mut seen = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(500), feed.next()).await {
+        let e: Value = serde_json::from_str(&e).expect("an event is JSON");
+        if e["type"] == "campaign.progress" {
+            seen.push((e["status"].as_str().unwrap_or_default().to_owned(), e["handed"].as_u64().unwrap_or(0)));
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![("sending".to_owned(), 0), ("sending".to_owned(), 1), ("sent".to_owned(), 0)],
+        "started, one recipient handed over, finished"
+    );
+}
