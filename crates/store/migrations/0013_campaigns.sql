@@ -18,6 +18,11 @@ ALTER TABLE campaigns
     -- A wall-clock time ("09:00 on 25 December") each venue gets in its own time zone; the
     -- campaign starts (scheduled_at) when the earliest zone on Earth reaches it.
     ADD COLUMN send_at_local      timestamp,
+    -- Local hours of each venue in which nothing is sent; a message due then waits for the end.
+    ADD COLUMN quiet_start        time,
+    ADD COLUMN quiet_end          time,
+    ADD CONSTRAINT campaigns_quiet_hours_check
+        CHECK ((quiet_start IS NULL) = (quiet_end IS NULL) AND (quiet_start IS NULL OR quiet_start <> quiet_end)),
     ADD COLUMN started_at         timestamptz,
     ADD COLUMN finished_at        timestamptz;
 

@@ -10,7 +10,7 @@ use bma_domain::contact::Channel;
 use serde::Serialize;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor, Postgres, QueryBuilder};
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::{OffsetDateTime, PrimitiveDateTime, Time};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
@@ -34,6 +34,9 @@ pub struct Campaign {
     pub scheduled_at: Option<OffsetDateTime>,
     /// "YYYY-MM-DDTHH:MM", the wall-clock time each venue gets it in its own time zone.
     pub send_at_local: Option<String>,
+    /// "HH:MM" local to each venue: nothing is sent from `quiet_start` until `quiet_end`.
+    pub quiet_start: Option<String>,
+    pub quiet_end: Option<String>,
     pub status: CampaignStatus,
     pub created_by: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -48,7 +51,8 @@ pub struct Campaign {
 
 const COLUMNS: &str = "id, name, type, channel, channel_fallback, target_venues, audience_filter, contacts, \
      message_template, whatsapp_template, reply_window_hours, scheduled_at, \
-     to_char(send_at_local, 'YYYY-MM-DD\"T\"HH24:MI') AS send_at_local, status, created_by, started_at, \
+     to_char(send_at_local, 'YYYY-MM-DD\"T\"HH24:MI') AS send_at_local, \
+     to_char(quiet_start, 'HH24:MI') AS quiet_start, to_char(quiet_end, 'HH24:MI') AS quiet_end, status, created_by, started_at, \
      finished_at, created_at, updated_at";
 
 /// What the team writes; everything else is the campaign's own state.
@@ -66,6 +70,8 @@ pub struct CampaignFields {
     pub reply_window_hours: i32,
     pub scheduled_at: Option<OffsetDateTime>,
     pub send_at_local: Option<PrimitiveDateTime>,
+    /// Local quiet hours (start, end); the end may be on the next day.
+    pub quiet_hours: Option<(Time, Time)>,
 }
 
 pub async fn insert(
@@ -77,8 +83,9 @@ pub async fn insert(
 ) -> sqlx::Result<Campaign> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO campaigns (id, name, type, channel, channel_fallback, target_venues, audience_filter, contacts, \
-             message_template, whatsapp_template, reply_window_hours, scheduled_at, status, created_by, send_at_local) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {COLUMNS}"
+             message_template, whatsapp_template, reply_window_hours, scheduled_at, status, created_by, send_at_local, \
+             quiet_start, quiet_end) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING {COLUMNS}"
     )))
     .bind(id)
     .bind(&f.name)
@@ -95,6 +102,8 @@ pub async fn insert(
     .bind(status)
     .bind(created_by)
     .bind(f.send_at_local)
+    .bind(f.quiet_hours.map(|q| q.0))
+    .bind(f.quiet_hours.map(|q| q.1))
     .fetch_one(db)
     .await
 }
@@ -110,7 +119,8 @@ pub async fn update(
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE campaigns SET name = $2, type = $3, channel = $4, channel_fallback = $5, target_venues = $6, \
              audience_filter = $7, contacts = $8, message_template = $9, whatsapp_template = $10, \
-             reply_window_hours = $11, scheduled_at = $12, status = $13, send_at_local = $15, updated_at = now() \
+             reply_window_hours = $11, scheduled_at = $12, status = $13, send_at_local = $15, \
+             quiet_start = $16, quiet_end = $17, updated_at = now() \
          WHERE id = $1 AND status = ANY($14) RETURNING {COLUMNS}"
     )))
     .bind(id)
@@ -128,6 +138,8 @@ pub async fn update(
     .bind(status)
     .bind(editable)
     .bind(f.send_at_local)
+    .bind(f.quiet_hours.map(|q| q.0))
+    .bind(f.quiet_hours.map(|q| q.1))
     .fetch_optional(db)
     .await
 }
@@ -316,12 +328,14 @@ pub struct NewRecipient {
 
 /// Writes the recipients down; one already written (same campaign and contact, or the same
 /// unreachable venue) is left as it is. Each is due now, or at `local` in its venue's time
-/// zone. Returns how many rows were new.
+/// zone; one that would fall in the venue's local `quiet` hours waits for their end. Returns
+/// how many rows were new.
 pub async fn insert_recipients(
     db: impl PgExecutor<'_>,
     campaign_id: Uuid,
     rows: &[NewRecipient],
     local: Option<PrimitiveDateTime>,
+    quiet: Option<(Time, Time)>,
 ) -> sqlx::Result<u64> {
     let ids: Vec<Uuid> = rows.iter().map(|_| bma_domain::ids::new_id()).collect();
     let venues: Vec<Uuid> = rows.iter().map(|r| r.venue_id).collect();
@@ -331,9 +345,19 @@ pub async fn insert_recipients(
     let errors: Vec<Option<String>> = rows.iter().map(|r| r.error.clone()).collect();
     sqlx::query(
         "INSERT INTO campaign_recipients (id, campaign_id, venue_id, contact_id, channel, status, error, due_at) \
-         SELECT i, $2, v, c, ch, s, e, COALESCE($8::timestamp AT TIME ZONE vn.timezone, now()) \
+         SELECT i, $2, v, c, ch, s, e, \
+                CASE WHEN $9::time IS NULL OR NOT q.quiet THEN q.due \
+                     WHEN $9::time > $10::time AND q.at >= $9::time \
+                         THEN ((q.day + 1) + $10::time) AT TIME ZONE vn.timezone \
+                     ELSE (q.day + $10::time) AT TIME ZONE vn.timezone END \
          FROM unnest($1::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) AS t(i, v, c, ch, s, e) \
              JOIN venues vn ON vn.id = t.v \
+             CROSS JOIN LATERAL (SELECT COALESCE($8::timestamp AT TIME ZONE vn.timezone, now()) AS due) d \
+             CROSS JOIN LATERAL (SELECT d.due, (d.due AT TIME ZONE vn.timezone)::time AS at, \
+                                        (d.due AT TIME ZONE vn.timezone)::date AS day) l \
+             CROSS JOIN LATERAL (SELECT l.due, l.at, l.day, \
+                                        CASE WHEN $9::time > $10::time THEN l.at >= $9::time OR l.at < $10::time \
+                                             ELSE l.at >= $9::time AND l.at < $10::time END AS quiet) q \
          ON CONFLICT DO NOTHING",
     )
     .bind(ids)
@@ -344,6 +368,8 @@ pub async fn insert_recipients(
     .bind(statuses)
     .bind(errors)
     .bind(local)
+    .bind(quiet.map(|q| q.0))
+    .bind(quiet.map(|q| q.1))
     .execute(db)
     .await
     .map(|r| r.rows_affected())
@@ -549,4 +575,14 @@ pub async fn answers_campaign(db: impl PgExecutor<'_>, conversation_id: Uuid) ->
     .bind(conversation_id)
     .fetch_one(db)
     .await
+}
+
+/// Parses "HH:MM" as the store writes quiet hours back.
+pub fn parse_clock(s: &str) -> Option<Time> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m) = (h.parse::<u8>().ok()?, m.parse::<u8>().ok()?);
+    if h > 23 || m > 59 || s.trim().len() != 5 {
+        return None;
+    }
+    Time::from_hms(h, m, 0).ok()
 }

@@ -56,6 +56,18 @@ pub struct CampaignInput {
     /// Instead of `scheduled_at`: "YYYY-MM-DDTHH:MM" in each venue's own time zone ("09:00
     /// local" goes out zone by zone). It must not have come yet anywhere.
     pub send_at_local: Option<String>,
+    /// Local hours of each venue in which nothing is sent ("21:00" to "08:00"); a message due
+    /// then goes at the end.
+    pub quiet_hours: Option<QuietHoursInput>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursInput {
+    /// "HH:MM", venue-local.
+    pub start: String,
+    /// "HH:MM", venue-local; before `start` means the next morning.
+    pub end: String,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -170,6 +182,21 @@ impl CampaignInput {
             }
             scheduled_at = Some(first);
         }
+        let quiet_hours = self.quiet_hours.as_ref().and_then(|q| {
+            let start = bma_store::campaigns::parse_clock(&q.start);
+            let end = bma_store::campaigns::parse_clock(&q.end);
+            if start.is_none() {
+                inv.push("quiet_hours.start", "must be HH:MM");
+            }
+            if end.is_none() {
+                inv.push("quiet_hours.end", "must be HH:MM");
+            }
+            if start.is_some() && start == end {
+                inv.push("quiet_hours.end", "must differ from the start");
+                return None;
+            }
+            start.zip(end)
+        });
         inv.into_result()?;
         let (Some(kind), Some(channel), Some(contacts), Some(template)) = (kind, channel, contacts, template) else {
             return Err(Invalid::one("campaign", "invalid campaign"));
@@ -187,6 +214,7 @@ impl CampaignInput {
             reply_window_hours,
             scheduled_at,
             send_at_local: local,
+            quiet_hours,
         })
     }
 }
@@ -209,6 +237,7 @@ mod tests {
             reply_window_hours: None,
             scheduled_at: None,
             send_at_local: None,
+            quiet_hours: None,
         }
     }
 

@@ -144,6 +144,11 @@ pub async fn duplicate(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<Camp
         reply_window_hours: src.reply_window_hours,
         scheduled_at: None,
         send_at_local: None,
+        quiet_hours: src
+            .quiet_start
+            .as_deref()
+            .and_then(store::parse_clock)
+            .zip(src.quiet_end.as_deref().and_then(store::parse_clock)),
     };
     let mut tx = ctx.db.begin().await?;
     let new_id = bma_domain::ids::new_id();

@@ -89,7 +89,12 @@ pub async fn start(ctx: &AppContext, actor: &Actor, id: Uuid) -> Result<SendRepo
         check_whatsapp_template(ctx, template, true).await?;
     }
     let local = before.send_at_local.as_deref().and_then(draft::parse_local);
-    store::insert_recipients(&mut *tx, id, &resolution.recipients, local).await?;
+    let quiet = before
+        .quiet_start
+        .as_deref()
+        .and_then(store::parse_clock)
+        .zip(before.quiet_end.as_deref().and_then(store::parse_clock));
+    store::insert_recipients(&mut *tx, id, &resolution.recipients, local, quiet).await?;
     store::set_status(&mut *tx, id, &[before.status], to).await?;
     enqueue(ctx, &mut tx, id).await?;
     let campaign = store::find(&mut *tx, id).await?.ok_or(Error::NotFound("campaign"))?;

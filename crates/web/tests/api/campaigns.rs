@@ -687,3 +687,41 @@ async fn a_test_send_reaches_only_the_members_own_inbox_and_progress_shows_on_th
         "started, one recipient handed over, finished"
     );
 }
+
+#[tokio::test]
+async fn a_message_due_in_the_venues_quiet_hours_waits_for_their_end() {
+    let r = rig().await;
+    let venue = r.venue("Hilton Bangkok", "Hilton", 1).await; // Asia/Bangkok, UTC+7 all year
+    r.contact(venue, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678"})).await;
+    let now = time::OffsetDateTime::now_utc();
+    let bangkok = |t: time::OffsetDateTime| {
+        let local = t.to_offset(time::UtcOffset::from_hms(7, 0, 0).expect("UTC+7"));
+        format!("{:02}:{:02}", local.hour(), local.minute())
+    };
+    let end_utc =
+        (now + time::Duration::hours(2)).replace_second(0).expect("minute").replace_nanosecond(0).expect("ns");
+    let mut body = whatsapp_campaign(&[venue]);
+    body["quiet_hours"] = json!({"start": bangkok(now - time::Duration::hours(1)), "end": bangkok(end_utc)});
+    let id = r.create(body).await;
+    let c = r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await;
+    assert_eq!(c.body["quiet_end"], bangkok(end_utc));
+
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{id}/send")).await.status, StatusCode::ACCEPTED);
+    r.drain().await;
+    assert!(r.wa.sent().is_empty(), "it is quiet hours in Bangkok");
+    let due: time::OffsetDateTime = sqlx::query_scalar("SELECT due_at FROM campaign_recipients")
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .expect("the recipient");
+    assert_eq!(due, end_utc, "due when the quiet hours end, venue-local");
+    assert_eq!(r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await.body["status"], "sending");
+
+    let bad = r.app.post("/api/v1/campaigns", Some(&r.token), {
+        let mut b = whatsapp_campaign(&[venue]);
+        b["quiet_hours"] = json!({"start": "25:00", "end": "08:00"});
+        b
+    });
+    let bad = bad.await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.body["error"]["fields"][0]["field"], "quiet_hours.start");
+}
