@@ -486,6 +486,43 @@ const STAGE: &str = "CASE \
      WHEN m.delivery_status IN ('queued', 'sending') THEN 'queued' \
      ELSE m.delivery_status END";
 
+/// What the funnel can be broken down by, besides the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    Country,
+    Brand,
+}
+
+impl Breakdown {
+    fn column(self) -> &'static str {
+        match self {
+            Breakdown::Country => "v.country",
+            Breakdown::Brand => "v.brand",
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct GroupRow {
+    pub key: Option<String>,
+    pub status: RecipientStatus,
+    pub count: i64,
+}
+
+/// Recipients counted by the venue's country or brand and funnel stage.
+pub async fn funnel_by(db: impl PgExecutor<'_>, campaign_id: Uuid, by: Breakdown) -> sqlx::Result<Vec<GroupRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {col}::text AS key, ({STAGE}) AS status, count(*) AS count \
+         FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
+         LEFT JOIN messages m ON m.id = r.message_id \
+         WHERE r.campaign_id = $1 GROUP BY 1, 2 ORDER BY 1, 2",
+        col = by.column()
+    )))
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await
+}
+
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
 pub struct FunnelRow {
     pub channel: Option<Channel>,

@@ -104,6 +104,7 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/campaigns/{id}/audience", member(CampaignsRead)),
     ("GET", "/api/v1/campaigns/{id}/preview", member(CampaignsRead)),
     ("GET", "/api/v1/campaigns/{id}/recipients", member(CampaignsRead)),
+    ("GET", "/api/v1/campaigns/{id}/recipients.csv", member(CampaignsRead)),
     ("GET", "/api/v1/campaigns/{id}/analytics", member(CampaignsRead)),
 ];
 

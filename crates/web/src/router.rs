@@ -91,6 +91,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(campaigns::audience))
         .routes(routes!(campaigns::preview))
         .routes(routes!(campaigns::recipients))
+        .routes(routes!(campaigns::recipients_csv))
         .routes(routes!(campaigns::analytics))
         .split_for_parts()
 }

@@ -313,6 +313,13 @@ pub struct Rates {
     pub failed: Option<f64>,
 }
 
+/// The funnel of the venues sharing a country or a brand (`null`: venues without one).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GroupFunnel {
+    pub key: Option<String>,
+    pub funnel: Funnel,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Analytics {
     pub campaign_id: Uuid,
@@ -320,7 +327,24 @@ pub struct Analytics {
     pub recipients: i64,
     pub funnel: Funnel,
     pub by_channel: Vec<ChannelFunnel>,
+    pub by_country: Vec<GroupFunnel>,
+    pub by_brand: Vec<GroupFunnel>,
     pub rates: Rates,
+}
+
+fn grouped(rows: Vec<store::GroupRow>) -> Vec<GroupFunnel> {
+    let mut out: Vec<GroupFunnel> = Vec::new();
+    for r in rows {
+        match out.iter_mut().find(|g| g.key == r.key) {
+            Some(g) => g.funnel.add(r.status, r.count),
+            None => {
+                let mut funnel = Funnel::default();
+                funnel.add(r.status, r.count);
+                out.push(GroupFunnel { key: r.key, funnel });
+            }
+        }
+    }
+    out
 }
 
 pub async fn analytics(ctx: &AppContext, id: Uuid) -> Result<Analytics> {
@@ -353,6 +377,8 @@ pub async fn analytics(ctx: &AppContext, id: Uuid) -> Result<Analytics> {
         recipients: rows.iter().map(|r| r.count).sum(),
         funnel: total,
         by_channel,
+        by_country: grouped(store::funnel_by(&ctx.db, id, store::Breakdown::Country).await?),
+        by_brand: grouped(store::funnel_by(&ctx.db, id, store::Breakdown::Brand).await?),
         rates,
     })
 }
@@ -360,6 +386,29 @@ pub async fn analytics(ctx: &AppContext, id: Uuid) -> Result<Analytics> {
 pub async fn recipients(ctx: &AppContext, id: Uuid, limit: i64, offset: i64) -> Result<Vec<store::Recipient>> {
     get(ctx, id).await?;
     Ok(store::recipients(&ctx.db, id, limit, offset).await?)
+}
+
+/// Every recipient with its stage, as CSV (venue, contact, channel, status, error).
+pub async fn recipients_csv(ctx: &AppContext, id: Uuid) -> Result<String> {
+    get(ctx, id).await?;
+    let rows = store::recipients(&ctx.db, id, i64::MAX, 0).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| Error::Internal(e.into());
+    w.write_record(["venue_id", "venue", "contact", "channel", "status", "message_id", "error"]).map_err(csv_err)?;
+    for r in rows {
+        w.write_record([
+            r.venue_id.to_string(),
+            r.venue_name,
+            r.contact_name.unwrap_or_default(),
+            r.channel.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+            r.status.as_str().to_owned(),
+            r.message_id.map(|m| m.to_string()).unwrap_or_default(),
+            r.error.unwrap_or_default(),
+        ])
+        .map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::Internal(anyhow::anyhow!("csv: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Internal(e.into()))
 }
 
 /// The opt-out keyword an inbound text is, if any: a bare "stop" counts only while the

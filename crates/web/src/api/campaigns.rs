@@ -209,3 +209,21 @@ pub async fn recipients(
 pub async fn analytics(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Analytics>> {
     Ok(Json(svc::analytics(&state.ctx, id).await?))
 }
+
+/// Every recipient with its funnel stage, as CSV.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/recipients.csv", tag = "campaigns", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = ErrorBody)))]
+pub async fn recipients_csv(State(state): State<AppState>, Id(id): Id) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let body = svc::recipients_csv(&state.ctx, id).await?;
+    let disposition = format!("attachment; filename=\"campaign-{id}.csv\"");
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -185,7 +185,23 @@ async fn a_whatsapp_campaign_sends_one_message_per_recipient_and_a_second_send_i
     assert_eq!(a["recipients"], 4);
     assert_eq!(a["funnel"]["opted_out"], 1);
     assert_eq!(a["funnel"]["skipped"], 1);
+    let brand = |name: &str| a["by_brand"].as_array().and_then(|l| l.iter().find(|g| g["key"] == name)).cloned();
+    assert_eq!(brand("Hilton").expect("Hilton's funnel")["funnel"]["opted_out"], 1);
+    assert_eq!(brand("Indie").expect("the cafe's funnel")["funnel"]["skipped"], 1);
+    assert_eq!(a["by_country"].as_array().map(Vec::len), Some(1), "every venue is in TH: {a}");
     assert_eq!(r.count("SELECT count(*) FROM audit_log WHERE action LIKE 'campaign.%'").await, 3, "create, send, sent");
+
+    let csv = r.app.get(&format!("/api/v1/campaigns/{id}/recipients.csv"), &r.token).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers.get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/csv")));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 5, "a header and four recipients: {}", csv.text);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Mail Only Cafe") && l.contains("skipped") && l.contains("no contact on whatsapp"))
+    );
+    assert!(lines.iter().any(|l| l.contains("Quitter") && l.contains("opted_out")));
 }
 
 #[tokio::test]
