@@ -623,3 +623,16 @@ pub fn parse_clock(s: &str) -> Option<Time> {
     }
     Time::from_hms(h, m, 0).ok()
 }
+
+/// Up to `n` venues with a staff contact on WhatsApp or LINE, for the demo's campaigns.
+pub async fn demo_venues(db: impl PgExecutor<'_>, n: i64) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT v.id FROM venues v WHERE v.archived_at IS NULL AND EXISTS ( \
+             SELECT 1 FROM venue_contacts c WHERE c.venue_id = v.id AND c.is_staff AND NOT c.opted_out \
+               AND c.channel IN ('whatsapp', 'line')) \
+         ORDER BY v.name, v.id LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(db)
+    .await
+}

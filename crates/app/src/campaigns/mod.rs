@@ -3,6 +3,7 @@
 //! funnel. Every change is audited in the transaction that makes it.
 
 pub mod audience;
+pub mod demo;
 pub mod draft;
 pub mod send;
 

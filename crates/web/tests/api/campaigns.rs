@@ -741,3 +741,38 @@ async fn a_message_due_in_the_venues_quiet_hours_waits_for_their_end() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert_eq!(bad.body["error"]["fields"][0]["field"], "quiet_hours.start");
 }
+
+#[tokio::test]
+async fn the_demo_has_a_sent_campaign_with_a_funnel_and_a_draft() {
+    let r = rig().await;
+    let hilton = r.venue("Hilton Pattaya", "Hilton", 2).await;
+    let marriott = r.venue("Marriott Sukhumvit", "Marriott", 1).await;
+    r.contact(hilton, json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678"})).await;
+    r.contact(
+        marriott,
+        json!({"name": "Nattaya", "channel": "line", "line_user_id": "U0000000000000000000000000000000a"}),
+    )
+    .await;
+    let manager: Uuid = sqlx::query_scalar("SELECT id FROM team_members WHERE role = 'manager' LIMIT 1")
+        .fetch_one(&r.app.ctx.db)
+        .await
+        .expect("the rig's manager");
+    let (sent, draft) = bma_app::campaigns::demo::ensure(&r.app.ctx, manager)
+        .await
+        .expect("the demo campaigns")
+        .expect("made on an empty database");
+    r.drain().await;
+    r.wa.flush().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    r.wa.flush().await;
+    let a = r.analytics(&sent.to_string()).await;
+    assert_eq!(a["status"], "sent");
+    assert_eq!(a["recipients"], 2);
+    assert_eq!(a["funnel"]["queued"], 0, "both went out: {a}");
+    assert_eq!(a["by_channel"].as_array().map(Vec::len), Some(2), "each venue on its own channel: {a}");
+    assert_eq!(r.wa.sent().len() + r.line.sent().len(), 2);
+    let d = r.app.get(&format!("/api/v1/campaigns/{draft}"), &r.token).await;
+    assert_eq!(d.body["status"], "draft");
+    let again = bma_app::campaigns::demo::ensure(&r.app.ctx, manager).await.expect("a second start");
+    assert!(again.is_none(), "a restarted demo adds nothing");
+}
