@@ -316,6 +316,23 @@ pub async fn audience_contacts(
     .await
 }
 
+/// One contact with its addresses, opted out as a campaign of that kind sees it.
+pub async fn contact_for(
+    db: impl PgExecutor<'_>,
+    contact_id: Uuid,
+    promotional: bool,
+) -> sqlx::Result<Option<AudienceContact>> {
+    sqlx::query_as(
+        "SELECT id, venue_id, name, role, channel, whatsapp_number, line_user_id, email, \
+                opted_out OR ($2 AND promotions_opted_out) AS opted_out \
+         FROM venue_contacts WHERE id = $1",
+    )
+    .bind(contact_id)
+    .bind(promotional)
+    .fetch_optional(db)
+    .await
+}
+
 /// A recipient as sending starts.
 #[derive(Debug, Clone)]
 pub struct NewRecipient {
@@ -392,24 +409,25 @@ pub struct PendingRecipient {
     pub address: String,
 }
 
+const PENDING: &str = "SELECT r.id, r.venue_id, v.name AS venue_name, v.brand AS venue_brand, v.country AS venue_country, \
+        (SELECT count(*) FROM zones z WHERE z.venue_id = v.id AND z.archived_at IS NULL) AS zone_count, \
+        c.id AS contact_id, c.name AS contact_name, c.role AS contact_role, \
+        c.opted_out OR (k.type IN ('marketing', 'holiday') AND c.promotions_opted_out) AS opted_out, r.channel, \
+        CASE r.channel WHEN 'whatsapp' THEN c.whatsapp_number WHEN 'line' THEN c.line_user_id \
+                       ELSE c.email END AS address \
+     FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
+          JOIN venue_contacts c ON c.id = r.contact_id";
+
 /// The next `limit` recipients to hand to their channel, locked (others skip them).
 pub async fn next_pending(
     db: impl PgExecutor<'_>,
     campaign_id: Uuid,
     limit: i64,
 ) -> sqlx::Result<Vec<PendingRecipient>> {
-    sqlx::query_as(
-        "SELECT r.id, r.venue_id, v.name AS venue_name, v.brand AS venue_brand, v.country AS venue_country, \
-                (SELECT count(*) FROM zones z WHERE z.venue_id = v.id AND z.archived_at IS NULL) AS zone_count, \
-                c.id AS contact_id, c.name AS contact_name, c.role AS contact_role, \
-                c.opted_out OR (k.type IN ('marketing', 'holiday') AND c.promotions_opted_out) AS opted_out, r.channel, \
-                CASE r.channel WHEN 'whatsapp' THEN c.whatsapp_number WHEN 'line' THEN c.line_user_id \
-                               ELSE c.email END AS address \
-         FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
-              JOIN venue_contacts c ON c.id = r.contact_id \
-         WHERE r.campaign_id = $1 AND r.status = 'queued' AND r.message_id IS NULL AND r.due_at <= now() \
-         ORDER BY r.due_at, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
-    )
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{PENDING} WHERE r.campaign_id = $1 AND r.status = 'queued' AND r.message_id IS NULL AND r.due_at <= now() \
+         ORDER BY r.due_at, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED"
+    )))
     .bind(campaign_id)
     .bind(limit)
     .fetch_all(db)
@@ -596,6 +614,43 @@ pub async fn set_promotions_opt_out(db: impl PgExecutor<'_>, contact_id: Uuid, o
         .execute(db)
         .await
         .map(|_| ())
+}
+
+/// The recipient a failed message carried, locked: (recipient, campaign, contact, channel).
+pub async fn recipient_of_message(
+    db: impl PgExecutor<'_>,
+    message_id: Uuid,
+) -> sqlx::Result<Option<(Uuid, Uuid, Uuid, Channel)>> {
+    sqlx::query_as(
+        "SELECT id, campaign_id, contact_id, channel FROM campaign_recipients \
+         WHERE message_id = $1 AND contact_id IS NOT NULL AND channel IS NOT NULL FOR UPDATE",
+    )
+    .bind(message_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Moves a recipient whose message failed to `channel`: unlinked from the failed message, due
+/// now, the failure kept in `error`. Returns it ready to be queued.
+pub async fn move_to_channel(
+    db: &mut sqlx::PgConnection,
+    recipient_id: Uuid,
+    channel: Channel,
+    note: &str,
+) -> sqlx::Result<Option<PendingRecipient>> {
+    sqlx::query(
+        "UPDATE campaign_recipients SET channel = $2, message_id = NULL, conversation_id = NULL, status = 'queued', \
+             due_at = now(), error = $3, updated_at = now() WHERE id = $1",
+    )
+    .bind(recipient_id)
+    .bind(channel)
+    .bind(note)
+    .execute(&mut *db)
+    .await?;
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{PENDING} WHERE r.id = $1")))
+        .bind(recipient_id)
+        .fetch_optional(&mut *db)
+        .await
 }
 
 /// Whether the conversation's latest outbound message is a campaign's, still within that

@@ -166,6 +166,34 @@ impl Handler for CampaignSend {
     }
 }
 
+/// A campaign message failed for certain (the channel refused it or reported it failed): the
+/// recipient moves to the next channel of the campaign's order the contact has an address on,
+/// and that message is queued in the caller's transaction. Returns whether it moved. A send
+/// whose outcome is unknown is never passed here, so nobody gets the campaign twice.
+pub async fn on_failed(ctx: &AppContext, db: &mut PgConnection, message_id: Uuid, reason: &str) -> Result<bool> {
+    let Some((recipient, campaign_id, contact_id, channel)) = store::recipient_of_message(&mut *db, message_id).await?
+    else {
+        return Ok(false);
+    };
+    let Some(c) = store::find(&mut *db, campaign_id).await? else { return Ok(false) };
+    if c.status == CampaignStatus::Cancelled {
+        return Ok(false);
+    }
+    let Some(contact) = store::contact_for(&mut *db, contact_id, c.kind.is_promotional()).await? else {
+        return Ok(false);
+    };
+    let order = c.channel.order(contact.channel, &c.channel_fallback);
+    let next = order
+        .iter()
+        .position(|ch| *ch == channel)
+        .and_then(|at| order[at + 1..].iter().copied().find(|ch| contact.address(*ch).is_some()));
+    let Some(next) = next.filter(|_| !contact.opted_out) else { return Ok(false) };
+    let note = format!("{} failed ({reason}); moved to {}", channel.as_str(), next.as_str());
+    let Some(pending) = store::move_to_channel(&mut *db, recipient, next, &note).await? else { return Ok(false) };
+    queue_one(ctx, db, &c, &pending).await.map_err(Error::Internal)?;
+    Ok(true)
+}
+
 async fn queue_one(ctx: &AppContext, db: &mut PgConnection, c: &Campaign, r: &PendingRecipient) -> anyhow::Result<()> {
     if r.opted_out {
         store::settle(&mut *db, r.id, RecipientStatus::OptedOut, "the contact opted out before sending").await?;

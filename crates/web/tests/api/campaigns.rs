@@ -23,7 +23,11 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let wa = WhatsappFake::start(WhatsappFakeConfig::default()).await.expect("whatsapp fake");
+    rig_with(WhatsappFakeConfig::default()).await
+}
+
+async fn rig_with(wa_config: WhatsappFakeConfig) -> Rig {
+    let wa = WhatsappFake::start(wa_config).await.expect("whatsapp fake");
     let line = LineFake::start(LineFakeConfig::default()).await.expect("line fake");
     let c = wa.config().clone();
     let mut env = channel_env();
@@ -775,4 +779,43 @@ async fn the_demo_has_a_sent_campaign_with_a_funnel_and_a_draft() {
     assert_eq!(d.body["status"], "draft");
     let again = bma_app::campaigns::demo::ensure(&r.app.ctx, manager).await.expect("a second start");
     assert!(again.is_none(), "a restarted demo adds nothing");
+}
+
+#[tokio::test]
+async fn a_whatsapp_message_that_fails_moves_the_recipient_to_its_line_fallback_once() {
+    let r = rig_with(WhatsappFakeConfig { undeliverable: vec!["66812345678".into()], ..WhatsappFakeConfig::default() })
+        .await;
+    let venue = r.venue("Hilton Pattaya", "Hilton", 1).await;
+    r.contact(
+        venue,
+        json!({"name": "Somchai", "channel": "whatsapp", "whatsapp_number": "+66812345678",
+               "line_user_id": "U0000000000000000000000000000000a"}),
+    )
+    .await;
+    r.contact(venue, json!({"name": "Nattaya", "channel": "whatsapp", "whatsapp_number": "+66898765432"})).await;
+    let mut body = whatsapp_campaign(&[venue]);
+    body["channel_fallback"] = json!(["line"]);
+    let id = r.create(body).await;
+    assert_eq!(r.post(&format!("/api/v1/campaigns/{id}/send")).await.status, StatusCode::ACCEPTED);
+    r.drain().await;
+    assert_eq!(r.wa.sent().len(), 2, "WhatsApp accepted both");
+    for _ in 0..3 {
+        r.wa.flush().await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    r.drain().await;
+    let line = r.line.sent();
+    assert_eq!(line.len(), 1, "the undeliverable one went by LINE instead");
+    assert_eq!(line[0].to, "U0000000000000000000000000000000a");
+    assert!(line[0].messages[0]["text"].as_str().is_some_and(|t| t.starts_with("Hello Somchai")));
+    assert_eq!(r.wa.sent().len(), 2, "nothing was repeated on WhatsApp");
+
+    let rec = r.app.get(&format!("/api/v1/campaigns/{id}/recipients"), &r.token).await;
+    let somchai = rec.body.as_array().and_then(|l| l.iter().find(|x| x["contact_name"] == "Somchai")).cloned();
+    let somchai = somchai.expect("Somchai's row");
+    assert_eq!(somchai["channel"], "line");
+    assert!(somchai["error"].as_str().is_some_and(|e| e.starts_with("whatsapp failed")), "{somchai}");
+    let a = r.analytics(&id).await;
+    assert_eq!(a["funnel"]["failed"], 0, "the recipient was reached after all: {a}");
+    assert_eq!(a["recipients"], 2);
 }
