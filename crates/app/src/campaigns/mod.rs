@@ -331,6 +331,8 @@ pub struct Analytics {
     pub by_country: Vec<GroupFunnel>,
     pub by_brand: Vec<GroupFunnel>,
     pub rates: Rates,
+    /// By the hour the messages were handed to their channels.
+    pub timeline: Vec<store::TimelineRow>,
 }
 
 fn grouped(rows: Vec<store::GroupRow>) -> Vec<GroupFunnel> {
@@ -381,6 +383,7 @@ pub async fn analytics(ctx: &AppContext, id: Uuid) -> Result<Analytics> {
         by_country: grouped(store::funnel_by(&ctx.db, id, store::Breakdown::Country).await?),
         by_brand: grouped(store::funnel_by(&ctx.db, id, store::Breakdown::Brand).await?),
         rates,
+        timeline: store::timeline(&ctx.db, id).await?,
     })
 }
 

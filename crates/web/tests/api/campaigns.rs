@@ -231,6 +231,10 @@ async fn the_funnel_follows_whatsapp_status_webhooks_and_a_reply_marks_the_recip
     let a = r.analytics(&id).await;
     assert_eq!(a["funnel"]["replied"], 1, "{a}");
     assert_eq!(a["funnel"]["read"], 0);
+    assert_eq!(a["timeline"].as_array().map(Vec::len), Some(1), "one hour of sending: {a}");
+    assert_eq!(a["timeline"][0]["handed"], 1);
+    assert_eq!(a["timeline"][0]["delivered"], 1);
+    assert_eq!(a["timeline"][0]["replied"], 1);
     let rec = r.app.get(&format!("/api/v1/campaigns/{id}/recipients"), &r.token).await;
     assert_eq!(rec.body[0]["status"], "replied");
     let conv = rec.body[0]["conversation_id"].as_str().expect("the recipient's conversation");
