@@ -118,9 +118,9 @@ impl ChannelChoice {
 
 crate::sql::text_column!(ChannelChoice, |s| ChannelChoice::parse(s).ok());
 
-/// Which contacts of a venue receive a campaign.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "role")]
+/// Which contacts of a venue receive a campaign; travels as its text (`all`, `staff`,
+/// `role:<name>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContactScope {
     /// Every contact of the venue.
     All,
@@ -149,6 +149,19 @@ impl ContactScope {
                 _ => Err(Invalid::one("contacts", "must be all, staff, or role:<name> (up to 50 characters)")),
             },
         }
+    }
+}
+
+impl Serialize for ContactScope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ContactScope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ContactScope::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Campaign {
     pub target_venues: Vec<Uuid>,
     #[schema(value_type = Option<AudienceFilter>)]
     pub audience_filter: Option<Json<AudienceFilter>>,
+    /// all, staff, or role:<name>.
+    #[schema(value_type = String)]
     pub contacts: ContactScope,
     pub message_template: String,
     #[schema(value_type = Option<WhatsappTemplate>)]

@@ -352,6 +352,9 @@ async fn a_filtered_audience_reaches_matching_venues_contacts_of_the_chosen_role
             "message_template": "Dear {{contact.name}}, new dinner playlists for {{venue.name}}."
         }))
         .await;
+    let saved = r.app.get(&format!("/api/v1/campaigns/{id}"), &r.token).await;
+    assert_eq!(saved.body["audience_filter"]["brand"], "Hilton", "{}", saved.text);
+    assert_eq!(saved.body["contacts"], "role:Owner");
     let aud = r.app.get(&format!("/api/v1/campaigns/{id}/audience"), &r.token).await;
     assert_eq!(aud.body["venues"], 1, "only the Hilton with a restaurant zone: {}", aud.text);
     assert_eq!(aud.body["recipients"], 1, "only its owner");
