@@ -4,6 +4,7 @@
 
 pub mod bot;
 pub mod cache;
+pub mod campaigns;
 pub mod config;
 pub mod context;
 pub mod error;

@@ -14,7 +14,9 @@ impl Registry {
             .add(crate::services::uptime::UptimeRollup)
             .add(crate::messaging::outbound::SendMessage)
             .add(crate::messaging::media::FetchMedia)
-            .add(crate::bot::BotReply);
+            .add(crate::bot::BotReply)
+            .add(crate::campaigns::send::CampaignSend)
+            .add(crate::campaigns::send::DueCampaigns);
         r
     }
 }

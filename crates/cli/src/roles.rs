@@ -302,6 +302,17 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
                 staff_zone = Some(zone);
             }
         }
+        let manager = bma_store::members::find_by_email(&rt.ctx.db, "manager@demo.bma").await?;
+        if let Some(m) = manager {
+            match bma_app::campaigns::demo::ensure(&rt.ctx, m.id).await {
+                Ok(Some(_)) => println!(
+                    "  campaigns: a sent service notice (its funnel fills as deliveries come back) and a draft \
+                     holiday greeting: GET {url}/api/v1/campaigns\n"
+                ),
+                Ok(None) => {}
+                Err(e) => println!("  demo campaigns not created: {e}\n"),
+            }
+        }
         match bma_app::messaging::line_menu::ensure_default(&rt.ctx).await {
             Ok(id) => println!("  LINE rich menu {id} is the default on the fake LINE\n"),
             Err(e) => println!("  LINE rich menu not set: {e}\n"),

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod analytics;
 pub mod bot;
+pub mod campaign;
 pub mod clock;
 pub mod contact;
 pub mod error;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bot;
+pub mod campaigns;
 pub mod dashboard;
 pub mod embedded;
 pub mod jobs;

@@ -92,6 +92,21 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/analytics/conversations", member(AnalyticsRead)),
     ("GET", "/api/v1/analytics/dashboard", member(AnalyticsRead)),
     ("POST", "/api/v1/admin/jobs/{id}/requeue", member(JobsManage)),
+    ("GET", "/api/v1/campaigns", member(CampaignsRead)),
+    ("POST", "/api/v1/campaigns", member(CampaignsWrite)),
+    ("GET", "/api/v1/campaigns/{id}", member(CampaignsRead)),
+    ("PUT", "/api/v1/campaigns/{id}", member(CampaignsWrite)),
+    ("POST", "/api/v1/campaigns/{id}/send", member(CampaignsWrite)),
+    ("POST", "/api/v1/campaigns/{id}/pause", member(CampaignsWrite)),
+    ("POST", "/api/v1/campaigns/{id}/resume", member(CampaignsWrite)),
+    ("POST", "/api/v1/campaigns/{id}/cancel", member(CampaignsWrite)),
+    ("POST", "/api/v1/campaigns/{id}/duplicate", member(CampaignsWrite)),
+    ("POST", "/api/v1/campaigns/{id}/test", member(CampaignsWrite)),
+    ("GET", "/api/v1/campaigns/{id}/audience", member(CampaignsRead)),
+    ("GET", "/api/v1/campaigns/{id}/preview", member(CampaignsRead)),
+    ("GET", "/api/v1/campaigns/{id}/recipients", member(CampaignsRead)),
+    ("GET", "/api/v1/campaigns/{id}/recipients.csv", member(CampaignsRead)),
+    ("GET", "/api/v1/campaigns/{id}/analytics", member(CampaignsRead)),
 ];
 
 pub fn rule_for(method: &Method, path: &str) -> Option<Access> {

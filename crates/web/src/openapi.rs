@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "control", description = "Remote control of a zone's player"),
         (name = "conversations", description = "The inbox: conversations, replies, notes, assignment, surveys"),
         (name = "webhooks", description = "Signed deliveries from WhatsApp, LINE and the inbound-mail provider"),
+        (name = "campaigns", description = "Campaigns to venues: audience, templates with variables, sending exactly once, the delivery funnel"),
         (name = "analytics", description = "Satisfaction and conversation figures"),
         (name = "admin", description = "Audit log and background jobs"),
         (name = "system", description = "Health and metrics"),

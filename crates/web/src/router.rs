@@ -2,7 +2,8 @@
 //! on every route, and the layers every request passes through.
 
 use crate::api::{
-    admin, analytics, auth, conversations, events, health, monitoring, playlists, team, venues, webhooks, zones,
+    admin, analytics, auth, campaigns, conversations, events, health, monitoring, playlists, team, venues, webhooks,
+    zones,
 };
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
@@ -80,6 +81,19 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(analytics::dashboard))
         .routes(routes!(events::events))
         .routes(routes!(playlists::list, playlists::upsert))
+        .routes(routes!(campaigns::list, campaigns::create))
+        .routes(routes!(campaigns::get, campaigns::update))
+        .routes(routes!(campaigns::send))
+        .routes(routes!(campaigns::pause))
+        .routes(routes!(campaigns::resume))
+        .routes(routes!(campaigns::cancel))
+        .routes(routes!(campaigns::duplicate))
+        .routes(routes!(campaigns::test_send))
+        .routes(routes!(campaigns::audience))
+        .routes(routes!(campaigns::preview))
+        .routes(routes!(campaigns::recipients))
+        .routes(routes!(campaigns::recipients_csv))
+        .routes(routes!(campaigns::analytics))
         .split_for_parts()
 }
 

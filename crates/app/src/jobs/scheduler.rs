@@ -1,7 +1,7 @@
 //! The scheduler: every second it checks which periodic jobs have a new slot and fires each slot
 //! once across all schedulers (see `bma_store::periodic`).
 
-use super::tasks::{HousekeepingJob, PartitionUpkeepJob, RequeueStalledJob, UptimeRollupJob};
+use super::tasks::{DueCampaignsJob, HousekeepingJob, PartitionUpkeepJob, RequeueStalledJob, UptimeRollupJob};
 use super::{Job, Options, Shutdown};
 use crate::AppContext;
 use bma_store::jobs::NewJob;
@@ -42,6 +42,7 @@ impl Scheduler {
             every::<HousekeepingJob>(3600),
             every::<UptimeRollupJob>(3600),
             every::<RequeueStalledJob>(60),
+            every::<DueCampaignsJob>(60),
         ]
     }
 

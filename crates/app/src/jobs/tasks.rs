@@ -68,6 +68,18 @@ impl Job for BotReplyJob {
     const PRIORITY: Priority = Priority::URGENT;
 }
 
+/// Hands a sending campaign's recipients to their channels (`campaigns::send::CampaignSend`).
+/// Deliberately without a dedup key: a resume while the previous run is finishing must still
+/// queue a run, and two runs take turns on the campaign's row lock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignSendJob {
+    pub campaign_id: Uuid,
+}
+
+impl Job for CampaignSendJob {
+    const KIND: &'static str = "campaign.send";
+}
+
 /// The periodic jobs carry nothing; each is an empty object.
 macro_rules! periodic_job {
     ($name:ident, $kind:literal, $priority:expr) => {
@@ -85,6 +97,7 @@ periodic_job!(PartitionUpkeepJob, "partition_upkeep", Priority::HIGH);
 periodic_job!(HousekeepingJob, "housekeeping", Priority::LOW);
 periodic_job!(RequeueStalledJob, "requeue_stalled", Priority::URGENT);
 periodic_job!(UptimeRollupJob, "uptime_rollup", Priority::LOW);
+periodic_job!(DueCampaignsJob, "campaign.due", Priority::HIGH);
 
 pub struct SendEmail;
 

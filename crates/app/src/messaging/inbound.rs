@@ -43,7 +43,7 @@ pub async fn ingest(ctx: &AppContext, channel: Channel, items: Vec<InboundItem>)
         match item {
             InboundItem::Message(m) => store_message(ctx, &mut tx, m, &mut report).await?,
             InboundItem::Delivery(d) => {
-                if apply_delivery(&mut tx, channel, &d).await? {
+                if apply_delivery(ctx, &mut tx, channel, &d).await? {
                     report.statuses += 1;
                 }
             }
@@ -129,7 +129,11 @@ async fn store_message(
     } else {
         current.on_inbound(ctx.config.messaging.bot_enabled, conv.handed_over_at.is_some())
     };
-    let for_bot = survey_answer.is_none() && status == ConversationStatus::Pending;
+    let opt_reply = match (&contact, &m.body) {
+        (Some(_), MessageBody::Text { text }) => crate::campaigns::opt_reply_of(&mut *tx, conv.id, text).await?,
+        _ => None,
+    };
+    let for_bot = survey_answer.is_none() && opt_reply.is_none() && status == ConversationStatus::Pending;
     let Some(message_id) = store::insert_inbound(
         &mut *tx,
         store::NewMessage {
@@ -159,6 +163,9 @@ async fn store_message(
     };
     report.stored += 1;
     report.conversations.push(conv.id);
+    if let (Some(reply), Some(c)) = (opt_reply, &contact) {
+        crate::campaigns::opt_reply(ctx, &mut *tx, conv.id, c.id, reply, &text).await?;
+    }
     if for_bot {
         let job = BotReplyJob { conversation_id: conv.id, message_id };
         jobs::enqueue(ctx, &mut *tx, &job, Options::default()).await?;
@@ -181,7 +188,7 @@ async fn store_message(
 }
 
 /// Applies a provider's status report to the message it names; statuses only move forward.
-async fn apply_delivery(tx: &mut PgConnection, channel: Channel, d: &DeliveryUpdate) -> Result<bool> {
+async fn apply_delivery(ctx: &AppContext, tx: &mut PgConnection, channel: Channel, d: &DeliveryUpdate) -> Result<bool> {
     let our_id = d.our_id.as_deref().and_then(|s| Uuid::parse_str(s).ok());
     let Some((id, current, _)) = store::delivery_target(&mut *tx, channel, &d.external_id, our_id).await? else {
         tracing::info!(channel = channel.as_str(), "status for a message we do not know; ignored");
@@ -193,6 +200,8 @@ async fn apply_delivery(tx: &mut PgConnection, channel: Channel, d: &DeliveryUpd
     store::set_delivery(&mut *tx, id, next, &d.external_id, error.as_ref(), d.at).await?;
     if next == DeliveryStatus::Failed && current != DeliveryStatus::Failed {
         tracing::warn!(message_id = %id, error = ?d.error, "provider reports a failed delivery");
+        let reason = error.as_ref().map_or_else(|| "failed".to_owned(), ToString::to_string);
+        crate::campaigns::send::on_failed(ctx, tx, id, &reason).await?;
     }
     Ok(true)
 }

@@ -331,6 +331,7 @@ impl Handler for SendMessage {
             Channel::Line => send_line(ctx, &out, reply_token).await,
             Channel::Email => send_email(ctx, &out).await,
         };
+        let definitely_failed = matches!(outcome, Sent::Failed(_));
         match outcome {
             Sent::Done(external_id) => {
                 store::mark_sent(&ctx.db, out.id, external_id.as_deref()).await?;
@@ -347,6 +348,12 @@ impl Handler for SendMessage {
             }
             Sent::Failed(err) | Sent::Unknown(err) => {
                 store::mark_failed(&ctx.db, out.id, &err).await?;
+                // Certainly not sent: a campaign may try the contact's next channel.
+                if definitely_failed {
+                    let mut tx = ctx.db.begin().await?;
+                    crate::campaigns::send::on_failed(ctx, &mut tx, out.id, &err.to_string()).await?;
+                    tx.commit().await?;
+                }
                 let mut conn = ctx.db.acquire().await?;
                 note(
                     &mut conn,

@@ -7,6 +7,7 @@ mod analytics;
 mod audit;
 mod auth;
 mod bot;
+mod campaigns;
 mod control;
 mod conversations;
 mod dashboard;
