@@ -87,9 +87,12 @@ pub async fn conversations_now(db: impl PgExecutor<'_>) -> sqlx::Result<Conversa
     .await
 }
 
-/// First responses given and conversations closed in `[from, to)`, with the time each took
-/// from the conversation's start.
-#[derive(Debug, Clone, Default, FromRow)]
+/// Today's response times. A first response is the first reply (by a person or the bot) in a
+/// conversation; `first_responses` counts those given today, each timed from the conversation's
+/// creation (when the venue's first message opened it) to that reply. A resolution is a conversation closed today, timed
+/// from its start to its closing. Averages and medians are in seconds, null when there are none.
+#[derive(Debug, Clone, Default, FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ResponseTimesSection)]
 pub struct ResponseTimes {
     pub first_responses: i64,
     pub avg_first_response_seconds: Option<f64>,

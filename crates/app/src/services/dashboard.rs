@@ -125,19 +125,7 @@ pub struct ConversationsSection {
     pub longest_wait_seconds: Option<i64>,
 }
 
-/// Today's response times. A first response is the first reply (by a person or the bot) in a
-/// conversation; `first_responses` counts those given today, each timed from the conversation's
-/// creation (when the venue's first message opened it) to that reply. A resolution is a conversation closed today, timed
-/// from its start to its closing. Averages and medians are in seconds, null when there are none.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ResponseTimesSection {
-    pub first_responses: i64,
-    pub avg_first_response_seconds: Option<f64>,
-    pub median_first_response_seconds: Option<f64>,
-    pub resolved: i64,
-    pub avg_resolution_seconds: Option<f64>,
-    pub median_resolution_seconds: Option<f64>,
-}
+pub use store::ResponseTimes as ResponseTimesSection;
 
 /// Messages exchanged with venues today on one channel: `inbound` from venues, `outbound` to
 /// them (team, bot, notices, surveys); private notes are not messages to anyone and are left out.
@@ -302,15 +290,7 @@ async fn conversations(ctx: &AppContext, now: OffsetDateTime) -> Result<Conversa
 }
 
 async fn response_times(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<ResponseTimesSection> {
-    let r = store::response_times(&ctx.read_db, from, to).await?;
-    Ok(ResponseTimesSection {
-        first_responses: r.first_responses,
-        avg_first_response_seconds: r.avg_first_response_seconds,
-        median_first_response_seconds: r.median_first_response_seconds,
-        resolved: r.resolved,
-        avg_resolution_seconds: r.avg_resolution_seconds,
-        median_resolution_seconds: r.median_resolution_seconds,
-    })
+    Ok(store::response_times(&ctx.read_db, from, to).await?)
 }
 
 async fn messages(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<MessagesSection> {

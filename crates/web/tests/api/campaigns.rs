@@ -4,7 +4,7 @@
 //! replies, pause and resume, and who may do what.
 
 use crate::helpers::{Options, TestApp, venue_body};
-use crate::webhooks::{VENUE_PHONE, channel_env};
+use crate::webhooks::VENUE_PHONE;
 use axum::http::StatusCode;
 use bma_app::jobs::{Registry, Worker};
 use bma_domain::access::Role;
@@ -29,20 +29,7 @@ async fn rig() -> Rig {
 async fn rig_with(wa_config: WhatsappFakeConfig) -> Rig {
     let wa = WhatsappFake::start(wa_config).await.expect("whatsapp fake");
     let line = LineFake::start(LineFakeConfig::default()).await.expect("line fake");
-    let c = wa.config().clone();
-    let mut env = channel_env();
-    env.retain(|(k, _)| !matches!(*k, "WHATSAPP_APP_SECRET" | "LINE_CHANNEL_SECRET"));
-    env.extend([
-        ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
-        ("WHATSAPP_ACCESS_TOKEN", c.access_token.clone()),
-        ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", c.business_account_id.clone()),
-        ("WHATSAPP_API_URL", wa.base_url()),
-        ("LINE_CHANNEL_SECRET", line.channel_secret().to_owned()),
-        ("LINE_CHANNEL_ACCESS_TOKEN", line.channel_access_token().to_owned()),
-        ("LINE_API_URL", line.url()),
-        ("LINE_DATA_URL", line.url()),
-    ]);
+    let env = crate::webhooks::fake_channels_env(&wa, &line);
     let app = TestApp::with(Options { env, ..Options::default() }).await;
     let base = app.serve().await;
     wa.set_webhook(&format!("{base}/api/v1/webhooks/whatsapp"));

@@ -1,5 +1,5 @@
 use crate::helpers::{Options, TestApp};
-use crate::webhooks::{VENUE_PHONE, channel_env};
+use crate::webhooks::VENUE_PHONE;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use bma_app::jobs::{JobHandler, Registry, Worker};
@@ -24,20 +24,7 @@ async fn rig_with(extra: Vec<(&'static str, String)>) -> Rig {
 async fn rig_full(wa_config: WhatsappFakeConfig, extra: Vec<(&'static str, String)>) -> Rig {
     let wa = WhatsappFake::start(wa_config).await.expect("whatsapp fake");
     let line = LineFake::start(LineFakeConfig::default()).await.expect("line fake");
-    let c = wa.config().clone();
-    let mut env = channel_env();
-    env.retain(|(k, _)| !matches!(*k, "WHATSAPP_APP_SECRET" | "LINE_CHANNEL_SECRET"));
-    env.extend([
-        ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
-        ("WHATSAPP_ACCESS_TOKEN", c.access_token.clone()),
-        ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", c.business_account_id.clone()),
-        ("WHATSAPP_API_URL", wa.base_url()),
-        ("LINE_CHANNEL_SECRET", line.channel_secret().to_owned()),
-        ("LINE_CHANNEL_ACCESS_TOKEN", line.channel_access_token().to_owned()),
-        ("LINE_API_URL", line.url()),
-        ("LINE_DATA_URL", line.url()),
-    ]);
+    let mut env = crate::webhooks::fake_channels_env(&wa, &line);
     env.extend(extra);
     let app = TestApp::with(Options { env, ..Options::default() }).await;
     let base = app.serve().await;
