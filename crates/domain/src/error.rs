@@ -42,6 +42,11 @@ impl Invalid {
     }
 
     /// `Ok(())` when nothing was collected.
+    /// Collects the errors of `result` under the field names its parser gave them.
+    pub fn absorb<T>(&mut self, result: Result<T, Invalid>) -> Option<T> {
+        result.map_err(|e| self.0.extend(e.0)).ok()
+    }
+
     pub fn into_result(self) -> Result<(), Invalid> {
         if self.0.is_empty() { Ok(()) } else { Err(self) }
     }

@@ -168,7 +168,7 @@ pub async fn authorize(
     Ok(next.run(req).await)
 }
 
-fn is_webhook(path: &str) -> bool {
+pub fn is_webhook(path: &str) -> bool {
     path.starts_with("/api/v1/webhooks/") || path.starts_with("/webhooks/")
 }
 

@@ -31,6 +31,8 @@ pub enum ApiError {
     MfaEnrolmentRequired,
     #[error("{0} not found")]
     NotFound(String),
+    #[error("{0} is not configured on this server")]
+    ChannelNotConfigured(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("{message}")]
@@ -86,6 +88,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::MfaEnrolmentRequired => (StatusCode::FORBIDDEN, "mfa_enrolment_required"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::ChannelNotConfigured(_) => (StatusCode::NOT_FOUND, "channel_not_configured"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

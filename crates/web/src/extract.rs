@@ -66,7 +66,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
                 let text = e.body_text();
-                let detail = text.split_once("Query string: ").map_or(text.as_str(), |(_, d)| d).to_owned();
+                // axum says "Failed to deserialize query string: per_page: invalid digit …".
+                let detail = text.split_once("uery string: ").map_or(text.as_str(), |(_, d)| d).to_owned();
                 let field = field_of(&detail).unwrap_or_else(|| "query".into());
                 Err(ApiError::BadRequest {
                     code: "invalid_query",

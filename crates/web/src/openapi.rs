@@ -39,3 +39,60 @@ impl Modify for BearerAuth {
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
 }
+
+/// Adds to every operation the error answers the edge can give whatever the handler does: 401,
+/// 403 and 429 from the access table, 400 for ids and query strings that do not parse, 400, 413,
+/// 415 and 422 for JSON bodies, and 404 for paths that name a resource. Each uses the error body.
+pub fn complete_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use crate::access::{Access, rule_for};
+    use axum::http::Method;
+    for (path, item) in &mut doc.paths.paths {
+        let operations = [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::PATCH, &mut item.patch),
+            (Method::DELETE, &mut item.delete),
+        ];
+        for (method, op) in operations {
+            let Some(op) = op.as_mut() else { continue };
+            let mut add = |status: &str, why: &str| {
+                op.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(why));
+            };
+            match rule_for(&method, path) {
+                Some(Access::Member { .. }) => {
+                    add("401", "Not signed in, or the access token is invalid, expired or revoked.");
+                    add("403", "The member's role may not do this, or an admin has yet to enrol a second factor.");
+                    add("429", "Too many requests from this member or address; see Retry-After.");
+                }
+                Some(Access::Public) if !crate::access::is_webhook(path) => {
+                    add("429", "Too many requests from this address; see Retry-After.");
+                }
+                _ => {}
+            }
+            let has_query = op.parameters.as_ref().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+                })
+            });
+            if path.contains('{') || has_query {
+                add("400", "An id in the path or a query parameter does not parse; `fields` names it.");
+            }
+            if path.contains('{') {
+                add("404", "Nothing with this id.");
+            }
+            if op.request_body.is_some() {
+                add("400", "The body is not valid JSON.");
+                add("413", "The body is larger than the limit.");
+                add("415", "The body is not sent as application/json.");
+                add("422", "A field is missing, of the wrong type or out of range; `fields` names each.");
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    ResponseBuilder::new().description(description).content("application/json", content).build().into()
+}

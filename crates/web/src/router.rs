@@ -28,7 +28,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The API routes and the OpenAPI document they describe.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))
         .routes(routes!(auth::login))
@@ -94,7 +94,9 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(campaigns::recipients))
         .routes(routes!(campaigns::recipients_csv))
         .routes(routes!(campaigns::analytics))
-        .split_for_parts()
+        .split_for_parts();
+    crate::openapi::complete_responses(&mut openapi);
+    (router, openapi)
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -21,3 +21,17 @@ pub async fn verify(candidate: &str, hash: Option<&str>, dummy: &str) -> bool {
 pub fn make_dummy_hash(cost: u32) -> String {
     bcrypt::hash(crate::security::tokens::random_token(), cost).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_longest_password_allowed_hashes_and_verifies() {
+        let longest = "é".repeat(35) + "x";
+        assert_eq!(longest.len(), Password::MAX_BYTES);
+        let password = Password::parse(&longest).expect("the longest allowed password parses");
+        let hashed = hash(&password, 4).await.expect("bcrypt takes every byte we allow");
+        assert!(verify(&longest, Some(&hashed), &make_dummy_hash(4)).await);
+    }
+}

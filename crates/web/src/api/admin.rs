@@ -48,7 +48,7 @@ pub async fn list_audit(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Page<audit::Row>>> {
     let mut inv = bma_domain::Invalid::default();
-    let page = inv.check("page", PageRequest::new(q.page, q.per_page));
+    let page = inv.absorb(PageRequest::new(q.page, q.per_page));
     let since = time_param(&mut inv, "since", q.since.as_deref());
     let until = time_param(&mut inv, "until", q.until.as_deref());
     let Some(page) = page.filter(|_| inv.is_empty()) else {

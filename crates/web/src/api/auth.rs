@@ -126,6 +126,8 @@ pub async fn confirm_mfa(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct AcceptInvitationRequest {
     pub token: String,
+    /// At least 10 characters and at most 71 bytes of UTF-8 (bcrypt's limit).
+    #[schema(min_length = 10, max_length = 71)]
     pub password: String,
 }
 

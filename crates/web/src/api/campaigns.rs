@@ -32,7 +32,7 @@ pub struct ListQuery {
     responses((status = 200, body = Page<Campaign>), (status = 400, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<Campaign>>> {
     let mut inv = Invalid::default();
-    let page = inv.check("page", PageRequest::new(q.page, q.per_page));
+    let page = inv.absorb(PageRequest::new(q.page, q.per_page));
     let status = q.status.as_deref().and_then(|s| {
         let parsed = CampaignStatus::parse(s);
         if parsed.is_none() {

@@ -47,7 +47,7 @@ pub struct ListQuery {
     responses((status = 200, body = Page<Conversation>), (status = 400, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<Conversation>>> {
     let mut inv = Invalid::default();
-    let page = inv.check("page", PageRequest::new(q.page, q.per_page));
+    let page = inv.absorb(PageRequest::new(q.page, q.per_page));
     let status = q.status.as_deref().and_then(|s| inv.check("status", ConversationStatus::parse(s)));
     let channel = q.channel.as_deref().and_then(|c| inv.check("channel", Channel::parse(c)));
     let Some(page) = page else { return Err(ApiError::invalid_query(inv.0)) };

@@ -190,7 +190,7 @@ pub async fn list_alerts(
     Query(q): Query<AlertsQuery>,
 ) -> ApiResult<Json<Vec<bma_store::monitoring::Alert>>> {
     let mut inv = Invalid::default();
-    let page = inv.check("page", bma_domain::page::PageRequest::new(q.page, q.per_page));
+    let page = inv.absorb(bma_domain::page::PageRequest::new(q.page, q.per_page));
     let severity = q.severity.as_deref().and_then(|s| {
         let parsed = bma_domain::monitoring::Severity::parse(s);
         if parsed.is_none() {

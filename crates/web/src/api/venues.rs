@@ -40,7 +40,7 @@ pub struct ListVenuesQuery {
     responses((status = 200, body = Page<Venue>), (status = 400, body = ErrorBody)))]
 pub async fn list_venues(State(state): State<AppState>, Query(q): Query<ListVenuesQuery>) -> ApiResult<Response> {
     let mut inv = Invalid::default();
-    let page = inv.check("page", PageRequest::new(q.page, q.per_page));
+    let page = inv.absorb(PageRequest::new(q.page, q.per_page));
     let sort = match q.sort.as_deref() {
         None => Some(VenueSort::Name),
         Some(s) => {

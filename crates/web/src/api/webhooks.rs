@@ -18,8 +18,9 @@ use bma_domain::messaging::InboundItem;
 use bma_integrations::{line, whatsapp};
 use serde::Deserialize;
 
-fn not_configured(what: &str) -> ApiError {
-    ApiError::Unavailable { code: "channel_not_configured", message: format!("{what} is not configured") }
+/// A channel this server has no secret for has no webhook: 404, not a server error.
+fn not_configured(what: &'static str) -> ApiError {
+    ApiError::ChannelNotConfigured(what)
 }
 
 fn bad_signature() -> ApiError {
@@ -50,7 +51,7 @@ pub struct Subscription {
 
 /// Meta's subscription handshake: echoes `hub.challenge` when the verify token matches.
 #[utoipa::path(get, path = "/api/v1/webhooks/whatsapp", tag = "webhooks", params(Subscription),
-    responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn whatsapp_verify(State(state): State<AppState>, Query(q): Query<Subscription>) -> ApiResult<Response> {
     let token = state.ctx.config.whatsapp_verify_token.as_ref().ok_or_else(|| not_configured("WhatsApp"))?;
     match whatsapp::verify_subscription(
@@ -66,7 +67,7 @@ pub async fn whatsapp_verify(State(state): State<AppState>, Query(q): Query<Subs
 
 /// WhatsApp Cloud API events: messages of every type and delivery statuses.
 #[utoipa::path(post, path = "/api/v1/webhooks/whatsapp", tag = "webhooks", request_body(content = Object),
-    responses((status = 200, body = IngestReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = IngestReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn whatsapp_events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -82,7 +83,7 @@ pub async fn whatsapp_events(
 
 /// LINE Messaging API events: messages, follow, unfollow and postbacks (rich menu, quick replies).
 #[utoipa::path(post, path = "/api/v1/webhooks/line", tag = "webhooks", request_body(content = Object),
-    responses((status = 200, body = IngestReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = IngestReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn line_events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -99,7 +100,7 @@ pub async fn line_events(
 /// Inbound email, posted by the mail provider in Postmark's inbound JSON shape. Authenticated
 /// with HTTP Basic credentials whose password is WEBHOOK_SECRET.
 #[utoipa::path(post, path = "/api/v1/webhooks/email", tag = "webhooks", request_body(content = Object),
-    responses((status = 200, body = IngestReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = IngestReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn email_events(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -19,6 +19,28 @@ fn routes(app: &TestApp) -> Vec<(Method, String)> {
     out
 }
 
+/// The statuses the document lists for one operation.
+fn documented(app: &TestApp, method: &Method, path: &str) -> Vec<String> {
+    let Some(item) = app.openapi.paths.paths.get(path) else { return Vec::new() };
+    let op = match *method {
+        Method::GET => &item.get,
+        Method::POST => &item.post,
+        Method::PUT => &item.put,
+        Method::PATCH => &item.patch,
+        Method::DELETE => &item.delete,
+        _ => return Vec::new(),
+    };
+    op.as_ref().map(|op| op.responses.responses.keys().cloned().collect()).unwrap_or_default()
+}
+
+fn assert_documented(app: &TestApp, method: &Method, path: &str, status: StatusCode, body: &str) {
+    let listed = documented(app, method, path);
+    assert!(
+        listed.iter().any(|s| s == status.as_str()),
+        "{method} {path} answered {status} ({body}), the document lists only {listed:?}"
+    );
+}
+
 fn concrete(path: &str) -> String {
     path.replace("{id}", &uuid::Uuid::now_v7().to_string())
 }
@@ -44,11 +66,12 @@ async fn every_member_route_refuses_a_caller_without_a_token() {
         let r = app.call(m.clone(), &concrete(&p), None, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {p}");
         assert_eq!(r.code(), "unauthenticated", "{m} {p}");
+        assert_documented(&app, &m, &p, r.status, &r.text);
     }
 }
 
 #[tokio::test]
-async fn each_role_is_refused_exactly_the_routes_its_permissions_lack() {
+async fn each_role_is_refused_exactly_the_routes_its_permissions_lack_and_every_answer_is_documented() {
     let app = TestApp::spawn().await;
     for role in [Role::Viewer, Role::Manager] {
         let token = app.token(role).await;
@@ -64,6 +87,7 @@ async fn each_role_is_refused_exactly_the_routes_its_permissions_lack() {
                 assert_eq!(r.status, StatusCode::FORBIDDEN, "{role:?} {m} {p}");
                 assert_eq!(r.code(), "forbidden");
             }
+            assert_documented(&app, &m, &p, r.status, &r.text);
         }
     }
     assert!(!Permission::VenuesWrite.granted_to(Role::Viewer));

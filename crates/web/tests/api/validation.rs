@@ -59,15 +59,25 @@ async fn every_invalid_field_is_reported_at_once() {
 }
 
 #[tokio::test]
-async fn out_of_range_pagination_and_unknown_sorts_are_400() {
+async fn out_of_range_pagination_and_unknown_sorts_are_400_naming_the_parameter() {
     let app = TestApp::spawn().await;
     let t = app.token(Role::Viewer).await;
-    for q in ["per_page=0", "per_page=1000", "page=0", "sort=password", "page=abc", "country=XYZ"] {
+    for (q, field) in [
+        ("per_page=0", "per_page"),
+        ("per_page=1000", "per_page"),
+        ("page=0", "page"),
+        ("sort=password", "sort"),
+        ("page=abc", "page"),
+        ("per_page=-1", "per_page"),
+        ("country=XYZ", "country"),
+    ] {
         let r = app.get(&format!("/api/v1/venues?{q}"), &t).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text);
         assert_eq!(r.code(), "invalid_query");
-        assert!(r.body["error"]["fields"].as_array().is_some_and(|f| !f.is_empty()), "{q}");
+        let fields = r.body["error"]["fields"].as_array().cloned().unwrap_or_default();
+        assert!(fields.iter().any(|f| f["field"] == field), "{q} should name {field}: {}", r.text);
     }
+    assert_eq!(app.count("SELECT count(*) FROM venues").await, 0);
 }
 
 #[tokio::test]

@@ -432,3 +432,15 @@ async fn an_oversized_webhook_is_refused_and_nothing_is_stored() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.count("SELECT count(*) FROM messages").await, 0);
 }
+
+#[tokio::test]
+async fn a_webhook_of_a_channel_this_server_has_no_secret_for_is_a_404_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let body = wa_envelope(vec![vec![wa_text("wamid.none", "hello")]]);
+    for path in ["/api/v1/webhooks/whatsapp", "/api/v1/webhooks/line", "/api/v1/webhooks/email"] {
+        let r = app.post_raw(path, &[("content-type", "application/json".into())], body.to_string().into_bytes()).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
+        assert_eq!(r.code(), "channel_not_configured", "{path}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM messages").await, 0);
+}
