@@ -80,6 +80,20 @@ pub enum VenueSort {
 }
 
 impl VenueSort {
+    pub const ALL: [VenueSort; 6] =
+        [Self::Name, Self::NameDesc, Self::CreatedAt, Self::CreatedAtDesc, Self::Country, Self::Brand];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::NameDesc => "-name",
+            Self::CreatedAt => "created_at",
+            Self::CreatedAtDesc => "-created_at",
+            Self::Country => "country",
+            Self::Brand => "brand",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "name" => Self::Name,

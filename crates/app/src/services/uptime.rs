@@ -18,6 +18,17 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    pub const ALL: [GroupBy; 4] = [Self::Venue, Self::Brand, Self::Country, Self::ZoneType];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Venue => "venue",
+            Self::Brand => "brand",
+            Self::Country => "country",
+            Self::ZoneType => "zone_type",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "venue" => Self::Venue,

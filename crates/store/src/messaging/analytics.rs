@@ -64,6 +64,32 @@ pub async fn known_time_zone(db: impl PgExecutor<'_>, name: &str) -> sqlx::Resul
 }
 
 impl GroupBy {
+    pub const ALL: [GroupBy; 9] = [
+        GroupBy::Channel,
+        GroupBy::Member,
+        GroupBy::Venue,
+        GroupBy::Brand,
+        GroupBy::Country,
+        GroupBy::Contact,
+        GroupBy::Day,
+        GroupBy::Week,
+        GroupBy::Month,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Channel => "channel",
+            GroupBy::Member => "member",
+            GroupBy::Venue => "venue",
+            GroupBy::Brand => "brand",
+            GroupBy::Country => "country",
+            GroupBy::Contact => "contact",
+            GroupBy::Day => "day",
+            GroupBy::Week => "week",
+            GroupBy::Month => "month",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "channel" => GroupBy::Channel,

@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
+    #[param(schema_with = crate::api::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::api::schema::per_page)]
     pub per_page: Option<u32>,
     pub actor_id: Option<Uuid>,
     /// Such as venue.create, member.update.
@@ -24,8 +26,10 @@ pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
     /// RFC 3339 time; entries at or after it.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339 time; entries before it.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
 }
 
@@ -68,7 +72,9 @@ pub async fn list_audit(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct JobsQuery {
+    #[param(schema_with = crate::api::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::api::schema::per_page)]
     pub per_page: Option<u32>,
 }
 

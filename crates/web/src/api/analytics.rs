@@ -22,12 +22,15 @@ use uuid::Uuid;
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct RangeQuery {
     /// RFC 3339; default 30 days ago.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339; default now.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
     /// member, venue, brand, country, contact, channel, day, week or month. By contact, each
     /// venue contact appears as a stable pseudonym (`contact-` and 16 hex digits), never by name,
     /// number or address; conversations from unknown senders as `unknown sender`.
+    #[param(schema_with = crate::api::schema::report_group)]
     pub group_by: Option<String>,
     /// The calendar of day, week and month groups: an IANA time zone such as Asia/Bangkok (the
     /// viewer's), `venue` for each venue's own, default UTC. Weeks start on Monday.
@@ -35,6 +38,7 @@ pub struct RangeQuery {
     /// Satisfaction only: one venue.
     pub venue_id: Option<Uuid>,
     /// json (default) or csv: the total as a first row labelled `all`, then one row per group.
+    #[param(schema_with = crate::api::schema::format)]
     pub format: Option<String>,
 }
 

@@ -20,10 +20,13 @@ use uuid::Uuid;
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     /// 1-based page number (default 1).
+    #[param(schema_with = crate::api::schema::page)]
     pub page: Option<u32>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(schema_with = crate::api::schema::per_page)]
     pub per_page: Option<u32>,
     /// draft, scheduled, sending, paused, sent, cancelled or failed.
+    #[param(value_type = Option<bma_domain::campaign::CampaignStatus>)]
     pub status: Option<String>,
 }
 
@@ -185,7 +188,9 @@ pub async fn test_send(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
+    #[param(schema_with = crate::api::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::api::schema::per_page)]
     pub per_page: Option<u32>,
 }
 

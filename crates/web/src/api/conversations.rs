@@ -23,11 +23,15 @@ use uuid::Uuid;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
+    #[param(schema_with = crate::api::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::api::schema::per_page)]
     pub per_page: Option<u32>,
     /// open, pending (the bot owns it), snoozed or closed.
+    #[param(value_type = Option<bma_domain::messaging::ConversationStatus>)]
     pub status: Option<String>,
     /// whatsapp, line or email.
+    #[param(value_type = Option<bma_domain::contact::Channel>)]
     pub channel: Option<String>,
     pub venue_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,

@@ -11,6 +11,7 @@ pub mod health;
 pub mod monitoring;
 pub mod playlists;
 pub mod report;
+pub mod schema;
 pub mod team;
 pub mod venues;
 pub mod webhooks;

@@ -27,8 +27,10 @@ pub async fn check_zone(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct HistoryQuery {
     /// RFC 3339; default 24 hours ago.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339; default now.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
     /// At most this many samples, newest first (1–5000, default 500).
     pub limit: Option<i64>,
@@ -140,8 +142,10 @@ pub async fn assign_source(
 pub struct StatusQuery {
     pub venue_id: Option<uuid::Uuid>,
     pub brand: Option<String>,
+    #[param(schema_with = crate::api::schema::country)]
     pub country: Option<String>,
     /// lobby, restaurant, pool, spa, bar, retail or other.
+    #[param(value_type = Option<bma_domain::venue::ZoneType>)]
     pub zone_type: Option<String>,
 }
 
@@ -171,14 +175,19 @@ pub async fn fleet_status(
 pub struct AlertsQuery {
     pub resolved: Option<bool>,
     /// info, warning or critical.
+    #[param(value_type = Option<bma_domain::monitoring::alerting::Severity>)]
     pub severity: Option<String>,
     pub venue_id: Option<uuid::Uuid>,
     pub zone_id: Option<uuid::Uuid>,
     /// silent, muted, paused, unpaired, subscription_expired, flapping or platform.
+    #[param(value_type = Option<bma_domain::monitoring::alerting::AlertKind>)]
     pub alert_type: Option<String>,
     /// RFC 3339; alerts opened at or after it.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
+    #[param(schema_with = crate::api::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::api::schema::per_page)]
     pub per_page: Option<u32>,
 }
 
@@ -281,12 +290,16 @@ pub async fn add_maintenance(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct UptimeQuery {
     /// venue (default), brand, country or zone_type.
+    #[param(schema_with = crate::api::schema::uptime_group)]
     pub group_by: Option<String>,
     /// RFC 3339; default 7 days ago.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339; default now.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
     /// json (default) or csv: one row per group.
+    #[param(schema_with = crate::api::schema::format)]
     pub format: Option<String>,
 }
 

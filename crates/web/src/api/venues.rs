@@ -21,15 +21,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListVenuesQuery {
     /// 1-based page number (default 1).
+    #[param(schema_with = crate::api::schema::page)]
     pub page: Option<u32>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(schema_with = crate::api::schema::per_page)]
     pub per_page: Option<u32>,
+    #[param(max_length = 100)]
     pub brand: Option<String>,
     /// Two-letter country code.
+    #[param(schema_with = crate::api::schema::country)]
     pub country: Option<String>,
     /// Part of the venue's name, any case.
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// name, -name, created_at, -created_at, country or brand (default name).
+    #[param(schema_with = crate::api::schema::venue_sort)]
     pub sort: Option<String>,
     #[serde(default)]
     pub include_archived: bool,
