@@ -96,3 +96,38 @@ fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
     ResponseBuilder::new().description(description).content("application/json", content).build().into()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::to_value(crate::router::api_routes().1).unwrap_or_default()
+    }
+
+    #[test]
+    fn request_bodies_state_what_the_server_requires() {
+        let doc = doc();
+        let venue = &doc["components"]["schemas"]["VenueInput"];
+        let required: Vec<&str> =
+            venue["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        assert!(required.contains(&"name") && required.contains(&"timezone"), "{venue:#}");
+        assert_eq!(venue["properties"]["name"]["minLength"], 1, "{venue:#}");
+        assert!(
+            venue["properties"]["timezone"]["enum"].as_array().is_some_and(|z| z.iter().any(|z| z == "Asia/Bangkok"))
+        );
+        let volume = &doc["components"]["schemas"]["VolumeRequest"]["properties"]["volume"];
+        assert_eq!((volume["minimum"].as_i64(), volume["maximum"].as_i64()), (Some(0), Some(16)), "{volume:#}");
+    }
+
+    #[test]
+    fn every_operation_lists_the_error_answers_of_its_access_rule() {
+        let doc = doc();
+        let venues = &doc["paths"]["/api/v1/venues/{id}"]["put"]["responses"];
+        for status in ["400", "401", "403", "404", "413", "415", "422", "429"] {
+            assert!(venues.get(status).is_some(), "PUT /venues/{{id}} lacks {status}");
+        }
+        assert!(doc["paths"]["/api/v1/webhooks/line"]["post"]["responses"].get("401").is_some());
+        assert!(doc["paths"]["/api/v1/webhooks/line"]["post"]["responses"].get("429").is_none());
+    }
+}

@@ -295,6 +295,12 @@ pub async fn confirm_mfa(
     code: &str,
     client: &ClientInfo,
 ) -> Result<TokenPair> {
+    if let Err(e) = bma_domain::member::TotpCode::parse(code) {
+        return Err(Error::Invalid(bma_domain::Invalid::one(
+            "code",
+            e.0.into_iter().map(|f| f.message).collect::<String>(),
+        )));
+    }
     let m = members::find(&ctx.db, member_id).await?.ok_or(Error::NotFound("member"))?;
     if m.totp_secret_enc.is_none() {
         return Err(Error::conflict("mfa_not_started", "start enrolment first"));
@@ -303,7 +309,7 @@ pub async fn confirm_mfa(
         return Err(Error::conflict("mfa_already_enabled", "two-factor sign-in is already enabled"));
     }
     if !check_totp(ctx, member_id, code, true).await? {
-        return Err(Error::Invalid(bma_domain::Invalid::one("code", "the code is wrong or expired")));
+        return Err(Error::unauthorized("invalid_code", "the code is wrong or expired"));
     }
     logout(ctx, sid).await?;
     audit_auth(ctx, &client.actor(Some(member_id)), "auth.mfa_enabled", Some(member_id)).await?;

@@ -16,7 +16,6 @@ use bma_store::messaging::{
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -34,6 +33,7 @@ pub struct RangeQuery {
     pub group_by: Option<String>,
     /// The calendar of day, week and month groups: an IANA time zone such as Asia/Bangkok (the
     /// viewer's), `venue` for each venue's own, default UTC. Weeks start on Monday.
+    #[param(schema_with = crate::api::schema::report_time_zone)]
     pub tz: Option<String>,
     /// Satisfaction only: one venue.
     pub venue_id: Option<Uuid>,
@@ -100,12 +100,8 @@ async fn range(state: &AppState, q: &RangeQuery) -> Result<Range, ApiError> {
             }
         },
     };
-    let mut at = |field: &str, v: Option<&str>, default: OffsetDateTime| match v {
-        None => Some(default),
-        Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push(field, "must be an RFC 3339 time")).ok(),
-    };
-    let from = at("from", q.from.as_deref(), now - time::Duration::days(30));
-    let to = at("to", q.to.as_deref(), now);
+    let days = time::Duration::days;
+    let span = report::period(&mut inv, ("from", "to"), (q.from.as_deref(), q.to.as_deref()), now, days(30), days(366));
     let group = match q.group_by.as_deref() {
         None => None,
         Some(g) => {
@@ -120,15 +116,8 @@ async fn range(state: &AppState, q: &RangeQuery) -> Result<Range, ApiError> {
         }
     };
     let format = Format::parse(q.format.as_deref(), &mut inv);
-    match (from, to, format, zone) {
-        (Some(from), Some(to), Some(format), Some(zone)) if inv.is_empty() => {
-            if to <= from || to - from > time::Duration::days(366) {
-                return Err(ApiError::invalid_query(
-                    Invalid::one("to", "must be after from, and at most 366 days later").0,
-                ));
-            }
-            Ok(Range { from, to, group, zone, format })
-        }
+    match (span, format, zone) {
+        (Some((from, to)), Some(format), Some(zone)) if inv.is_empty() => Ok(Range { from, to, group, zone, format }),
         _ => Err(ApiError::invalid_query(inv.0)),
     }
 }

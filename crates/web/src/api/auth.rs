@@ -107,12 +107,15 @@ pub async fn enroll_mfa(State(state): State<AppState>, CurrentUser(claims): Curr
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ConfirmMfaRequest {
+    /// The six digits the authenticator app shows (spaces allowed).
+    #[schema(pattern = "^\\s*[0-9]{3}\\s?[0-9]{3}\\s*$")]
     pub code: String,
 }
 
 /// Confirms enrolment with a first code and returns a full session.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/confirm", tag = "auth", security(("bearer" = [])), request_body = ConfirmMfaRequest,
-    responses((status = 200, body = TokenPair), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TokenPair), (status = 401, description = "The code is wrong or expired (`invalid_code`), or the token is not valid", body = ErrorBody),
+        (status = 409, description = "Enrolment not started, or already complete", body = ErrorBody), (status = 422, description = "The code is not six digits", body = ErrorBody)))]
 pub async fn confirm_mfa(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,

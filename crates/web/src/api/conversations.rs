@@ -233,7 +233,8 @@ pub async fn close(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnoozeBody {
-    /// RFC 3339; a message from the venue wakes the conversation earlier.
+    /// RFC 3339, in the future; a message from the venue wakes the conversation earlier.
+    #[schema(format = DateTime)]
     pub until: String,
 }
 

@@ -69,6 +69,7 @@ pub async fn zone_history(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct VolumeRequest {
     /// 0 (mute) to 16.
+    #[schema(minimum = 0, maximum = 16)]
     pub volume: i64,
 }
 
@@ -121,6 +122,11 @@ pub async fn skip(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SourceRequest {
     /// The Soundtrack id of a playlist or schedule.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
+    )]
     pub source_id: String,
 }
 
@@ -252,8 +258,10 @@ pub struct MaintenanceRequest {
     pub venue_id: Option<uuid::Uuid>,
     pub zone_id: Option<uuid::Uuid>,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub starts_at: String,
-    /// RFC 3339; at most 31 days after starts_at.
+    /// RFC 3339; after starts_at and at most 31 days after it.
+    #[schema(format = DateTime)]
     pub ends_at: String,
     #[serde(default)]
     pub reason: String,
@@ -324,19 +332,11 @@ pub async fn uptime(
         }),
     };
     let now = state.ctx.clock.now();
-    let mut time_of = |field: &str, v: Option<&str>, default: OffsetDateTime| match v {
-        None => Some(default),
-        Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| inv.push(field, "must be an RFC 3339 time")).ok(),
-    };
-    let since = time_of("since", q.since.as_deref(), now - time::Duration::days(7));
-    let until = time_of("until", q.until.as_deref(), now);
-    if let (Some(s), Some(u)) = (since, until)
-        && (u <= s || u - s > time::Duration::days(400))
-    {
-        inv.push("until", "must be after since, and the range at most 400 days");
-    }
+    let days = time::Duration::days;
+    let given = (q.since.as_deref(), q.until.as_deref());
+    let span = crate::api::report::period(&mut inv, ("since", "until"), given, now, days(7), days(400));
     let format = crate::api::report::Format::parse(q.format.as_deref(), &mut inv);
-    let (Some(group), Some(since), Some(until), Some(format)) = (group, since, until, format) else {
+    let (Some(group), Some((since, until)), Some(format)) = (group, span, format) else {
         return Err(ApiError::invalid_query(inv.0));
     };
     if !inv.is_empty() {

@@ -22,10 +22,21 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Catalogue
 #[serde(deny_unknown_fields)]
 pub struct PlaylistBody {
     /// The playlist's id in Soundtrack.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
+    )]
     pub soundtrack_id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
+    )]
     pub name: String,
     /// Lower-case mood words such as jazz, calm, upbeat, lounge.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub moods: Vec<String>,
 }
 

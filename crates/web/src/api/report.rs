@@ -9,6 +9,40 @@ use bma_app::{AppContext, cache};
 use bma_domain::Invalid;
 use serde::Serialize;
 
+/// The period of a report from its two optional ends, named `names.0` and `names.1` in errors.
+/// With neither, the `default` span up to now; with only the start, up to now (at most `max`
+/// later); with only the end, the `default` span before it. An end before the start, or a
+/// period longer than `max`, is a field error.
+pub fn period(
+    inv: &mut Invalid,
+    names: (&str, &str),
+    given: (Option<&str>, Option<&str>),
+    now: time::OffsetDateTime,
+    default: time::Duration,
+    max: time::Duration,
+) -> Option<(time::OffsetDateTime, time::OffsetDateTime)> {
+    use time::format_description::well_known::Rfc3339;
+    let mut at = |field: &str, v: Option<&str>| match v {
+        None => Some(None),
+        Some(v) => time::OffsetDateTime::parse(v, &Rfc3339)
+            .map(Some)
+            .map_err(|_| inv.push(field, "must be an RFC 3339 time"))
+            .ok(),
+    };
+    let (from, to) = (at(names.0, given.0)?, at(names.1, given.1)?);
+    let (from, to) = match (from, to) {
+        (None, None) => (now - default, now),
+        (Some(from), None) => (from, (from + max).min(now).max(from)),
+        (None, Some(to)) => (to - default, to),
+        (Some(from), Some(to)) => (from, to),
+    };
+    if to < from || to - from > max {
+        inv.push(names.1, format!("must not be before {}, and at most {} days after it", names.0, max.whole_days()));
+        return None;
+    }
+    Some((from, to))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,

@@ -45,6 +45,16 @@ pub fn country() -> Object {
     ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[A-Za-z]{2}$")).build()
 }
 
+/// An IANA time-zone name the server knows.
+pub fn time_zone() -> Object {
+    one_of(bma_domain::time_zones::NAMES.iter().copied())
+}
+
+/// The calendar of a report: a time zone, or `venue` for each venue's own.
+pub fn report_time_zone() -> Object {
+    one_of(std::iter::once("venue").chain(bma_domain::time_zones::NAMES.iter().copied()))
+}
+
 /// An RFC 3339 time such as 2026-01-31T09:00:00+07:00.
 pub fn time() -> Object {
     ObjectBuilder::new()

@@ -89,12 +89,13 @@ pub async fn list_venues(State(state): State<AppState>, Query(q): Query<ListVenu
 #[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]
 pub struct OpeningPeriodInput {
     /// 0 = Monday … 6 = Sunday.
+    #[schema(maximum = 6)]
     pub weekday: u8,
     /// "HH:MM", local time of the venue.
-    #[schema(value_type = String, example = "08:00")]
+    #[schema(value_type = String, example = "08:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub opens: ClockText,
     /// "HH:MM"; at or before `opens` means the next day (a bar open until 02:00).
-    #[schema(value_type = String, example = "23:00")]
+    #[schema(value_type = String, example = "23:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub closes: ClockText,
 }
 
@@ -119,11 +120,17 @@ mod clock {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VenueInput {
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 255, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub name: Option<String>,
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub brand: Option<String>,
+    /// ISO 3166-1 alpha-2, any case; empty or null for none.
+    #[schema(pattern = "^([A-Za-z]{2})?$")]
     pub country: Option<String>,
     /// IANA time zone, such as Asia/Bangkok.
+    #[schema(schema_with = crate::api::schema::time_zone, required = true)]
     pub timezone: Option<String>,
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub soundtrack_account_id: Option<String>,
     /// Replaces the venue's opening hours when present.
     pub opening_hours: Option<Vec<OpeningPeriodInput>>,
@@ -231,10 +238,13 @@ pub async fn list_zones(State(state): State<AppState>, Id(id): Id) -> ApiResult<
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneInput {
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub name: Option<String>,
     /// lobby, restaurant, pool, spa, bar, retail or other.
+    #[schema(value_type = Option<bma_domain::venue::ZoneType>)]
     pub zone_type: Option<String>,
     /// The sound zone's id in Soundtrack Your Brand.
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub soundtrack_zone_id: Option<String>,
 }
 
@@ -266,12 +276,20 @@ pub async fn list_contacts(State(state): State<AppState>, Id(id): Id) -> ApiResu
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub name: Option<String>,
+    #[schema(max_length = 50, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub role: Option<String>,
-    /// whatsapp, line or email.
+    /// whatsapp, line or email; the matching address below is then required.
+    #[schema(value_type = bma_domain::contact::Channel, required = true)]
     pub channel: Option<String>,
+    /// International form such as +66812345678.
+    #[schema(pattern = "^(\\+?[1-9][0-9]{7,14})?$")]
     pub whatsapp_number: Option<String>,
+    /// U followed by 32 hexadecimal characters.
+    #[schema(pattern = "^(U[0-9a-fA-F]{32})?$")]
     pub line_user_id: Option<String>,
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Staff may control the venue's music through the bot (default true).
     pub is_staff: Option<bool>,

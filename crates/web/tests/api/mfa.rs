@@ -34,8 +34,11 @@ async fn after_enrolment_an_admin_signs_in_only_with_a_fresh_code() {
     let wrong: String =
         real.chars().map(|c| char::from_digit((c.to_digit(10).unwrap_or(0) + 5) % 10, 10).unwrap_or('0')).collect();
     let bad = app.post("/api/v1/auth/mfa/confirm", Some(&setup), json!({"code": wrong})).await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(bad.body["error"]["fields"][0]["field"], "code");
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(bad.code(), "invalid_code");
+    let malformed = app.post("/api/v1/auth/mfa/confirm", Some(&setup), json!({"code": "12345"})).await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(malformed.body["error"]["fields"][0]["field"], "code");
 
     let (full, secret) = app.enrol_mfa(&setup).await;
     assert_eq!(app.get("/api/v1/venues", &full).await.status, StatusCode::OK);
