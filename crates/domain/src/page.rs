@@ -11,13 +11,14 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub const MAX_PER_PAGE: u32 = 200;
+    pub const MAX_PAGE: u32 = 1_000_000;
 
     pub fn new(page: Option<u32>, per_page: Option<u32>) -> Result<Self, Invalid> {
         let mut inv = Invalid::default();
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(50);
-        if page == 0 || page > 1_000_000 {
-            inv.push("page", "must be between 1 and 1000000");
+        if page == 0 || page > Self::MAX_PAGE {
+            inv.push("page", format!("must be between 1 and {}", Self::MAX_PAGE));
         }
         if per_page == 0 || per_page > Self::MAX_PER_PAGE {
             inv.push("per_page", format!("must be between 1 and {}", Self::MAX_PER_PAGE));

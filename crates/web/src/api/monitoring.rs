@@ -33,6 +33,7 @@ pub struct HistoryQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
     /// At most this many samples, newest first (1–5000, default 500).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<i64>,
 }
 

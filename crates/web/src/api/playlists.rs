@@ -49,21 +49,18 @@ pub async fn upsert(
     Json(body): Json<PlaylistBody>,
 ) -> ApiResult<Response> {
     let mut inv = Invalid::default();
-    let sid = body.soundtrack_id.trim();
-    let name = body.name.trim();
-    if sid.is_empty() || sid.len() > 200 {
-        inv.push("soundtrack_id", "must be 1 to 200 characters");
-    }
-    if name.is_empty() || name.chars().count() > 200 {
-        inv.push("name", "must be 1 to 200 characters");
-    }
+    let text = |field: &str, raw: &str, inv: &mut Invalid| {
+        bma_domain::member::bounded_text(raw, 1, 200).map_err(|m| inv.push(field, m)).unwrap_or_default()
+    };
+    let sid = text("soundtrack_id", &body.soundtrack_id, &mut inv);
+    let name = text("name", &body.name, &mut inv);
     let moods: Vec<String> = body.moods.iter().map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty()).collect();
     if moods.len() > 20 || moods.iter().any(|m| m.chars().count() > 40) {
         inv.push("moods", "at most 20 moods of at most 40 characters");
     }
     inv.into_result()?;
     let mut tx = state.ctx.db.begin().await?;
-    let p = store::upsert_playlist(&mut *tx, sid, name, &moods).await?;
+    let p = store::upsert_playlist(&mut *tx, &sid, &name, &moods).await?;
     bma_store::audit::record(
         &mut *tx,
         actor.audit(

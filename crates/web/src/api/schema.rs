@@ -11,7 +11,11 @@ fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
 
 /// Page numbers start at 1.
 pub fn page() -> Object {
-    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(u32::MAX)).build()
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(bma_domain::page::PageRequest::MAX_PAGE))
+        .build()
 }
 
 pub fn per_page() -> Object {
