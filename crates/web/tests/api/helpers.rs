@@ -50,6 +50,8 @@ pub struct Options {
     pub soundtrack: Option<bma_integrations::soundtrack::Settings>,
     /// The clock the Soundtrack client runs on (a virtual one shared with the fake).
     pub clock: Option<bma_domain::clock::Clock>,
+    /// More routes behind the API's outer layers (the portal's tests add the portal).
+    pub routes: Option<fn(&bma_web::AppState) -> Router<bma_web::AppState>>,
 }
 
 pub fn redis_url() -> String {
@@ -114,7 +116,13 @@ impl TestApp {
         }
         let state =
             bma_web::AppState { trust_proxy: false, metrics_token: None, ..bma_web::AppState::new(ctx.clone()) };
-        let (router, openapi) = bma_web::build_with_openapi(state);
+        let (router, openapi) = match opts.routes {
+            Some(extra) => {
+                let routes = extra(&state);
+                bma_web::build_with_extra(state, routes)
+            }
+            None => bma_web::build_with_openapi(state),
+        };
         Self { router, ctx, smtp, db_url, openapi }
     }
 

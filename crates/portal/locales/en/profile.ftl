@@ -1,0 +1,14 @@
+profile-title = Your profile
+profile-email = Email
+profile-role = Role
+profile-language = Language
+profile-mfa = Two-factor sign-in
+profile-mfa-on = Two-factor sign-in is on.
+profile-mfa-off = Two-factor sign-in is off.
+profile-mfa-enrol = Set up two-factor sign-in
+mfa-title = Set up two-factor sign-in
+mfa-intro = Scan the QR code with your authenticator app (or type the key), then enter the code it shows.
+mfa-qr-label = QR code for your authenticator app
+mfa-secret = Key:
+mfa-confirm = Turn on
+mfa-code-wrong = That code did not match. Enter the current code from your app.
