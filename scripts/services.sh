@@ -77,8 +77,10 @@ drop_old_test_databases() {
     done || true
 }
 
-# Installs Debian's headless browser and its WebDriver for the portal's browser tests (they start
-# chromedriver themselves on a free port).
+# Installs Debian's headless browser, its WebDriver and a Thai font for the portal's browser tests
+# (they start chromedriver themselves on a free port).
 ensure_chromium() {
-  if [ ! -x /usr/bin/chromedriver ] || ! command -v chromium >/dev/null; then apt_install chromium chromium-driver; fi
+  if [ ! -x /usr/bin/chromedriver ] || ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans Thai"; then
+    apt_install chromium chromium-driver fonts-noto-core
+  fi
 }

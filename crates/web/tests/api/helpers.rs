@@ -269,6 +269,17 @@ pub async fn with_soundtrack(
     refill: f64,
     believed: f64,
 ) -> (TestApp, bma_fakes::soundtrack::SoundtrackFake, bma_domain::clock::Clock) {
+    with_soundtrack_and(accounts, zones, refill, believed, Options::default()).await
+}
+
+/// [`with_soundtrack`] with more options (the Soundtrack and clock ones are set here).
+pub async fn with_soundtrack_and(
+    accounts: usize,
+    zones: usize,
+    refill: f64,
+    believed: f64,
+    opts: Options,
+) -> (TestApp, bma_fakes::soundtrack::SoundtrackFake, bma_domain::clock::Clock) {
     use bma_fakes::soundtrack::{FleetConfig, SoundtrackFake};
     use bma_integrations::soundtrack::{Auth, Settings};
     let clock = bma_domain::clock::Clock::virtual_at(bma_domain::clock::test_day_at(0, 5, 0));
@@ -284,8 +295,7 @@ pub async fn with_soundtrack(
     let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
     settings.backoff_base = std::time::Duration::from_millis(5);
     settings.refill_per_sec = believed;
-    let app =
-        TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
+    let app = TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..opts }).await;
     let client = app.ctx.soundtrack.clone().expect("a Soundtrack client");
     let found = bma_app::monitoring::discovery::sync(&app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
     assert_eq!(found.zones_created, zones);
