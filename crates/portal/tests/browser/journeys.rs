@@ -1,6 +1,6 @@
 use crate::driver::Browser;
-use crate::support::helpers::{self, now, venue_body, venue_with_lobby};
-use crate::support::{Options, PASSWORD, TestApp, admin_with_mfa, portal};
+use crate::support::helpers::{self, now};
+use crate::support::{Options, PASSWORD, admin_with_mfa, portal, zone_alert};
 use bma_app::monitoring::{Monitor, MonitorSettings};
 use bma_domain::access::Role;
 use bma_domain::monitoring::{AlertKind, Severity};
@@ -20,25 +20,6 @@ async fn sign_in(b: &Browser, email: &str, totp_secret: Option<&[u8]>) {
         b.click("main form button").await;
     }
     b.find("#fleet").await;
-}
-
-async fn zone_alert(app: &TestApp) -> uuid::Uuid {
-    let token = app.token(Role::Manager).await;
-    let (_, zone) = venue_with_lobby(app, &token, venue_body("Lotus Sukhumvit")).await;
-    let at = time::OffsetDateTime::now_utc();
-    bma_store::monitoring::open_alert(
-        &app.ctx.db,
-        Some(zone),
-        None,
-        AlertKind::Silent,
-        Severity::Warning,
-        "silent",
-        at,
-        at,
-    )
-    .await
-    .expect("insert")
-    .expect("an alert")
 }
 
 #[tokio::test]

@@ -131,7 +131,7 @@ async fn a_forged_post_without_the_token_or_from_another_site_is_refused_and_cha
 #[tokio::test]
 async fn a_viewer_sees_no_resolve_controls_and_may_not_resolve_even_with_a_valid_token() {
     let app = portal().await;
-    let zone_alert = open_alert(&app).await;
+    let zone_alert = crate::support::zone_alert(&app).await;
     let viewer = Visitor::new(&app);
     viewer.sign_in(&app.member(Role::Viewer).await, None).await;
     let page = viewer.get("/dashboard").await;
@@ -175,26 +175,4 @@ async fn the_language_follows_the_saved_choice_then_the_browser_then_english() {
     let r = v.post("/profile/language", &[("csrf", &profile.csrf()), ("lang", "en")]).await;
     assert_eq!(r.location(), "/profile");
     assert!(v.get("/dashboard").await.text.contains(r#"<html lang="en">"#), "the saved choice wins");
-}
-
-/// A zone-silent alert on a new venue; returns the alert's id.
-async fn open_alert(app: &crate::support::TestApp) -> uuid::Uuid {
-    let token = app.token(Role::Manager).await;
-    let (_, zone) =
-        crate::support::helpers::venue_with_lobby(app, &token, crate::support::helpers::venue_body("Lotus Sukhumvit"))
-            .await;
-    let now = time::OffsetDateTime::now_utc();
-    bma_store::monitoring::open_alert(
-        &app.ctx.db,
-        Some(zone),
-        None,
-        bma_domain::monitoring::AlertKind::Silent,
-        bma_domain::monitoring::Severity::Warning,
-        "Lobby is silent",
-        now,
-        now,
-    )
-    .await
-    .expect("an alert")
-    .expect("opened")
 }

@@ -136,3 +136,15 @@ pub async fn admin_with_mfa(app: &TestApp) -> (String, Vec<u8>) {
     let (_, secret) = app.enrol_mfa(&setup).await;
     (email, secret)
 }
+
+/// An open zone-silent alert on a new venue "Lotus Sukhumvit" with a lobby zone; returns its id.
+pub async fn zone_alert(app: &TestApp) -> uuid::Uuid {
+    let token = app.token(bma_domain::access::Role::Manager).await;
+    let (_, zone) = helpers::venue_with_lobby(app, &token, helpers::venue_body("Lotus Sukhumvit")).await;
+    let at = time::OffsetDateTime::now_utc();
+    let (kind, severity) = (bma_domain::monitoring::AlertKind::Silent, bma_domain::monitoring::Severity::Warning);
+    bma_store::monitoring::open_alert(&app.ctx.db, Some(zone), None, kind, severity, "Lobby is silent", at, at)
+        .await
+        .expect("insert")
+        .expect("an alert")
+}
