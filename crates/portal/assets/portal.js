@@ -23,7 +23,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     invitation();
-    document.cookie = "bma_tz=" + encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone) + "; path=/; SameSite=Lax";
   });
   document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); });
   document.addEventListener("htmx:sseMessage", function (e) { localTimes(e.target); });

@@ -23,16 +23,90 @@ struct ProfilePage {
     email: String,
     role: String,
     mfa_enabled: bool,
+    /// Whether the member may turn two-factor sign-in off (admins must keep it).
+    mfa_optional: bool,
     langs: Vec<(&'static str, String, bool)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// What the profile page says after a change: a message id, and whether it is an error.
+type Outcome = Option<(&'static str, bool)>;
+
+async fn profile(state: &AppState, visit: &Visit, outcome: Outcome) -> PortalResult<Response> {
+    let s = visit.member()?;
+    let m = bma_store::members::find(&state.ctx.db, s.member_id()).await?.ok_or(PortalError::SignIn)?;
+    let c = Chrome::new(visit, "profile-title", "/profile");
+    let langs = Lang::ALL.iter().map(|l| (l.tag(), c.t(&format!("lang-{}", l.tag())), *l == visit.lang)).collect();
+    let role = c.t(&format!("role-{}", m.role.as_str()));
+    let (notice, error) = match outcome {
+        Some((key, false)) => (Some(c.t(key)), None),
+        Some((key, true)) => (None, Some(c.t(key))),
+        None => (None, None),
+    };
+    let page = ProfilePage {
+        name: m.name,
+        email: m.email,
+        role,
+        mfa_enabled: m.totp_confirmed_at.is_some(),
+        mfa_optional: !m.role.requires_mfa(),
+        langs,
+        notice,
+        error,
+        c,
+    };
+    let status = if outcome.is_some_and(|(_, e)| e) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, render(&page)?).into_response())
 }
 
 async fn show(State(state): State<AppState>, visit: Visit) -> PortalResult<Response> {
+    profile(&state, &visit, None).await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<PasswordForm>,
+) -> PortalResult<Response> {
     let s = visit.member()?;
-    let m = bma_store::members::find(&state.ctx.db, s.member_id()).await?.ok_or(PortalError::SignIn)?;
-    let c = Chrome::new(&visit, "profile-title", "/profile");
-    let langs = Lang::ALL.iter().map(|l| (l.tag(), c.t(&format!("lang-{}", l.tag())), *l == visit.lang)).collect();
-    let role = c.t(&format!("role-{}", m.role.as_str()));
-    render(&ProfilePage { name: m.name, email: m.email, role, mfa_enabled: m.totp_confirmed_at.is_some(), langs, c })
+    let Ok(new) = bma_domain::member::Password::parse(&form.new) else {
+        return profile(&state, &visit, Some(("invitation-password-weak", true))).await;
+    };
+    let outcome = match auth::change_password(&state.ctx, s.member_id(), &form.current, &new, &visit.client()).await {
+        Ok(()) => ("profile-password-changed", false),
+        Err(bma_app::Error::Unauthorized { .. }) => ("profile-password-wrong", true),
+        Err(e) => return Err(e.into()),
+    };
+    profile(&state, &visit, Some(outcome)).await
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn disable_mfa(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<CodeForm>,
+) -> PortalResult<Response> {
+    let s = visit.member()?;
+    let outcome = match auth::disable_mfa(&state.ctx, s.member_id(), &form.code, &visit.client()).await {
+        Ok(()) => ("profile-mfa-disabled", false),
+        Err(bma_app::Error::Invalid(_)) => ("mfa-code-wrong", true),
+        Err(bma_app::Error::Conflict { .. }) => return Err(PortalError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    profile(&state, &visit, Some(outcome)).await
 }
 
 #[derive(Deserialize)]
@@ -108,5 +182,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/profile", get(show))
         .route("/profile/language", post(set_language))
+        .route("/profile/password", post(change_password))
+        .route("/profile/mfa/disable", post(disable_mfa))
         .route("/profile/mfa", get(enrol).post(confirm))
 }

@@ -6,5 +6,6 @@ mod support;
 
 mod assets;
 mod catalogue;
+mod profile;
 mod sessions;
 mod status;
