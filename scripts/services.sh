@@ -76,3 +76,11 @@ drop_old_test_databases() {
       [ -z "$db" ] || psql "$TEST_DATABASE_URL" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true
     done || true
 }
+
+# Installs Debian's headless browser, its WebDriver and a Thai font for the portal's browser tests
+# (they start chromedriver themselves on a free port).
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromedriver ] || ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans Thai"; then
+    apt_install chromium chromium-driver fonts-noto-core
+  fi
+}

@@ -8,6 +8,7 @@ source scripts/services.sh
 
 ensure_test_postgres
 ensure_redis
+ensure_chromium
 drop_old_test_databases
 echo "PostgreSQL: ${TEST_DATABASE_URL}  Redis: ${TEST_REDIS_URL}"
 

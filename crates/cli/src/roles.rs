@@ -234,6 +234,7 @@ async fn demo(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     }
     let url = format!("http://localhost:{}", rt.ctx.config.bind.port());
     println!("\nBMA Social demo is starting on {url}");
+    println!("  portal:    {url}/  (sign in as one of the team below; public status page: {url}/status)");
     println!("  API docs:  {url}/api/docs");
     println!("  health:    {url}/health");
     println!("  sign in:   curl -s {url}/api/v1/auth/login -H 'content-type: application/json' \\");
@@ -411,7 +412,7 @@ async fn serve_until_stopped(ctx: AppContext, http: bool, worker: bool, schedule
             let stopped = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
-            if let Err(e) = bma_web::serve(state, listener, stopped).await {
+            if let Err(e) = bma_portal::serve(state, listener, stopped).await {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });

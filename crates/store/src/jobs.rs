@@ -224,3 +224,9 @@ pub async fn stats(db: impl PgExecutor<'_>) -> sqlx::Result<QueueStats> {
     .await?;
     Ok(QueueStats { queued, running, dead })
 }
+
+/// When the longest-waiting job became due (none waiting: `None`); a worker that keeps up keeps it
+/// recent, so the public status page reads the workers' health from it.
+pub async fn oldest_due(db: impl PgExecutor<'_>) -> sqlx::Result<Option<time::OffsetDateTime>> {
+    sqlx::query_scalar("SELECT min(run_at) FROM jobs WHERE status = 'queued' AND run_at <= now()").fetch_one(db).await
+}

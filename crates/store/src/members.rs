@@ -162,3 +162,15 @@ pub async fn redeem_invitation(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sq
     .fetch_optional(db)
     .await
 }
+
+/// Forgets the member's TOTP secret: two-factor sign-in is off.
+pub async fn clear_totp(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE team_members SET totp_secret_enc = NULL, totp_confirmed_at = NULL, totp_last_step = NULL, \
+         updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|_| ())
+}

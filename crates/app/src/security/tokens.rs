@@ -11,5 +11,10 @@ pub fn random_token() -> String {
 }
 
 pub fn hash_token(token: &str) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().to_vec()
+    hash_token_bytes(token.as_bytes())
+}
+
+/// SHA-256 of any bytes (a file's fingerprint, a derived token).
+pub fn hash_token_bytes(bytes: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().to_vec()
 }

@@ -316,3 +316,36 @@ pub async fn confirm_mfa(
     let m = members::find(&ctx.db, member_id).await?.ok_or(Error::NotFound("member"))?;
     new_session(ctx, &m, client, Scope::Full).await
 }
+
+/// Changes a member's own password once the current one is confirmed.
+pub async fn change_password(
+    ctx: &AppContext,
+    member_id: Uuid,
+    current: &str,
+    new: &bma_domain::member::Password,
+    client: &ClientInfo,
+) -> Result<()> {
+    let m = members::find(&ctx.db, member_id).await?.filter(|m| m.active).ok_or(Error::NotFound("member"))?;
+    if !password::verify(current, m.password_hash.as_deref(), &ctx.dummy_hash).await {
+        return Err(Error::unauthorized("invalid_credentials", "the current password is incorrect"));
+    }
+    let hash = password::hash(new, ctx.config.bcrypt_cost).await?;
+    members::set_password(&ctx.db, member_id, &hash).await?;
+    audit_auth(ctx, &client.actor(Some(member_id)), "auth.password_changed", Some(member_id)).await
+}
+
+/// Turns two-factor sign-in off with a current code; refused to roles that must keep it.
+pub async fn disable_mfa(ctx: &AppContext, member_id: Uuid, code: &str, client: &ClientInfo) -> Result<()> {
+    let m = members::find(&ctx.db, member_id).await?.ok_or(Error::NotFound("member"))?;
+    if m.role.requires_mfa() {
+        return Err(Error::conflict("mfa_required_for_role", "admins must keep two-factor sign-in"));
+    }
+    if m.totp_confirmed_at.is_none() {
+        return Err(Error::conflict("mfa_not_enabled", "two-factor sign-in is not enabled"));
+    }
+    if !check_totp(ctx, member_id, code, false).await? {
+        return Err(Error::Invalid(bma_domain::Invalid::one("code", "the code is wrong or expired")));
+    }
+    members::clear_totp(&ctx.db, member_id).await?;
+    audit_auth(ctx, &client.actor(Some(member_id)), "auth.mfa_disabled", Some(member_id)).await
+}

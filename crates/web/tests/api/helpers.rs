@@ -50,6 +50,8 @@ pub struct Options {
     pub soundtrack: Option<bma_integrations::soundtrack::Settings>,
     /// The clock the Soundtrack client runs on (a virtual one shared with the fake).
     pub clock: Option<bma_domain::clock::Clock>,
+    /// More routes behind the API's outer layers (the portal's tests add the portal).
+    pub routes: Option<fn(&bma_web::AppState) -> Router<bma_web::AppState>>,
 }
 
 pub fn redis_url() -> String {
@@ -114,7 +116,13 @@ impl TestApp {
         }
         let state =
             bma_web::AppState { trust_proxy: false, metrics_token: None, ..bma_web::AppState::new(ctx.clone()) };
-        let (router, openapi) = bma_web::build_with_openapi(state);
+        let (router, openapi) = match opts.routes {
+            Some(extra) => {
+                let routes = extra(&state);
+                bma_web::build_with_extra(state, routes)
+            }
+            None => bma_web::build_with_openapi(state),
+        };
         Self { router, ctx, smtp, db_url, openapi }
     }
 
@@ -261,6 +269,17 @@ pub async fn with_soundtrack(
     refill: f64,
     believed: f64,
 ) -> (TestApp, bma_fakes::soundtrack::SoundtrackFake, bma_domain::clock::Clock) {
+    with_soundtrack_and(accounts, zones, refill, believed, Options::default()).await
+}
+
+/// [`with_soundtrack`] with more options (the Soundtrack and clock ones are set here).
+pub async fn with_soundtrack_and(
+    accounts: usize,
+    zones: usize,
+    refill: f64,
+    believed: f64,
+    opts: Options,
+) -> (TestApp, bma_fakes::soundtrack::SoundtrackFake, bma_domain::clock::Clock) {
     use bma_fakes::soundtrack::{FleetConfig, SoundtrackFake};
     use bma_integrations::soundtrack::{Auth, Settings};
     let clock = bma_domain::clock::Clock::virtual_at(bma_domain::clock::test_day_at(0, 5, 0));
@@ -276,8 +295,7 @@ pub async fn with_soundtrack(
     let mut settings = Settings::new(fake.url(), Auth::client(fake.client_id(), fake.client_secret()));
     settings.backoff_base = std::time::Duration::from_millis(5);
     settings.refill_per_sec = believed;
-    let app =
-        TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..Options::default() }).await;
+    let app = TestApp::with(Options { soundtrack: Some(settings), clock: Some(clock.clone()), ..opts }).await;
     let client = app.ctx.soundtrack.clone().expect("a Soundtrack client");
     let found = bma_app::monitoring::discovery::sync(&app.ctx, &client, "Asia/Bangkok").await.expect("discovery");
     assert_eq!(found.zones_created, zones);

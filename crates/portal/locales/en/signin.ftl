@@ -1,0 +1,17 @@
+signin-title = Sign in
+signin-email = Email
+signin-password = Password
+signin-submit = Sign in
+signin-code-intro = Enter the 6-digit code from your authenticator app.
+signin-code = Authenticator code
+signin-verify = Verify
+signin-failed = The email or password is incorrect.
+signin-code-wrong = The code is wrong, expired or already used. Try the next one.
+signin-too-many = Too many failed attempts. Please wait a few minutes and try again.
+invitation-title = Accept your invitation
+invitation-intro = Choose a password to finish setting up your account.
+invitation-password = New password (at least 12 characters)
+invitation-submit = Set password
+invitation-done = Your password is set. You can sign in now.
+invitation-invalid = This invitation link is invalid, already used or expired. Ask an admin for a new one.
+invitation-password-weak = Choose a longer password (at least 12 characters).

@@ -1,0 +1,17 @@
+signin-title = เข้าสู่ระบบ
+signin-email = อีเมล
+signin-password = รหัสผ่าน
+signin-submit = เข้าสู่ระบบ
+signin-code-intro = กรอกรหัส 6 หลักจากแอปยืนยันตัวตนของคุณ
+signin-code = รหัสยืนยันตัวตน
+signin-verify = ยืนยัน
+signin-failed = อีเมลหรือรหัสผ่านไม่ถูกต้อง
+signin-code-wrong = รหัสไม่ถูกต้อง หมดอายุ หรือถูกใช้ไปแล้ว โปรดใช้รหัสถัดไป
+signin-too-many = พยายามเข้าสู่ระบบผิดหลายครั้งเกินไป โปรดรอสักครู่แล้วลองใหม่
+invitation-title = ตอบรับคำเชิญ
+invitation-intro = ตั้งรหัสผ่านเพื่อเปิดใช้งานบัญชีของคุณ
+invitation-password = รหัสผ่านใหม่ (อย่างน้อย 12 ตัวอักษร)
+invitation-submit = ตั้งรหัสผ่าน
+invitation-done = ตั้งรหัสผ่านเรียบร้อยแล้ว คุณเข้าสู่ระบบได้เลย
+invitation-invalid = ลิงก์คำเชิญนี้ไม่ถูกต้อง ถูกใช้ไปแล้ว หรือหมดอายุ โปรดขอลิงก์ใหม่จากผู้ดูแลระบบ
+invitation-password-weak = โปรดตั้งรหัสผ่านที่ยาวขึ้น (อย่างน้อย 12 ตัวอักษร)

@@ -1,0 +1,11 @@
+//! Portal request tests: the real router with the portal mounted, plain HTTP (no browser), a
+//! fresh PostgreSQL database per test.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod assets;
+mod catalogue;
+mod profile;
+mod sessions;
+mod status;
