@@ -68,13 +68,12 @@ ensure_redis() {
   fi
 }
 
-# Drops databases left by earlier test runs.
+# Drops databases left by earlier test runs, in one session (hundreds of them after a few runs).
+# A database still held by a stray process is left for the next run rather than failing this one.
 drop_old_test_databases() {
-  psql "$TEST_DATABASE_URL" -tAc "select datname from pg_database where datname like 'bma_test_%' or (datname like 'bma_tpl_%' and datname not like '%$(date -u +%Y%m%d)')" 2>/dev/null |
-    while read -r db; do
-      # A database still held by a stray process is left for the next run rather than failing this one.
-      [ -z "$db" ] || psql "$TEST_DATABASE_URL" -qc "drop database if exists \"$db\"" >/dev/null 2>&1 || true
-    done || true
+  psql "$TEST_DATABASE_URL" -tAc "select format('drop database if exists %I;', datname) from pg_database
+      where datname like 'bma_test_%' or (datname like 'bma_tpl_%' and datname not like '%$(date -u +%Y%m%d)')" 2>/dev/null |
+    psql "$TEST_DATABASE_URL" -q >/dev/null 2>&1 || true
 }
 
 # Installs Debian's headless browser, its WebDriver and a Thai font for the portal's browser tests
