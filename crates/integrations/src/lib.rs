@@ -4,6 +4,7 @@
 pub mod claude;
 pub mod email;
 pub mod line;
+pub mod nul;
 pub mod signature;
 pub mod soundtrack;
 pub mod weather;

@@ -19,14 +19,39 @@ fn field_of(message: &str) -> Option<String> {
     ok.then(|| path.to_owned())
 }
 
-/// A JSON body; malformed JSON is a 400, a wrong type or a missing field a 422 naming the field.
+/// A JSON body; malformed JSON is a 400, a wrong type or a missing field a 422 naming the field,
+/// and a NUL character (which no text column can hold) a 422.
 pub struct Json<T>(pub T);
+
+fn is_json(req: &Request) -> bool {
+    let Some(ct) = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !is_json(&req) {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::PayloadTooLarge),
+            Err(e) => return Err(ApiError::bad_request("invalid_body", e.body_text())),
+        };
+        if bytes.windows(6).any(|w| w == b"\\u0000") {
+            return Err(ApiError::Validation(vec![FieldError {
+                field: "body".into(),
+                message: "text must not contain NUL characters (\\u0000)".into(),
+            }]));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(JsonRejection::JsonDataError(e)) => {
                 let text = e.body_text();
@@ -37,12 +62,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             }
             Err(JsonRejection::JsonSyntaxError(_)) => {
                 Err(ApiError::bad_request("malformed_json", "the body is not valid JSON"))
-            }
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into()))
-            }
-            Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge)
             }
             Err(e) => Err(ApiError::bad_request("invalid_body", e.body_text())),
         }

@@ -19,6 +19,31 @@ pub mod zones;
 
 use serde::Serialize;
 
+/// Whole numbers in bodies: JSON does not tell 4 from 4.0, so neither do we.
+pub mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn number<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        if let Some(i) = n.as_i64() {
+            return Ok(i);
+        }
+        match n.as_f64() {
+            #[allow(clippy::cast_possible_truncation)]
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+            _ => Err(D::Error::custom("expected a whole number")),
+        }
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        number(d)
+    }
+
+    pub fn u8<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+        u8::try_from(number(d)?).map_err(|_| D::Error::custom("expected a whole number from 0 to 255"))
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {

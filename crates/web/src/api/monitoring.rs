@@ -71,6 +71,7 @@ pub async fn zone_history(
 pub struct VolumeRequest {
     /// 0 (mute) to 16.
     #[schema(minimum = 0, maximum = 16)]
+    #[serde(deserialize_with = "crate::api::whole::i64")]
     pub volume: i64,
 }
 

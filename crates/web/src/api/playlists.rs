@@ -55,8 +55,9 @@ pub async fn upsert(
     let sid = text("soundtrack_id", &body.soundtrack_id, &mut inv);
     let name = text("name", &body.name, &mut inv);
     let moods: Vec<String> = body.moods.iter().map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty()).collect();
-    if moods.len() > 20 || moods.iter().any(|m| m.chars().count() > 40) {
-        inv.push("moods", "at most 20 moods of at most 40 characters");
+    let bad_mood = |m: &String| bma_domain::member::bounded_text(m, 1, 40).is_err();
+    if moods.len() > 20 || moods.iter().any(bad_mood) {
+        inv.push("moods", "at most 20 moods of at most 40 characters, without control characters");
     }
     inv.into_result()?;
     let mut tx = state.ctx.db.begin().await?;

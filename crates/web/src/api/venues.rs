@@ -90,6 +90,7 @@ pub async fn list_venues(State(state): State<AppState>, Query(q): Query<ListVenu
 pub struct OpeningPeriodInput {
     /// 0 = Monday … 6 = Sunday.
     #[schema(maximum = 6)]
+    #[serde(deserialize_with = "crate::api::whole::u8")]
     pub weekday: u8,
     /// "HH:MM", local time of the venue.
     #[schema(value_type = String, example = "08:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -368,7 +369,9 @@ pub async fn import_venues(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationBody {
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: f64,
 }
 

@@ -15,7 +15,7 @@ use bma_app::messaging::email_inbound;
 use bma_app::messaging::inbound::{self, IngestReport};
 use bma_domain::contact::Channel;
 use bma_domain::messaging::InboundItem;
-use bma_integrations::{line, whatsapp};
+use bma_integrations::{line, nul, whatsapp};
 use serde::Deserialize;
 
 /// A channel this server has no secret for has no webhook: 404, not a server error.
@@ -77,7 +77,7 @@ pub async fn whatsapp_events(
     if !whatsapp::verify_signature(secret.expose(), header(&headers, "x-hub-signature-256"), &body) {
         return Err(bad_signature());
     }
-    let items = whatsapp::parse_webhook(&body).map_err(|e| malformed("whatsapp", e))?;
+    let items = whatsapp::parse_webhook(&nul::strip(&body)).map_err(|e| malformed("whatsapp", e))?;
     Ok(Json(inbound::ingest(&state.ctx, Channel::Whatsapp, items).await?))
 }
 
@@ -93,7 +93,7 @@ pub async fn line_events(
     if !line::verify_signature(secret.expose(), header(&headers, "x-line-signature"), &body) {
         return Err(bad_signature());
     }
-    let items = line::parse_webhook(&body).map_err(|e| malformed("line", e))?;
+    let items = line::parse_webhook(&nul::strip(&body)).map_err(|e| malformed("line", e))?;
     Ok(Json(inbound::ingest(&state.ctx, Channel::Line, items).await?))
 }
 
@@ -117,7 +117,7 @@ pub async fn email_events(
     if !ok {
         return Err(bad_signature());
     }
-    let message = email_inbound::parse(&body).map_err(|e| malformed("email", e))?;
+    let message = email_inbound::parse(&nul::strip(&body)).map_err(|e| malformed("email", e))?;
     Ok(Json(inbound::ingest(&state.ctx, Channel::Email, vec![InboundItem::Message(message)]).await?))
 }
 

@@ -134,3 +134,40 @@ async fn unknown_routes_and_methods_get_the_error_body() {
     let r = app.send(raw("/api/v1/venues", &manager, "text/plain", "name=x")).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+#[tokio::test]
+async fn a_body_with_a_nul_character_is_a_422_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let t = app.token(Role::Manager).await;
+    let r = app
+        .post("/api/v1/playlists", Some(&t), json!({"soundtrack_id": "p-1", "name": "Jazz", "moods": ["ja\u{0}zz"]}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["error"]["fields"][0]["field"], "body");
+    assert_eq!(app.count("SELECT count(*) FROM playlist_catalogue").await, 0);
+}
+
+#[tokio::test]
+async fn whole_numbers_written_with_a_decimal_point_are_whole_numbers() {
+    let app = TestApp::spawn().await;
+    let t = app.token(Role::Manager).await;
+    let hours = json!([{"weekday": 4.0, "opens": "08:00", "closes": "22:00"}]);
+    let r = app
+        .post(
+            "/api/v1/venues",
+            Some(&t),
+            json!({"name": "Decimal Hotel", "timezone": "Asia/Bangkok", "opening_hours": hours}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let half = json!([{"weekday": 4.5, "opens": "08:00", "closes": "22:00"}]);
+    let r = app
+        .post(
+            "/api/v1/venues",
+            Some(&t),
+            json!({"name": "Half Hotel", "timezone": "Asia/Bangkok", "opening_hours": half}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(app.count("SELECT count(*) FROM venues").await, 1);
+}

@@ -444,3 +444,18 @@ async fn a_webhook_of_a_channel_this_server_has_no_secret_for_is_a_404_and_nothi
     }
     assert_eq!(app.count("SELECT count(*) FROM messages").await, 0);
 }
+
+#[tokio::test]
+async fn a_message_carrying_nul_characters_is_stored_once_without_them() {
+    let app = app().await;
+    let body = wa_envelope(vec![vec![wa_text("wamid.nul", "play\u{0} jazz\u{0}")]]);
+    let r = post_whatsapp(&app, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(app.count("SELECT count(*) FROM messages WHERE content = 'play jazz'").await, 1);
+    let line = line_body(vec![line_event(
+        "nul-1",
+        json!({"type": "message", "message": {"id": "m-nul", "type": "text", "text": "hi\u{0}"}}),
+    )]);
+    let r = post_line(&app, &line).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
