@@ -5,6 +5,7 @@
 pub mod audience;
 pub mod demo;
 pub mod draft;
+pub mod multicast;
 pub mod send;
 
 use crate::services::{Actor, snapshot};

@@ -105,7 +105,7 @@ impl OutboundBody {
         }
     }
 
-    fn to_line(&self) -> LineMessage {
+    pub(crate) fn to_line(&self) -> LineMessage {
         match self.clone() {
             OutboundBody::Text { text } | OutboundBody::Template { text, .. } => LineMessage::text(text),
             OutboundBody::Choices { text, choices } => LineMessage::Text {
@@ -178,6 +178,21 @@ pub async fn queue(
     author: Author,
     body: &OutboundBody,
 ) -> Result<Uuid> {
+    let (message_id, channel) = stage(ctx, db, conversation_id, author, body).await?;
+    let job = SendMessageJob { message_id, channel };
+    jobs::enqueue(ctx, &mut *db, &job, jobs::Options::default()).await?;
+    Ok(message_id)
+}
+
+/// Stores an outbound message, `queued`, with no send job: the caller sends it another way
+/// (a campaign's LINE multicast) and records the outcome with [`settle`].
+pub async fn stage(
+    ctx: &AppContext,
+    db: &mut PgConnection,
+    conversation_id: Uuid,
+    author: Author,
+    body: &OutboundBody,
+) -> Result<(Uuid, Channel)> {
     let target: Target = sqlx::query_as("SELECT channel, last_inbound_at FROM conversations WHERE id = $1 FOR UPDATE")
         .bind(conversation_id)
         .fetch_optional(&mut *db)
@@ -216,13 +231,11 @@ pub async fn queue(
     )
     .await?
     .ok_or_else(|| Error::Internal(anyhow::anyhow!("outbound message id collided")))?;
-    let job = SendMessageJob { message_id: inserted, channel: target.channel };
-    jobs::enqueue(ctx, &mut *db, &job, jobs::Options::default()).await?;
     // A notice or a survey is not an answer to the venue; only people and the bot reply.
     if !matches!(author, Author::System) {
         store::note_reply(&mut *db, conversation_id, matches!(author, Author::Member(_))).await?;
     }
-    Ok(inserted)
+    Ok((inserted, target.channel))
 }
 
 /// A private note: stored on the conversation, never sent.
@@ -347,26 +360,32 @@ impl Handler for SendMessage {
                 anyhow::bail!("send failed, will retry: {err}")
             }
             Sent::Failed(err) | Sent::Unknown(err) => {
-                store::mark_failed(&ctx.db, out.id, &err).await?;
-                // Certainly not sent: a campaign may try the contact's next channel.
-                if definitely_failed {
-                    let mut tx = ctx.db.begin().await?;
-                    crate::campaigns::send::on_failed(ctx, &mut tx, out.id, &err.to_string()).await?;
-                    tx.commit().await?;
-                }
-                let mut conn = ctx.db.acquire().await?;
-                note(
-                    &mut conn,
-                    out.conversation_id,
-                    None,
-                    SenderType::System,
-                    &format!("Message not delivered: {err}"),
-                )
-                .await?;
+                record_failure(ctx, out.id, out.conversation_id, &err, definitely_failed).await?;
                 Ok(())
             }
         }
     }
+}
+
+/// A message that will not go out, or may not have: marked failed and noted on its
+/// conversation; when it `certainly` did not go out, a campaign may try the contact's next
+/// channel.
+pub(crate) async fn record_failure(
+    ctx: &AppContext,
+    message_id: Uuid,
+    conversation_id: Uuid,
+    err: &Value,
+    certainly: bool,
+) -> anyhow::Result<()> {
+    store::mark_failed(&ctx.db, message_id, err).await?;
+    if certainly {
+        let mut tx = ctx.db.begin().await?;
+        crate::campaigns::send::on_failed(ctx, &mut tx, message_id, &err.to_string()).await?;
+        tx.commit().await?;
+    }
+    let mut conn = ctx.db.acquire().await?;
+    note(&mut conn, conversation_id, None, SenderType::System, &format!("Message not delivered: {err}")).await?;
+    Ok(())
 }
 
 /// Keeps our own sends under each channel's throughput, so the provider's limit is not what
@@ -390,7 +409,7 @@ async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn body_of(out: &Outgoing) -> OutboundBody {
+pub(crate) fn body_of(out: &Outgoing) -> OutboundBody {
     out.outbound
         .clone()
         .and_then(|v| serde_json::from_value(v).ok())

@@ -343,7 +343,7 @@ pub async fn move_to_channel(
     note: &str,
 ) -> sqlx::Result<Option<PendingRecipient>> {
     sqlx::query(
-        "UPDATE campaign_recipients SET channel = $2, message_id = NULL, conversation_id = NULL, status = 'queued', \
+        "UPDATE campaign_recipients SET channel = $2, message_id = NULL, conversation_id = NULL, status = 'queued', multicast_batch = NULL, \
              due_at = now(), error = $3, updated_at = now() WHERE id = $1",
     )
     .bind(recipient_id)
@@ -392,6 +392,40 @@ pub async fn demo_venues(db: impl PgExecutor<'_>, n: i64) -> sqlx::Result<Vec<Uu
          ORDER BY v.name, v.id LIMIT $1",
     )
     .bind(n)
+    .fetch_all(db)
+    .await
+}
+
+/// The number the campaign's next LINE multicast call takes (1, 2, …); read under the
+/// campaign's row lock, so two send runs never give out the same one.
+pub async fn next_multicast_batch(db: impl PgExecutor<'_>, campaign_id: Uuid) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(max(multicast_batch), 0) + 1 FROM campaign_recipients \
+         WHERE campaign_id = $1 AND multicast_batch IS NOT NULL",
+    )
+    .bind(campaign_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Writes the recipients down as one multicast call's.
+pub async fn set_multicast_batch(db: impl PgExecutor<'_>, recipient_ids: &[Uuid], batch: i32) -> sqlx::Result<()> {
+    sqlx::query("UPDATE campaign_recipients SET multicast_batch = $2, updated_at = now() WHERE id = ANY($1)")
+        .bind(recipient_ids)
+        .bind(batch)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// The messages of one multicast call, in a stable order.
+pub async fn multicast_messages(db: impl PgExecutor<'_>, campaign_id: Uuid, batch: i32) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT message_id FROM campaign_recipients \
+         WHERE campaign_id = $1 AND multicast_batch = $2 AND message_id IS NOT NULL ORDER BY id",
+    )
+    .bind(campaign_id)
+    .bind(batch)
     .fetch_all(db)
     .await
 }
