@@ -388,23 +388,41 @@ pub(crate) async fn record_failure(
     Ok(())
 }
 
-/// Keeps our own sends under each channel's throughput, so the provider's limit is not what
-/// stops us; a send over the pace waits for the next window without spending an attempt.
+/// Room left below the configured rate, so that a send reaching the provider a few
+/// milliseconds late after one that was early never puts `rate` + 1 into its one-second count.
+const PACE_HEADROOM: f64 = 0.05;
+/// A send further than this from its slot is deferred rather than held by a waiting worker.
+const PACE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The pace of one sender: the spacing between its sends at `per_second`, less the headroom.
+pub fn pace_interval(per_second: u32) -> std::time::Duration {
+    std::time::Duration::from_secs_f64((1.0 + PACE_HEADROOM) / f64::from(per_second.max(1)))
+}
+
+/// Keeps our own sends under each sender's throughput (WhatsApp: per business phone number;
+/// LINE: per channel), so the provider's limit is not what stops us. Every worker reserves its
+/// slot from one GCRA pace in the shared store and waits for it; one too far off is deferred
+/// without spending an attempt (and without holding a slot).
 async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<()> {
     let m = &ctx.config.messaging;
-    let limit = match channel {
-        Channel::Whatsapp => m.whatsapp_messages_per_second,
-        Channel::Line => m.line_messages_per_second,
+    let (per_second, key) = match channel {
+        Channel::Whatsapp => (
+            m.whatsapp_messages_per_second,
+            format!("pace:whatsapp:{}", m.whatsapp_phone_number_id.as_deref().unwrap_or("-")),
+        ),
+        Channel::Line => (m.line_messages_per_second, "pace:line".to_owned()),
         Channel::Email => return Ok(()),
     };
-    let key = format!("rl:send:{}", channel.as_str());
-    let d = ctx.kv.limiter.hit(&key, limit, std::time::Duration::from_secs(1)).await?;
-    if !d.allowed {
+    let slot = ctx.kv.limiter.reserve(&key, pace_interval(per_second), PACE_MAX_WAIT).await?;
+    if !slot.granted {
         return Err(crate::jobs::Deferred {
-            after: d.reset_in.max(std::time::Duration::from_millis(50)),
-            reason: "channel send pace".into(),
+            after: slot.wait.saturating_sub(PACE_MAX_WAIT / 2).max(std::time::Duration::from_millis(50)),
+            reason: "sender pace".into(),
         }
         .into());
+    }
+    if !slot.wait.is_zero() {
+        tokio::time::sleep(slot.wait).await;
     }
     Ok(())
 }

@@ -100,3 +100,71 @@ async fn recipients_whose_texts_differ_are_multicast_separately_each_with_its_ow
         assert!(text.starts_with(&format!("Dear Contact {n}, new playlists.")), "{text}");
     }
 }
+
+/// `n` WhatsApp contacts at `venue`, written straight to the table.
+async fn whatsapp_contacts(db: &sqlx::PgPool, venue: Uuid, n: i64) {
+    sqlx::query(
+        "INSERT INTO venue_contacts (id, venue_id, name, channel, whatsapp_number) \
+         SELECT gen_random_uuid(), $1, 'Contact ' || g, 'whatsapp', '+6681' || lpad(g::text, 7, '0') \
+         FROM generate_series(1, $2) g",
+    )
+    .bind(venue)
+    .bind(n)
+    .execute(db)
+    .await
+    .expect("contacts inserted");
+}
+
+#[tokio::test]
+async fn two_workers_sharing_the_redis_pace_never_exceed_the_numbers_throughput() {
+    use bma_app::jobs::{Registry, Worker};
+    use bma_fakes::whatsapp::{WhatsappFake, WhatsappFakeConfig};
+    let wa = WhatsappFake::start(WhatsappFakeConfig { throughput_per_second: 20, ..WhatsappFakeConfig::default() })
+        .await
+        .expect("whatsapp fake");
+    let line = bma_fakes::line::LineFake::start(bma_fakes::line::LineFakeConfig::default()).await.expect("line fake");
+    let mut env = crate::webhooks::fake_channels_env(&wa, &line);
+    env.push(("WHATSAPP_MESSAGES_PER_SECOND", "20".into()));
+    let prefix = format!("bma-test-{}:", Uuid::new_v4().simple());
+    let opts = |db_url| crate::helpers::Options {
+        env: env.clone(),
+        redis_prefix: Some(prefix.clone()),
+        db_url,
+        ..crate::helpers::Options::default()
+    };
+    let a = crate::helpers::TestApp::with(opts(None)).await;
+    let b = crate::helpers::TestApp::with(opts(Some(a.db_url.clone()))).await;
+    let token = a.token(bma_domain::access::Role::Manager).await;
+    let v = a.post("/api/v1/venues", Some(&token), crate::helpers::venue_body("Hilton Pattaya")).await;
+    let venue = Uuid::parse_str(v.body["id"].as_str().expect("a venue id")).expect("a venue id");
+    whatsapp_contacts(&a.ctx.db, venue, 60).await;
+    let c = a.post("/api/v1/campaigns", Some(&token), crate::campaigns::whatsapp_campaign(&[venue])).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let id = c.body["id"].as_str().expect("a campaign id").to_owned();
+    assert_eq!(
+        a.post(&format!("/api/v1/campaigns/{id}/send"), Some(&token), json!({})).await.status,
+        StatusCode::ACCEPTED
+    );
+
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let workers = [&a, &b].map(|app| {
+        let w = Worker::new(app.ctx.clone(), Registry::standard()).with_backoff_base(std::time::Duration::ZERO);
+        tokio::spawn(w.run(shutdown.clone()))
+    });
+    for _ in 0..300 {
+        if wa.sent().len() >= 60 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(true);
+    for w in workers {
+        w.await.expect("worker stopped");
+    }
+    let sent = wa.sent();
+    assert_eq!(sent.len(), 60, "every recipient reached");
+    assert_eq!(sent.iter().map(|m| m.to.as_str()).collect::<HashSet<_>>().len(), 60, "each once");
+    assert_eq!(wa.throughput_refusals(), 0, "the number's 20/s was never exceeded");
+    let span = sent[59].at - sent[0].at;
+    assert!(span >= time::Duration::milliseconds(2_800), "60 sends at 20/s take about 3 s, not {span}");
+}
