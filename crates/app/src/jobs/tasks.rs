@@ -127,6 +127,8 @@ impl Handler for SendEmail {
                 in_reply_to: None,
                 references: vec![],
                 message_id: None,
+                html: None,
+                unsubscribe: None,
             })
             .await?;
         tracing::info!(message_id = %id, "email sent");

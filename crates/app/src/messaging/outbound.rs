@@ -304,7 +304,7 @@ impl Handler for SendMessage {
         ctx: &AppContext,
         SendMessageJob { message_id, channel }: SendMessageJob,
     ) -> anyhow::Result<()> {
-        pace(ctx, channel).await?;
+        let slot = pace(ctx, channel).await?;
         let mut tx = ctx.db.begin().await?;
         let Some(out) = store::outgoing_for_update(&mut *tx, message_id).await? else {
             return Ok(());
@@ -338,6 +338,10 @@ impl Handler for SendMessage {
         };
         store::mark_sending(&mut *tx, out.id, method).await?;
         tx.commit().await?;
+        // The call leaves at its slot, however long the database took (within PACE_LEAD).
+        if let Some(at) = slot {
+            tokio::time::sleep_until(at).await;
+        }
 
         let outcome = match out.channel {
             Channel::Whatsapp => send_whatsapp(ctx, &out).await,
@@ -393,6 +397,11 @@ pub(crate) async fn record_failure(
 const PACE_HEADROOM: f64 = 0.05;
 /// A send further than this from its slot is deferred rather than held by a waiting worker.
 const PACE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long before its slot a send starts its database work (lock, mark `sending`, commit), so
+/// that the provider call itself leaves at the slot: the database's jitter does not reach the
+/// provider's count. The price: a worker killed in those last milliseconds leaves a send
+/// flagged "outcome unknown" that never went out.
+const PACE_LEAD: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The pace of one sender: the spacing between its sends at `per_second`, less the headroom.
 pub fn pace_interval(per_second: u32) -> std::time::Duration {
@@ -401,9 +410,10 @@ pub fn pace_interval(per_second: u32) -> std::time::Duration {
 
 /// Keeps our own sends under each sender's throughput (WhatsApp: per business phone number;
 /// LINE: per channel), so the provider's limit is not what stops us. Every worker reserves its
-/// slot from one GCRA pace in the shared store and waits for it; one too far off is deferred
-/// without spending an attempt (and without holding a slot).
-async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<()> {
+/// slot from one GCRA pace in the shared store and waits until `PACE_LEAD` before it; one too
+/// far off is deferred without spending an attempt (and without holding a slot). Returns when
+/// the call itself may leave (`None`: unpaced).
+async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<Option<tokio::time::Instant>> {
     let m = &ctx.config.messaging;
     let (per_second, key) = match channel {
         Channel::Whatsapp => (
@@ -411,7 +421,7 @@ async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<()> {
             format!("pace:whatsapp:{}", m.whatsapp_phone_number_id.as_deref().unwrap_or("-")),
         ),
         Channel::Line => (m.line_messages_per_second, "pace:line".to_owned()),
-        Channel::Email => return Ok(()),
+        Channel::Email => return Ok(None),
     };
     let slot = ctx.kv.limiter.reserve(&key, pace_interval(per_second), PACE_MAX_WAIT).await?;
     if !slot.granted {
@@ -421,10 +431,11 @@ async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<()> {
         }
         .into());
     }
-    if !slot.wait.is_zero() {
-        tokio::time::sleep(slot.wait).await;
+    let at = tokio::time::Instant::now() + slot.wait;
+    if let Some(wait) = slot.wait.checked_sub(PACE_LEAD) {
+        tokio::time::sleep(wait).await;
     }
-    Ok(())
+    Ok(Some(at))
 }
 
 pub(crate) fn body_of(out: &Outgoing) -> OutboundBody {
@@ -501,15 +512,36 @@ async fn send_email(ctx: &AppContext, out: &Outgoing) -> Sent {
         Ok(ids) => ids.into_iter().filter(|i| Some(i) != out.external_id.as_ref()).collect::<Vec<_>>(),
         Err(e) => return Sent::Retry(json!({"code": "database", "title": e.to_string()})),
     };
+    // A campaign's email starts its thread and carries its unsubscribe link (RFC 8058).
+    let campaign = match bma_store::campaigns::email_campaign_of(&ctx.db, out.id).await {
+        Ok(c) => c,
+        Err(e) => return Sent::Retry(json!({"code": "database", "title": e.to_string()})),
+    };
     let subject = out.subject.clone().unwrap_or_else(|| "Your message to BMA".into());
-    let subject = if subject.to_lowercase().starts_with("re:") { subject } else { format!("Re: {subject}") };
+    let subject = if campaign.is_some() || subject.to_lowercase().starts_with("re:") {
+        subject
+    } else {
+        format!("Re: {subject}")
+    };
+    let mut text = body_of(out).to_email_text();
+    let (html, unsubscribe) = match campaign {
+        Some((contact, kind)) => {
+            let link = crate::campaigns::unsubscribe::link(ctx, contact, kind);
+            let html = crate::campaigns::unsubscribe::html(&text, &link.url);
+            text.push_str(&format!("\n\n--\nUnsubscribe: {}", link.url));
+            (Some(html), Some(link))
+        }
+        None => (None, None),
+    };
     let email = OutgoingEmail {
         to: out.address.clone(),
         subject,
-        text: body_of(out).to_email_text(),
+        text,
         in_reply_to: references.last().cloned(),
         references,
         message_id: out.external_id.clone(),
+        html,
+        unsubscribe,
     };
     match ctx.mailer.send(&email).await {
         Ok(id) => Sent::Done(Some(id)),
