@@ -363,14 +363,24 @@ fn retry_key_of(shared: &Shared, st: &mut State, retry_key: Option<String>, push
     Ok(key)
 }
 
+/// The retry key and the JSON body of a push or multicast, or the answer to give at once.
+fn keyed_body(
+    shared: &Shared,
+    st: &mut State,
+    v: Option<Value>,
+    retry_key: Option<String>,
+    push: bool,
+) -> Result<(Option<String>, Value), Out> {
+    let key = retry_key_of(shared, st, retry_key, push)?;
+    let v = v.ok_or_else(|| Out::err(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON"))?;
+    Ok((key, v))
+}
+
 fn push(shared: &Shared, st: &mut State, v: Option<Value>, retry_key: Option<String>, request_id: &str) -> Out {
     let now = shared.now();
-    let key = match retry_key_of(shared, st, retry_key, true) {
-        Ok(k) => k,
+    let (key, v) = match keyed_body(shared, st, v, retry_key, true) {
+        Ok(kv) => kv,
         Err(out) => return out,
-    };
-    let Some(v) = v else {
-        return Out::err(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON");
     };
     let mut p = Problems::default();
     let to = v.get("to").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -412,12 +422,9 @@ fn push(shared: &Shared, st: &mut State, v: Option<Value>, retry_key: Option<Str
 /// rooms), answered `{}`; each recipient counts against the monthly quota.
 fn multicast(shared: &Shared, st: &mut State, v: Option<Value>, retry_key: Option<String>, request_id: &str) -> Out {
     let now = shared.now();
-    let key = match retry_key_of(shared, st, retry_key, false) {
-        Ok(k) => k,
+    let (key, v) = match keyed_body(shared, st, v, retry_key, false) {
+        Ok(kv) => kv,
         Err(out) => return out,
-    };
-    let Some(v) = v else {
-        return Out::err(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON");
     };
     let mut p = Problems::default();
     let to: Vec<String> = match v.get("to").and_then(Value::as_array) {
