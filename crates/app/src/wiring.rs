@@ -16,6 +16,7 @@ impl Registry {
             .add(crate::messaging::media::FetchMedia)
             .add(crate::bot::BotReply)
             .add(crate::campaigns::send::CampaignSend)
+            .add(crate::campaigns::multicast::CampaignMulticast)
             .add(crate::campaigns::send::DueCampaigns);
         r
     }

@@ -4,6 +4,7 @@
 //! ratio to the baseline is measured in the same run.
 
 mod bot;
+mod campaign;
 mod monitor;
 mod openloop;
 mod stats;
@@ -305,8 +306,9 @@ fn main() -> anyhow::Result<()> {
         Some("monitor") => rt.block_on(monitor::run()),
         Some("webhooks") => rt.block_on(webhooks::run()),
         Some("bot") => rt.block_on(bot::run()),
+        Some("campaign") => rt.block_on(campaign::run()),
         _ => bail!(
-            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
+            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
         ),
     }
 }

@@ -17,6 +17,42 @@ pub struct OutgoingEmail {
     /// The Message-ID to carry, fixed by the caller so a thread can be joined before it is
     /// sent; a fresh one when `None`.
     pub message_id: Option<String>,
+    /// An HTML alternative to `text` (multipart/alternative); text only when `None`.
+    pub html: Option<String>,
+    /// `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+    pub unsubscribe: Option<ListUnsubscribe>,
+}
+
+/// Where a recipient unsubscribes: an HTTPS URL that takes the one-click POST, and a mailto.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListUnsubscribe {
+    pub url: String,
+    pub mailto: String,
+}
+
+/// A header lettre has no type for, carried as written.
+#[derive(Debug, Clone)]
+struct RawHeader<const N: usize>(String);
+
+const LIST_UNSUBSCRIBE: usize = 0;
+const LIST_UNSUBSCRIBE_POST: usize = 1;
+
+impl<const N: usize> lettre::message::header::Header for RawHeader<N> {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str(if N == LIST_UNSUBSCRIBE {
+            "List-Unsubscribe"
+        } else {
+            "List-Unsubscribe-Post"
+        })
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,15 +128,27 @@ impl Mailer for SmtpMailer {
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(message_id.clone()))
-            .header(ContentType::TEXT_PLAIN);
+            .message_id(Some(message_id.clone()));
         if let Some(r) = &email.in_reply_to {
             b = b.in_reply_to(r.clone());
         }
         if !email.references.is_empty() {
             b = b.references(email.references.join(" "));
         }
-        let msg = b.body(email.text.clone()).map_err(|e| MailError::Build(e.to_string()))?;
+        if let Some(u) = &email.unsubscribe {
+            b = b.header(RawHeader::<LIST_UNSUBSCRIBE>(format!("<{}>, <{}>", u.url, u.mailto))).header(RawHeader::<
+                LIST_UNSUBSCRIBE_POST,
+            >(
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        }
+        let msg = match &email.html {
+            Some(html) => {
+                b.multipart(lettre::message::MultiPart::alternative_plain_html(email.text.clone(), html.clone()))
+            }
+            None => b.header(ContentType::TEXT_PLAIN).body(email.text.clone()),
+        }
+        .map_err(|e| MailError::Build(e.to_string()))?;
         self.transport.send(msg).await.map_err(|e| MailError::Smtp(e.to_string()))?;
         Ok(message_id)
     }

@@ -36,8 +36,22 @@ pub struct Decision {
     pub reset_in: Duration,
 }
 
+/// The answer to a pacing reservation ([`RateLimiter::reserve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// A slot was reserved: the caller may go once `wait` has passed. When `false`, nothing was
+    /// reserved and the next free slot is `wait` away.
+    pub granted: bool,
+    pub wait: Duration,
+}
+
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
+    /// Reserves the next slot of `key` paced at one per `interval` (GCRA: the key holds the
+    /// theoretical arrival time of the next slot), shared by every process holding the same
+    /// store, so any number of workers together never go faster. A slot further than
+    /// `max_wait` away is not reserved.
+    async fn reserve(&self, key: &str, interval: Duration, max_wait: Duration) -> Result<Slot, KvError>;
     /// Counts one hit for `key` in a fixed window of `window` and says whether it is within `limit`.
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError>;
     /// How many hits `key` has in its current window, without counting one.

@@ -1,6 +1,6 @@
 //! In-process cache, limiter and pub/sub for a single process without Redis.
 
-use super::{Cache, Decision, KvError, PubSub, RateLimiter, Replay};
+use super::{Cache, Decision, KvError, PubSub, RateLimiter, Replay, Slot};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -18,6 +18,8 @@ pub struct Memory {
 struct Inner {
     cache: Mutex<HashMap<String, (String, Instant)>>,
     counters: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Per pace: the theoretical arrival time of its next slot.
+    paces: Mutex<HashMap<String, Instant>>,
     channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
     /// Per channel: the last id given and the newest entries.
     journals: Mutex<HashMap<String, Journal>>,
@@ -59,6 +61,21 @@ impl Cache for Memory {
 
 #[async_trait]
 impl RateLimiter for Memory {
+    async fn reserve(&self, key: &str, interval: Duration, max_wait: Duration) -> Result<Slot, KvError> {
+        let mut map = self.inner.paces.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if map.len() >= SWEEP_AT {
+            map.retain(|_, tat| *tat > now);
+        }
+        let tat = map.get(key).copied().filter(|t| *t > now).unwrap_or(now);
+        let wait = tat - now;
+        if wait > max_wait {
+            return Ok(Slot { granted: false, wait });
+        }
+        map.insert(key.to_owned(), tat + interval);
+        Ok(Slot { granted: true, wait })
+    }
+
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError> {
         let mut map = self.inner.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();

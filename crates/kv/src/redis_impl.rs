@@ -1,6 +1,6 @@
 //! The Redis implementations, shared by every replica.
 
-use super::{Cache, Decision, KvError, PubSub, RateLimiter, Replay};
+use super::{Cache, Decision, KvError, PubSub, RateLimiter, Replay, Slot};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -18,6 +18,7 @@ pub struct Redis {
 
 struct Scripts {
     hit: redis::Script,
+    reserve: redis::Script,
     journal: redis::Script,
 }
 
@@ -40,6 +41,20 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}
 ";
 
+/// GCRA slot reservation on Redis's own clock (KEYS: the pace; ARGV: interval and longest wait,
+/// in microseconds). Returns {granted, wait in microseconds}.
+const RESERVE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - now
+if wait > tonumber(ARGV[2]) then return {0, wait} end
+redis.call('SET', KEYS[1], string.format('%.0f', tat + interval), 'PX', math.floor((wait + interval) / 1000) + 1000)
+return {1, wait}
+";
+
 impl Redis {
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, KvError> {
         let client = redis::Client::open(url)?;
@@ -54,6 +69,7 @@ impl Redis {
             prefix: prefix.to_owned(),
             scripts: std::sync::Arc::new(Scripts {
                 hit: redis::Script::new(HIT),
+                reserve: redis::Script::new(RESERVE),
                 journal: redis::Script::new(JOURNAL),
             }),
         })
@@ -93,6 +109,20 @@ impl Cache for Redis {
 
 #[async_trait]
 impl RateLimiter for Redis {
+    async fn reserve(&self, key: &str, interval: Duration, max_wait: Duration) -> Result<Slot, KvError> {
+        let mut c = self.conn.clone();
+        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let (granted, wait): (i64, i64) = self
+            .scripts
+            .reserve
+            .key(self.key(key))
+            .arg(us(interval).max(1))
+            .arg(us(max_wait))
+            .invoke_async(&mut c)
+            .await?;
+        Ok(Slot { granted: granted == 1, wait: Duration::from_micros(u64::try_from(wait).unwrap_or(0)) })
+    }
+
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError> {
         let mut c = self.conn.clone();
         let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);

@@ -107,6 +107,9 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/campaigns/{id}/recipients", member(CampaignsRead)),
     ("GET", "/api/v1/campaigns/{id}/recipients.csv", member(CampaignsRead)),
     ("GET", "/api/v1/campaigns/{id}/analytics", member(CampaignsRead)),
+    ("GET", "/api/v1/campaigns/analytics", member(CampaignsRead)),
+    ("GET", "/api/v1/unsubscribe/{token}", Access::Public),
+    ("POST", "/api/v1/unsubscribe/{token}", Access::Public),
 ];
 
 pub fn rule_for(method: &Method, path: &str) -> Option<Access> {

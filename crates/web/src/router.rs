@@ -94,6 +94,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(campaigns::recipients))
         .routes(routes!(campaigns::recipients_csv))
         .routes(routes!(campaigns::analytics))
+        .routes(routes!(campaigns::analytics_across))
+        .routes(routes!(campaigns::unsubscribe_page, campaigns::unsubscribe))
         .split_for_parts();
     crate::openapi::complete_responses(&mut openapi);
     (router, openapi)

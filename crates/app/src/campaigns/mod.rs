@@ -5,7 +5,9 @@
 pub mod audience;
 pub mod demo;
 pub mod draft;
+pub mod multicast;
 pub mod send;
+pub mod unsubscribe;
 
 use crate::services::{Actor, snapshot};
 use crate::{AppContext, Error, Result};
@@ -305,13 +307,45 @@ pub struct ChannelFunnel {
     pub funnel: Funnel,
 }
 
-/// Shares of the recipients handed to a channel (0–1); `null` before any was.
+/// Shares (0–1): `sent` and `opted_out` of all recipients, the others of the recipients handed
+/// to a channel; `null` when there is nothing to divide by. A recipient counts in its stage and
+/// every stage before it (one that read was also delivered).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Rates {
+    pub sent: Option<f64>,
     pub delivered: Option<f64>,
     pub read: Option<f64>,
     pub replied: Option<f64>,
     pub failed: Option<f64>,
+    pub opted_out: Option<f64>,
+}
+
+impl Funnel {
+    /// Every recipient, whatever its stage.
+    pub fn recipients(&self) -> i64 {
+        self.queued + self.handed() + self.opted_out + self.skipped
+    }
+
+    /// Recipients handed to a channel.
+    pub fn handed(&self) -> i64 {
+        self.sent + self.delivered + self.read + self.replied + self.failed
+    }
+}
+
+impl Rates {
+    pub fn of(f: &Funnel) -> Self {
+        let (all, handed) = (f.recipients(), f.handed());
+        let of_all = |n: i64| (all > 0).then(|| n as f64 / all as f64);
+        let of_handed = |n: i64| (handed > 0).then(|| n as f64 / handed as f64);
+        Rates {
+            sent: of_all(handed),
+            delivered: of_handed(f.delivered + f.read + f.replied),
+            read: of_handed(f.read + f.replied),
+            replied: of_handed(f.replied),
+            failed: of_handed(f.failed),
+            opted_out: of_all(f.opted_out),
+        }
+    }
 }
 
 /// The funnel of the venues sharing a country or a brand (`null`: venues without one).
@@ -366,25 +400,50 @@ pub async fn analytics(ctx: &AppContext, id: Uuid) -> Result<Analytics> {
             }
         }
     }
-    let handed = total.sent + total.delivered + total.read + total.replied + total.failed;
-    let share = |n: i64| (handed > 0).then(|| n as f64 / handed as f64);
-    let rates = Rates {
-        delivered: share(total.delivered + total.read + total.replied),
-        read: share(total.read + total.replied),
-        replied: share(total.replied),
-        failed: share(total.failed),
-    };
+    let rates = Rates::of(&total);
     Ok(Analytics {
         campaign_id: id,
         status: c.status,
         recipients: rows.iter().map(|r| r.count).sum(),
         funnel: total,
         by_channel,
-        by_country: grouped(store::funnel_by(&ctx.db, id, store::Breakdown::Country).await?),
-        by_brand: grouped(store::funnel_by(&ctx.db, id, store::Breakdown::Brand).await?),
+        by_country: grouped(store::funnel_by(&ctx.db, Some(id), store::Breakdown::Country).await?),
+        by_brand: grouped(store::funnel_by(&ctx.db, Some(id), store::Breakdown::Brand).await?),
         rates,
         timeline: store::timeline(&ctx.db, id).await?,
     })
+}
+
+/// One group of recipients across every campaign: its key (`null`: none, e.g. campaigns
+/// without a WhatsApp template), how many, their funnel and its rates.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GroupAnalytics {
+    pub key: Option<String>,
+    pub recipients: i64,
+    pub funnel: Funnel,
+    pub rates: Rates,
+}
+
+/// Every campaign's recipients compared by `group`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AnalyticsAcross {
+    pub group: store::Breakdown,
+    pub groups: Vec<GroupAnalytics>,
+}
+
+/// The funnel of all campaigns' recipients, grouped by template, country, brand or channel.
+pub async fn analytics_across(ctx: &AppContext, group: store::Breakdown) -> Result<AnalyticsAcross> {
+    let rows = store::funnel_by(&ctx.read_db, None, group).await?;
+    let groups = grouped(rows)
+        .into_iter()
+        .map(|g| GroupAnalytics {
+            key: g.key,
+            recipients: g.funnel.recipients(),
+            rates: Rates::of(&g.funnel),
+            funnel: g.funnel,
+        })
+        .collect();
+    Ok(AnalyticsAcross { group, groups })
 }
 
 pub async fn recipients(ctx: &AppContext, id: Uuid, limit: i64, offset: i64) -> Result<Vec<store::Recipient>> {

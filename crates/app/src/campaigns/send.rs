@@ -28,8 +28,9 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Recipients handed to their channel per transaction.
-const BATCH: i64 = 100;
+/// Recipients handed to their channel per transaction (and so, at most, per LINE multicast
+/// call: LINE takes 500 user ids a call).
+const BATCH: i64 = 500;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SendReport {
@@ -157,9 +158,13 @@ impl Handler for CampaignSend {
                 }
                 return Ok(());
             }
+            let mut on_line = Vec::new();
             for r in &batch {
-                queue_one(ctx, &mut tx, &c, r).await?;
+                if let Some(staged) = queue_one(ctx, &mut tx, &c, r, true).await? {
+                    on_line.push(staged);
+                }
             }
+            super::multicast::plan(ctx, &mut tx, campaign_id, on_line).await?;
             tx.commit().await?;
             progress(ctx, campaign_id, CampaignStatus::Sending, batch.len()).await;
         }
@@ -190,14 +195,23 @@ pub async fn on_failed(ctx: &AppContext, db: &mut PgConnection, message_id: Uuid
     let Some(next) = next.filter(|_| !contact.opted_out) else { return Ok(false) };
     let note = format!("{} failed ({reason}); moved to {}", channel.as_str(), next.as_str());
     let Some(pending) = store::move_to_channel(&mut *db, recipient, next, &note).await? else { return Ok(false) };
-    queue_one(ctx, db, &c, &pending).await.map_err(Error::Internal)?;
+    queue_one(ctx, db, &c, &pending, false).await.map_err(Error::Internal)?;
     Ok(true)
 }
 
-async fn queue_one(ctx: &AppContext, db: &mut PgConnection, c: &Campaign, r: &PendingRecipient) -> anyhow::Result<()> {
+/// Hands one recipient to its channel in the caller's transaction: its message is stored with
+/// its send job, or, for a LINE recipient when `multicast`, stored without one and returned
+/// (recipient id, text) for [`super::multicast::plan`] to put into a multicast call.
+async fn queue_one(
+    ctx: &AppContext,
+    db: &mut PgConnection,
+    c: &Campaign,
+    r: &PendingRecipient,
+    multicast: bool,
+) -> anyhow::Result<Option<(Uuid, String)>> {
     if r.opted_out {
         store::settle(&mut *db, r.id, RecipientStatus::OptedOut, "the contact opted out before sending").await?;
-        return Ok(());
+        return Ok(None);
     }
     let initial = if ctx.config.messaging.bot_enabled { ConversationStatus::Pending } else { ConversationStatus::Open };
     let conv = msg_store::upsert_conversation(
@@ -223,7 +237,10 @@ async fn queue_one(ctx: &AppContext, db: &mut PgConnection, c: &Campaign, r: &Pe
         zone_count: r.zone_count,
         campaign_name: &c.name,
     };
-    let (text, params) = render(c, &rc)?;
+    let (mut text, params) = render(c, &rc)?;
+    if c.kind.is_promotional() && r.channel != Channel::Email {
+        text.push_str(bma_domain::campaign::OptReply::hint(&text));
+    }
     let window_open = ServiceWindow::at(conv.last_inbound_at, OffsetDateTime::now_utc()).is_open();
     let body = match (r.channel, c.whatsapp_template.as_deref()) {
         (Channel::Whatsapp, Some(t)) if !window_open => OutboundBody::Template {
@@ -235,14 +252,23 @@ async fn queue_one(ctx: &AppContext, db: &mut PgConnection, c: &Campaign, r: &Pe
         },
         _ => OutboundBody::Text { text },
     };
-    match outbound::queue(ctx, db, conv.id, Author::System, &body).await {
-        Ok(message_id) => store::link_message(&mut *db, r.id, conv.id, message_id).await?,
+    let staged = multicast && r.channel == Channel::Line;
+    let queued = if staged {
+        outbound::stage(ctx, db, conv.id, Author::System, &body).await.map(|(id, _)| id)
+    } else {
+        outbound::queue(ctx, db, conv.id, Author::System, &body).await
+    };
+    match queued {
+        Ok(message_id) => {
+            store::link_message(&mut *db, r.id, conv.id, message_id).await?;
+            Ok(staged.then(|| (r.id, body.preview())))
+        }
         Err(e @ (Error::Conflict { .. } | Error::Invalid(_))) => {
             store::settle(&mut *db, r.id, RecipientStatus::Failed, &e.to_string()).await?;
+            Ok(None)
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Starts every scheduled campaign whose time has come (each scheduler slot fires once, and a

@@ -80,6 +80,18 @@ impl Job for CampaignSendJob {
     const KIND: &'static str = "campaign.send";
 }
 
+/// One LINE multicast call of a campaign (`campaigns::multicast::CampaignMulticast`): the
+/// recipients written down under `batch`, sent with the retry key derived from both.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignMulticastJob {
+    pub campaign_id: Uuid,
+    pub batch: i32,
+}
+
+impl Job for CampaignMulticastJob {
+    const KIND: &'static str = "campaign.multicast";
+}
+
 /// The periodic jobs carry nothing; each is an empty object.
 macro_rules! periodic_job {
     ($name:ident, $kind:literal, $priority:expr) => {
@@ -115,6 +127,8 @@ impl Handler for SendEmail {
                 in_reply_to: None,
                 references: vec![],
                 message_id: None,
+                html: None,
+                unsubscribe: None,
             })
             .await?;
         tracing::info!(message_id = %id, "email sent");

@@ -105,7 +105,7 @@ impl OutboundBody {
         }
     }
 
-    fn to_line(&self) -> LineMessage {
+    pub(crate) fn to_line(&self) -> LineMessage {
         match self.clone() {
             OutboundBody::Text { text } | OutboundBody::Template { text, .. } => LineMessage::text(text),
             OutboundBody::Choices { text, choices } => LineMessage::Text {
@@ -178,6 +178,21 @@ pub async fn queue(
     author: Author,
     body: &OutboundBody,
 ) -> Result<Uuid> {
+    let (message_id, channel) = stage(ctx, db, conversation_id, author, body).await?;
+    let job = SendMessageJob { message_id, channel };
+    jobs::enqueue(ctx, &mut *db, &job, jobs::Options::default()).await?;
+    Ok(message_id)
+}
+
+/// Stores an outbound message, `queued`, with no send job: the caller sends it another way
+/// (a campaign's LINE multicast) and records the outcome with [`settle`].
+pub async fn stage(
+    ctx: &AppContext,
+    db: &mut PgConnection,
+    conversation_id: Uuid,
+    author: Author,
+    body: &OutboundBody,
+) -> Result<(Uuid, Channel)> {
     let target: Target = sqlx::query_as("SELECT channel, last_inbound_at FROM conversations WHERE id = $1 FOR UPDATE")
         .bind(conversation_id)
         .fetch_optional(&mut *db)
@@ -216,13 +231,11 @@ pub async fn queue(
     )
     .await?
     .ok_or_else(|| Error::Internal(anyhow::anyhow!("outbound message id collided")))?;
-    let job = SendMessageJob { message_id: inserted, channel: target.channel };
-    jobs::enqueue(ctx, &mut *db, &job, jobs::Options::default()).await?;
     // A notice or a survey is not an answer to the venue; only people and the bot reply.
     if !matches!(author, Author::System) {
         store::note_reply(&mut *db, conversation_id, matches!(author, Author::Member(_))).await?;
     }
-    Ok(inserted)
+    Ok((inserted, target.channel))
 }
 
 /// A private note: stored on the conversation, never sent.
@@ -291,7 +304,7 @@ impl Handler for SendMessage {
         ctx: &AppContext,
         SendMessageJob { message_id, channel }: SendMessageJob,
     ) -> anyhow::Result<()> {
-        pace(ctx, channel).await?;
+        let slot = pace(ctx, channel).await?;
         let mut tx = ctx.db.begin().await?;
         let Some(out) = store::outgoing_for_update(&mut *tx, message_id).await? else {
             return Ok(());
@@ -325,6 +338,10 @@ impl Handler for SendMessage {
         };
         store::mark_sending(&mut *tx, out.id, method).await?;
         tx.commit().await?;
+        // The call leaves at its slot, however long the database took (within PACE_LEAD).
+        if let Some(at) = slot {
+            tokio::time::sleep_until(at).await;
+        }
 
         let outcome = match out.channel {
             Channel::Whatsapp => send_whatsapp(ctx, &out).await,
@@ -347,50 +364,81 @@ impl Handler for SendMessage {
                 anyhow::bail!("send failed, will retry: {err}")
             }
             Sent::Failed(err) | Sent::Unknown(err) => {
-                store::mark_failed(&ctx.db, out.id, &err).await?;
-                // Certainly not sent: a campaign may try the contact's next channel.
-                if definitely_failed {
-                    let mut tx = ctx.db.begin().await?;
-                    crate::campaigns::send::on_failed(ctx, &mut tx, out.id, &err.to_string()).await?;
-                    tx.commit().await?;
-                }
-                let mut conn = ctx.db.acquire().await?;
-                note(
-                    &mut conn,
-                    out.conversation_id,
-                    None,
-                    SenderType::System,
-                    &format!("Message not delivered: {err}"),
-                )
-                .await?;
+                record_failure(ctx, out.id, out.conversation_id, &err, definitely_failed).await?;
                 Ok(())
             }
         }
     }
 }
 
-/// Keeps our own sends under each channel's throughput, so the provider's limit is not what
-/// stops us; a send over the pace waits for the next window without spending an attempt.
-async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<()> {
-    let m = &ctx.config.messaging;
-    let limit = match channel {
-        Channel::Whatsapp => m.whatsapp_messages_per_second,
-        Channel::Line => m.line_messages_per_second,
-        Channel::Email => return Ok(()),
-    };
-    let key = format!("rl:send:{}", channel.as_str());
-    let d = ctx.kv.limiter.hit(&key, limit, std::time::Duration::from_secs(1)).await?;
-    if !d.allowed {
-        return Err(crate::jobs::Deferred {
-            after: d.reset_in.max(std::time::Duration::from_millis(50)),
-            reason: "channel send pace".into(),
-        }
-        .into());
+/// A message that will not go out, or may not have: marked failed and noted on its
+/// conversation; when it `certainly` did not go out, a campaign may try the contact's next
+/// channel.
+pub(crate) async fn record_failure(
+    ctx: &AppContext,
+    message_id: Uuid,
+    conversation_id: Uuid,
+    err: &Value,
+    certainly: bool,
+) -> anyhow::Result<()> {
+    store::mark_failed(&ctx.db, message_id, err).await?;
+    if certainly {
+        let mut tx = ctx.db.begin().await?;
+        crate::campaigns::send::on_failed(ctx, &mut tx, message_id, &err.to_string()).await?;
+        tx.commit().await?;
     }
+    let mut conn = ctx.db.acquire().await?;
+    note(&mut conn, conversation_id, None, SenderType::System, &format!("Message not delivered: {err}")).await?;
     Ok(())
 }
 
-fn body_of(out: &Outgoing) -> OutboundBody {
+/// Room left below the configured rate, so that a send reaching the provider a few
+/// milliseconds late after one that was early never puts `rate` + 1 into its one-second count.
+const PACE_HEADROOM: f64 = 0.05;
+/// A send further than this from its slot is deferred rather than held by a waiting worker.
+const PACE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long before its slot a send starts its database work (lock, mark `sending`, commit), so
+/// that the provider call itself leaves at the slot: the database's jitter does not reach the
+/// provider's count. The price: a worker killed in those last milliseconds leaves a send
+/// flagged "outcome unknown" that never went out.
+const PACE_LEAD: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The pace of one sender: the spacing between its sends at `per_second`, less the headroom.
+pub fn pace_interval(per_second: u32) -> std::time::Duration {
+    std::time::Duration::from_secs_f64((1.0 + PACE_HEADROOM) / f64::from(per_second.max(1)))
+}
+
+/// Keeps our own sends under each sender's throughput (WhatsApp: per business phone number;
+/// LINE: per channel), so the provider's limit is not what stops us. Every worker reserves its
+/// slot from one GCRA pace in the shared store and waits until `PACE_LEAD` before it; one too
+/// far off is deferred without spending an attempt (and without holding a slot). Returns when
+/// the call itself may leave (`None`: unpaced).
+async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<Option<tokio::time::Instant>> {
+    let m = &ctx.config.messaging;
+    let (per_second, key) = match channel {
+        Channel::Whatsapp => (
+            m.whatsapp_messages_per_second,
+            format!("pace:whatsapp:{}", m.whatsapp_phone_number_id.as_deref().unwrap_or("-")),
+        ),
+        Channel::Line => (m.line_messages_per_second, "pace:line".to_owned()),
+        Channel::Email => return Ok(None),
+    };
+    let slot = ctx.kv.limiter.reserve(&key, pace_interval(per_second), PACE_MAX_WAIT).await?;
+    if !slot.granted {
+        return Err(crate::jobs::Deferred {
+            after: slot.wait.saturating_sub(PACE_MAX_WAIT / 2).max(std::time::Duration::from_millis(50)),
+            reason: "sender pace".into(),
+        }
+        .into());
+    }
+    let at = tokio::time::Instant::now() + slot.wait;
+    if let Some(wait) = slot.wait.checked_sub(PACE_LEAD) {
+        tokio::time::sleep(wait).await;
+    }
+    Ok(Some(at))
+}
+
+pub(crate) fn body_of(out: &Outgoing) -> OutboundBody {
     out.outbound
         .clone()
         .and_then(|v| serde_json::from_value(v).ok())
@@ -464,15 +512,36 @@ async fn send_email(ctx: &AppContext, out: &Outgoing) -> Sent {
         Ok(ids) => ids.into_iter().filter(|i| Some(i) != out.external_id.as_ref()).collect::<Vec<_>>(),
         Err(e) => return Sent::Retry(json!({"code": "database", "title": e.to_string()})),
     };
+    // A campaign's email starts its thread and carries its unsubscribe link (RFC 8058).
+    let campaign = match bma_store::campaigns::email_campaign_of(&ctx.db, out.id).await {
+        Ok(c) => c,
+        Err(e) => return Sent::Retry(json!({"code": "database", "title": e.to_string()})),
+    };
     let subject = out.subject.clone().unwrap_or_else(|| "Your message to BMA".into());
-    let subject = if subject.to_lowercase().starts_with("re:") { subject } else { format!("Re: {subject}") };
+    let subject = if campaign.is_some() || subject.to_lowercase().starts_with("re:") {
+        subject
+    } else {
+        format!("Re: {subject}")
+    };
+    let mut text = body_of(out).to_email_text();
+    let (html, unsubscribe) = match campaign {
+        Some((contact, kind)) => {
+            let link = crate::campaigns::unsubscribe::link(ctx, contact, kind);
+            let html = crate::campaigns::unsubscribe::html(&text, &link.url);
+            text.push_str(&format!("\n\n--\nUnsubscribe: {}", link.url));
+            (Some(html), Some(link))
+        }
+        None => (None, None),
+    };
     let email = OutgoingEmail {
         to: out.address.clone(),
         subject,
-        text: body_of(out).to_email_text(),
+        text,
         in_reply_to: references.last().cloned(),
         references,
         message_id: out.external_id.clone(),
+        html,
+        unsubscribe,
     };
     match ctx.mailer.send(&email).await {
         Ok(id) => Sent::Done(Some(id)),

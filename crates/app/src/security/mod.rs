@@ -1,5 +1,5 @@
-//! Security primitives: access tokens, password hashing, TOTP, encryption at rest and opaque
-//! random tokens. Pure functions over keys from the configuration.
+//! Security primitives: access tokens, password hashing, TOTP, encryption at rest, opaque
+//! random tokens and signed unsubscribe links. Pure functions over keys from the configuration.
 
 pub mod jwt;
 pub mod password;
@@ -7,3 +7,4 @@ pub mod pseudonym;
 pub mod secretbox;
 pub mod tokens;
 pub mod totp;
+pub mod unsubscribe;

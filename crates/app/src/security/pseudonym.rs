@@ -9,8 +9,7 @@ use uuid::Uuid;
 
 /// The pseudonym of `contact`: `contact-` and 16 hex digits.
 pub fn contact(key: &DataKey, contact: Uuid) -> String {
-    let purpose = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key.0), b"bma-social analytics contact pseudonym v1");
-    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, purpose.as_ref()), contact.as_bytes());
+    let tag = hmac::sign(&key.hmac_for(b"bma-social analytics contact pseudonym v1"), contact.as_bytes());
     tag.as_ref().iter().take(8).fold(String::from("contact-"), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s

@@ -8,6 +8,15 @@ use ring::rand::{SecureRandom, SystemRandom};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct DataKey(pub [u8; 32]);
 
+impl DataKey {
+    /// An HMAC-SHA-256 key for one `purpose`, derived from this key, so that tags made for one
+    /// use (analytics pseudonyms, unsubscribe links) never pass for another.
+    pub fn hmac_for(&self, purpose: &[u8]) -> ring::hmac::Key {
+        let derived = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0), purpose);
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref())
+    }
+}
+
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DataKey(***)")

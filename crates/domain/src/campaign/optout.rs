@@ -29,6 +29,10 @@ fn normalise(text: &str) -> String {
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+fn is_thai(text: &str) -> bool {
+    text.chars().any(|c| ('\u{0E00}'..='\u{0E7F}').contains(&c))
+}
+
 impl OptReply {
     /// The keyword a message is, wherever it was written.
     pub fn of(text: &str) -> Option<Self> {
@@ -52,10 +56,19 @@ impl OptReply {
         Self::of(text).is_none() && Self::of_campaign_reply(text).is_some()
     }
 
+    /// The line a promotional campaign message ends with on WhatsApp and LINE, telling how to
+    /// opt out, in the language of the message (Thai when it has Thai letters).
+    pub fn hint(text: &str) -> &'static str {
+        if is_thai(text) {
+            "\n\nตอบ \"ยกเลิก\" เพื่อหยุดรับข่าวสาร"
+        } else {
+            "\n\nReply STOP to stop these messages."
+        }
+    }
+
     /// What we answer, in the language of the keyword.
     pub fn confirmation(self, text: &str) -> &'static str {
-        let thai = text.chars().any(|c| ('\u{0E00}'..='\u{0E7F}').contains(&c));
-        match (self, thai) {
+        match (self, is_thai(text)) {
             (OptReply::Stop, false) => {
                 "You will no longer receive promotional messages from BMA. Service notices about your music continue. Reply START to receive them again."
             }
@@ -97,6 +110,16 @@ mod tests {
         {
             assert_eq!(OptReply::of(t), None, "{t:?}");
         }
+    }
+
+    #[test]
+    fn the_opt_out_hint_is_in_the_language_of_the_message_and_its_keywords_opt_out() {
+        let en = OptReply::hint("New playlist for your venue");
+        assert!(en.contains("STOP"));
+        assert_eq!(OptReply::of_campaign_reply("STOP"), Some(OptReply::Stop));
+        let th = OptReply::hint("เพลย์ลิสต์ใหม่สำหรับร้านของคุณ");
+        assert!(th.contains("ยกเลิก"));
+        assert_eq!(OptReply::of("ยกเลิก"), Some(OptReply::Stop));
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub enum UserEvent {
 pub enum Via {
     Reply,
     Push,
+    /// One of the recipients of a multicast call (one `SentLine` per recipient).
+    Multicast,
 }
 
 /// One accepted reply or push call.
@@ -177,6 +179,7 @@ pub(crate) struct State {
     duplicate: bool,
     next_id: u64,
     requests: u64,
+    multicast_calls: u64,
 }
 
 pub(crate) struct Shared {
@@ -282,6 +285,11 @@ impl LineFake {
     }
 
     /// Messages pushed this month (what the monthly quota counts).
+    /// Multicast calls LINE accepted (a 409 for a repeated retry key is not one).
+    pub fn multicast_calls(&self) -> u64 {
+        self.shared.lock().multicast_calls
+    }
+
     pub fn monthly_used(&self) -> u64 {
         self.shared.lock().monthly_used
     }

@@ -107,6 +107,9 @@ fn endpoint(method: &Method, segs: &[&str]) -> Option<Endpoint> {
     Some(match (m, segs) {
         ("POST", ["v2", "bot", "message", "reply"]) => Endpoint::default_limit("POST reply"),
         ("POST", ["v2", "bot", "message", "push"]) => Endpoint::default_limit("POST push"),
+        ("POST", ["v2", "bot", "message", "multicast"]) => {
+            Endpoint { key: "POST multicast", limit: Some((200.0, 1.0)) }
+        }
         ("GET", ["v2", "bot", "message", _, "content"]) => Endpoint::default_limit("GET content"),
         ("GET", ["v2", "bot", "profile", _]) => Endpoint::default_limit("GET profile"),
         ("POST", ["v2", "bot", "richmenu"]) => Endpoint { key: "POST richmenu", limit: Some((100.0, 3600.0)) },
@@ -160,7 +163,7 @@ fn api(shared: &Shared, method: &Method, segs: &[&str], headers: &HeaderMap, bod
     bucket.tokens -= 1.0;
 
     let retry_key = headers.get("x-line-retry-key").map(|v| v.to_str().unwrap_or_default().to_owned());
-    if retry_key.is_some() && ep.key != "POST push" {
+    if retry_key.is_some() && !matches!(ep.key, "POST push" | "POST multicast") {
         return Out::err(StatusCode::BAD_REQUEST, "The X-Line-Retry-Key header cannot be specified for this endpoint");
     }
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
@@ -171,6 +174,7 @@ fn api(shared: &Shared, method: &Method, segs: &[&str], headers: &HeaderMap, bod
             None => Out::err(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON"),
         },
         ("POST push", _) => push(shared, &mut st, json_body(), retry_key, request_id),
+        ("POST multicast", _) => multicast(shared, &mut st, json_body(), retry_key, request_id),
         ("GET content", [_, _, _, id, _]) => match st.contents.get(*id) {
             Some((b, ct)) => Out { payload: Payload::Bytes(b.clone(), ct.clone()), ..Out::ok(Value::Null) },
             None => Out::not_found(),
@@ -332,25 +336,51 @@ fn ids(sent: &[Value]) -> Vec<String> {
     sent.iter().filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned)).collect()
 }
 
-fn push(shared: &Shared, st: &mut State, v: Option<Value>, retry_key: Option<String>, request_id: &str) -> Out {
+/// The retry key of a push or multicast, checked: `Err` is the answer to give at once (a
+/// malformed key, or one LINE already accepted within a day: 409 with the accepted request's
+/// id; a push's 409 repeats its `sentMessages`, a multicast's does not).
+fn retry_key_of(shared: &Shared, st: &mut State, retry_key: Option<String>, push: bool) -> Result<Option<String>, Out> {
     let now = shared.now();
     let key = match retry_key.as_deref().map(uuid::Uuid::parse_str) {
         None => None,
         Some(Ok(k)) => Some(k.hyphenated().to_string()),
         Some(Err(_)) => {
-            return Out::err(StatusCode::BAD_REQUEST, "The value of the X-Line-Retry-Key header is invalid");
+            return Err(Out::err(StatusCode::BAD_REQUEST, "The value of the X-Line-Retry-Key header is invalid"));
         }
     };
     st.retry_keys.retain(|_, a| now - a.at < time::Duration::DAY);
     if let Some(a) = key.as_ref().and_then(|k| st.retry_keys.get(k)) {
-        let body = json!({ "message": "The retry key is already accepted", "sentMessages": a.sent_messages });
+        let body = if push {
+            json!({ "message": "The retry key is already accepted", "sentMessages": a.sent_messages })
+        } else {
+            json!({ "message": "The retry key is already accepted" })
+        };
         let mut out = Out::err(StatusCode::CONFLICT, "");
         out.payload = Payload::Json(body);
         out.headers.push(("x-line-accepted-request-id", a.request_id.clone()));
-        return out;
+        return Err(out);
     }
-    let Some(v) = v else {
-        return Out::err(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON");
+    Ok(key)
+}
+
+/// The retry key and the JSON body of a push or multicast, or the answer to give at once.
+fn keyed_body(
+    shared: &Shared,
+    st: &mut State,
+    v: Option<Value>,
+    retry_key: Option<String>,
+    push: bool,
+) -> Result<(Option<String>, Value), Out> {
+    let key = retry_key_of(shared, st, retry_key, push)?;
+    let v = v.ok_or_else(|| Out::err(StatusCode::BAD_REQUEST, "The request body could not be parsed as JSON"))?;
+    Ok((key, v))
+}
+
+fn push(shared: &Shared, st: &mut State, v: Option<Value>, retry_key: Option<String>, request_id: &str) -> Out {
+    let now = shared.now();
+    let (key, v) = match keyed_body(shared, st, v, retry_key, true) {
+        Ok(kv) => kv,
+        Err(out) => return out,
     };
     let mut p = Problems::default();
     let to = v.get("to").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -386,6 +416,62 @@ fn push(shared: &Shared, st: &mut State, v: Option<Value>, retry_key: Option<Str
         at: now,
     });
     hold(st, Out::ok(json!({ "sentMessages": sent })))
+}
+
+/// `POST /v2/bot/message/multicast`: the same 1–5 messages to 1–500 user ids (no groups or
+/// rooms), answered `{}`; each recipient counts against the monthly quota.
+fn multicast(shared: &Shared, st: &mut State, v: Option<Value>, retry_key: Option<String>, request_id: &str) -> Out {
+    let now = shared.now();
+    let (key, v) = match keyed_body(shared, st, v, retry_key, false) {
+        Ok(kv) => kv,
+        Err(out) => return out,
+    };
+    let mut p = Problems::default();
+    let to: Vec<String> = match v.get("to").and_then(Value::as_array) {
+        None => return Out::invalid(vec![json!({ "message": "must be specified", "property": "to" })]),
+        Some(list) if list.is_empty() || list.len() > 500 => {
+            return Out::invalid(vec![json!({ "message": "Size must be between 1 and 500", "property": "to" })]);
+        }
+        Some(list) => {
+            let ids: Vec<String> = list.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            if ids.len() != list.len() || !ids.iter().all(|u| is_user_id(u)) {
+                return Out::err(
+                    StatusCode::BAD_REQUEST,
+                    "The property, 'to', in the request body is invalid (line: -, column: -)",
+                );
+            }
+            ids
+        }
+    };
+    validate::messages(v.get("messages"), &mut p);
+    if let Err(d) = p.into_result() {
+        return Out::invalid(d);
+    }
+    let messages: Vec<Value> = v.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
+    let cost = (messages.len() * to.len()) as u64;
+    if let Some(quota) = shared.cfg.monthly_quota
+        && st.monthly_used + cost > quota
+    {
+        return Out::err(StatusCode::TOO_MANY_REQUESTS, "You have reached your monthly limit.");
+    }
+    st.monthly_used += cost;
+    if let Some(k) = &key {
+        st.retry_keys.insert(k.clone(), Accepted { request_id: request_id.to_owned(), sent_messages: vec![], at: now });
+    }
+    st.multicast_calls += 1;
+    for user in to {
+        let sent = sent_messages(st, &messages);
+        st.sent.push(SentLine {
+            to: user,
+            via: Via::Multicast,
+            messages: messages.clone(),
+            retry_key: key.clone(),
+            request_id: request_id.to_owned(),
+            sent_ids: ids(&sent),
+            at: now,
+        });
+    }
+    hold(st, Out::ok(json!({})))
 }
 
 fn upload(st: &mut State, id: &str, body: &[u8], content_type: &str) -> Out {

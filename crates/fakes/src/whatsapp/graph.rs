@@ -163,6 +163,7 @@ impl Shared {
             st.recent_sends.pop_front();
         }
         if st.recent_sends.len() >= self.cfg.throughput_per_second as usize {
+            st.throughput_refusals += 1;
             let status = StatusCode::from_u16(self.cfg.rate_limit_http_status).unwrap_or(StatusCode::BAD_REQUEST);
             let mut r = wa_error(status, 130429, "Rate limit hit", "Cloud API message throughput has been reached.");
             r.body["error"]["error_subcode"] = json!(2494055);

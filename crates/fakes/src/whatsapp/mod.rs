@@ -351,6 +351,7 @@ pub(crate) struct State {
     deliveries: Vec<DeliveryRecord>,
     undeliverable: HashSet<String>,
     requests: u64,
+    throughput_refusals: u64,
 }
 
 pub(crate) struct Shared {
@@ -503,6 +504,11 @@ impl WhatsappFake {
             }
             idle.await;
         }
+    }
+
+    /// Sends refused with 130429 because the number's throughput was reached.
+    pub fn throughput_refusals(&self) -> u64 {
+        self.shared.lock().throughput_refusals
     }
 
     /// Every message accepted, in order.

@@ -325,8 +325,34 @@ impl LineClient {
     ) -> Result<PushOutcome, SendError> {
         let msgs = Self::check(messages)?;
         let body = Body::Json(json!({ "to": to.as_str(), "messages": msgs }));
+        self.keyed(self.api("/v2/bot/message/push"), body, retry_key).await
+    }
+
+    /// Most user ids one multicast call takes.
+    pub const MULTICAST_MAX: usize = 500;
+
+    /// POST /v2/bot/message/multicast: the same messages to 1..=500 user ids, with
+    /// `X-Line-Retry-Key`; a repeated key is LINE's 409, read as `already_accepted` (the
+    /// messages went out with the first call). `sent_ids` is empty: multicast answers `{}`.
+    pub async fn multicast(
+        &self,
+        to: &[LineUserId],
+        messages: &[LineMessage],
+        retry_key: uuid::Uuid,
+    ) -> Result<PushOutcome, SendError> {
+        let msgs = Self::check(messages)?;
+        if to.is_empty() || to.len() > Self::MULTICAST_MAX {
+            return Err(SendError::Invalid { property: "to".into(), message: "Size must be between 1 and 500".into() });
+        }
+        let ids: Vec<&str> = to.iter().map(LineUserId::as_str).collect();
+        let body = Body::Json(json!({ "to": ids, "messages": msgs }));
+        self.keyed(self.api("/v2/bot/message/multicast"), body, retry_key).await
+    }
+
+    /// A call under a retry key: 2xx or LINE's 409 "retry key is already accepted".
+    async fn keyed(&self, url: String, body: Body, retry_key: uuid::Uuid) -> Result<PushOutcome, SendError> {
         let key = retry_key.hyphenated().to_string();
-        let a = self.call(Method::POST, self.api("/v2/bot/message/push"), body, Some(&key), true).await?;
+        let a = self.call(Method::POST, url, body, Some(&key), true).await?;
         if a.status.is_success() {
             let v = a.json()?;
             return Ok(PushOutcome { sent_ids: sent_ids(&v), already_accepted: false, request_id: a.request_id() });

@@ -295,8 +295,9 @@ impl AudienceContact {
     }
 }
 
-/// The contacts of `venues` within `scope`; `opted_out` also counts a STOP to promotions when
-/// the campaign is `promotional`.
+/// The contacts of `venues` within `scope`; `opted_out` also counts an opt-out of the campaign's
+/// kind: a STOP (or unsubscribe) to promotions when it is `promotional`, an email unsubscribe
+/// from service campaigns when it is not.
 pub async fn audience_contacts(
     db: impl PgExecutor<'_>,
     venues: &[Uuid],
@@ -310,7 +311,7 @@ pub async fn audience_contacts(
     };
     sqlx::query_as(
         "SELECT id, venue_id, name, role, channel, whatsapp_number, line_user_id, email, \
-                opted_out OR ($4 AND promotions_opted_out) AS opted_out \
+                opted_out OR CASE WHEN $4 THEN promotions_opted_out ELSE service_opted_out END AS opted_out \
          FROM venue_contacts WHERE venue_id = ANY($1) AND (NOT $2 OR is_staff) \
            AND ($3::text IS NULL OR lower(role) = lower($3)) ORDER BY venue_id, created_at, id",
     )
@@ -330,7 +331,7 @@ pub async fn contact_for(
 ) -> sqlx::Result<Option<AudienceContact>> {
     sqlx::query_as(
         "SELECT id, venue_id, name, role, channel, whatsapp_number, line_user_id, email, \
-                opted_out OR ($2 AND promotions_opted_out) AS opted_out \
+                opted_out OR CASE WHEN $2 THEN promotions_opted_out ELSE service_opted_out END AS opted_out \
          FROM venue_contacts WHERE id = $1",
     )
     .bind(contact_id)

@@ -88,7 +88,8 @@ pub struct PendingRecipient {
 const PENDING: &str = "SELECT r.id, r.venue_id, v.name AS venue_name, v.brand AS venue_brand, v.country AS venue_country, \
         (SELECT count(*) FROM zones z WHERE z.venue_id = v.id AND z.archived_at IS NULL) AS zone_count, \
         c.id AS contact_id, c.name AS contact_name, c.role AS contact_role, \
-        c.opted_out OR (k.type IN ('marketing', 'holiday') AND c.promotions_opted_out) AS opted_out, r.channel, \
+        c.opted_out OR CASE WHEN k.type IN ('marketing', 'holiday') THEN c.promotions_opted_out \
+                            ELSE c.service_opted_out END AS opted_out, r.channel, \
         CASE r.channel WHEN 'whatsapp' THEN c.whatsapp_number WHEN 'line' THEN c.line_user_id \
                        ELSE c.email END AS address \
      FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
@@ -180,18 +181,24 @@ const STAGE: &str = "CASE \
      WHEN m.delivery_status IN ('queued', 'sending') THEN 'queued' \
      ELSE m.delivery_status END";
 
-/// What the funnel can be broken down by, besides the channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the funnel can be broken down by: the venue's country or brand, the recipient's
+/// channel, or the campaign's WhatsApp template (`null` for campaigns without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Breakdown {
+    Template,
     Country,
     Brand,
+    Channel,
 }
 
 impl Breakdown {
     fn column(self) -> &'static str {
         match self {
+            Breakdown::Template => "c.whatsapp_template->>'name'",
             Breakdown::Country => "v.country",
             Breakdown::Brand => "v.brand",
+            Breakdown::Channel => "r.channel",
         }
     }
 }
@@ -203,13 +210,17 @@ pub struct GroupRow {
     pub count: i64,
 }
 
-/// Recipients counted by the venue's country or brand and funnel stage.
-pub async fn funnel_by(db: impl PgExecutor<'_>, campaign_id: Uuid, by: Breakdown) -> sqlx::Result<Vec<GroupRow>> {
+/// Recipients counted by `by` and funnel stage, of one campaign or (`None`) of every campaign.
+pub async fn funnel_by(
+    db: impl PgExecutor<'_>,
+    campaign_id: Option<Uuid>,
+    by: Breakdown,
+) -> sqlx::Result<Vec<GroupRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {col}::text AS key, ({STAGE}) AS status, count(*) AS count \
          FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id JOIN venues v ON v.id = r.venue_id \
          LEFT JOIN messages m ON m.id = r.message_id \
-         WHERE r.campaign_id = $1 GROUP BY 1, 2 ORDER BY 1, 2",
+         WHERE ($1::uuid IS NULL OR r.campaign_id = $1) GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2",
         col = by.column()
     )))
     .bind(campaign_id)
@@ -310,6 +321,37 @@ pub async fn due(db: impl PgExecutor<'_>, now: OffsetDateTime) -> sqlx::Result<V
     .await
 }
 
+/// The contact and campaign kind of a campaign's email message, for its unsubscribe link.
+pub async fn email_campaign_of(
+    db: impl PgExecutor<'_>,
+    message_id: Uuid,
+) -> sqlx::Result<Option<(Uuid, bma_domain::campaign::CampaignType)>> {
+    sqlx::query_as(
+        "SELECT r.contact_id, c.type FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+         WHERE r.message_id = $1 AND r.channel = 'email' AND r.contact_id IS NOT NULL",
+    )
+    .bind(message_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// An unsubscribe from campaigns of `kind`: promotions for marketing and holiday, service
+/// campaigns for service. Returns whether the contact exists.
+pub async fn unsubscribe(
+    db: impl PgExecutor<'_>,
+    contact_id: Uuid,
+    kind: bma_domain::campaign::CampaignType,
+) -> sqlx::Result<bool> {
+    let column = if kind.is_promotional() { "promotions_opted_out" } else { "service_opted_out" };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE venue_contacts SET {column} = true, updated_at = now() WHERE id = $1"
+    )))
+    .bind(contact_id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
 /// Records a contact's STOP (`true`) or START (`false`) to promotional campaigns.
 pub async fn set_promotions_opt_out(db: impl PgExecutor<'_>, contact_id: Uuid, opted_out: bool) -> sqlx::Result<()> {
     sqlx::query("UPDATE venue_contacts SET promotions_opted_out = $2, updated_at = now() WHERE id = $1")
@@ -343,7 +385,7 @@ pub async fn move_to_channel(
     note: &str,
 ) -> sqlx::Result<Option<PendingRecipient>> {
     sqlx::query(
-        "UPDATE campaign_recipients SET channel = $2, message_id = NULL, conversation_id = NULL, status = 'queued', \
+        "UPDATE campaign_recipients SET channel = $2, message_id = NULL, conversation_id = NULL, status = 'queued', multicast_batch = NULL, \
              due_at = now(), error = $3, updated_at = now() WHERE id = $1",
     )
     .bind(recipient_id)
@@ -392,6 +434,40 @@ pub async fn demo_venues(db: impl PgExecutor<'_>, n: i64) -> sqlx::Result<Vec<Uu
          ORDER BY v.name, v.id LIMIT $1",
     )
     .bind(n)
+    .fetch_all(db)
+    .await
+}
+
+/// The number the campaign's next LINE multicast call takes (1, 2, …); read under the
+/// campaign's row lock, so two send runs never give out the same one.
+pub async fn next_multicast_batch(db: impl PgExecutor<'_>, campaign_id: Uuid) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(max(multicast_batch), 0) + 1 FROM campaign_recipients \
+         WHERE campaign_id = $1 AND multicast_batch IS NOT NULL",
+    )
+    .bind(campaign_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Writes the recipients down as one multicast call's.
+pub async fn set_multicast_batch(db: impl PgExecutor<'_>, recipient_ids: &[Uuid], batch: i32) -> sqlx::Result<()> {
+    sqlx::query("UPDATE campaign_recipients SET multicast_batch = $2, updated_at = now() WHERE id = ANY($1)")
+        .bind(recipient_ids)
+        .bind(batch)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// The messages of one multicast call, in a stable order.
+pub async fn multicast_messages(db: impl PgExecutor<'_>, campaign_id: Uuid, batch: i32) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT message_id FROM campaign_recipients \
+         WHERE campaign_id = $1 AND multicast_batch = $2 AND message_id IS NOT NULL ORDER BY id",
+    )
+    .bind(campaign_id)
+    .bind(batch)
     .fetch_all(db)
     .await
 }

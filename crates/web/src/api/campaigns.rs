@@ -1,15 +1,17 @@
 //! Campaigns: the specification's endpoints (list, create, read, change, send, analytics) plus
 //! the audience before sending, a preview for one venue, the recipients, pause, resume, cancel
-//! and duplicate.
+//! and duplicate; the funnel compared across campaigns; the public one-click unsubscribe of
+//! campaign emails.
 
 use super::{Page, Pagination};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AuditActor, Id, Json, Query};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bma_app::campaigns::send::{self, SendReport};
-use bma_app::campaigns::{self as svc, Analytics, AudiencePreview, CampaignInput, Rendered, TestSend};
+use bma_app::campaigns::unsubscribe::{self, Unsubscribe};
+use bma_app::campaigns::{self as svc, Analytics, AnalyticsAcross, AudiencePreview, CampaignInput, Rendered, TestSend};
 use bma_domain::Invalid;
 use bma_domain::campaign::{CampaignAction, CampaignStatus};
 use bma_domain::page::PageRequest;
@@ -231,4 +233,53 @@ pub async fn recipients_csv(State(state): State<AppState>, Id(id): Id) -> ApiRes
         body,
     )
         .into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AcrossQuery {
+    /// template, country, brand or channel.
+    pub group: Option<String>,
+}
+
+/// Every campaign's recipients compared by WhatsApp template, venue country, venue brand or
+/// channel: counts by funnel stage and their rates.
+#[utoipa::path(get, path = "/api/v1/campaigns/analytics", tag = "campaigns", security(("bearer" = [])), params(AcrossQuery),
+    responses((status = 200, body = AnalyticsAcross), (status = 400, body = ErrorBody)))]
+pub async fn analytics_across(
+    State(state): State<AppState>,
+    Query(q): Query<AcrossQuery>,
+) -> ApiResult<Json<AnalyticsAcross>> {
+    use bma_store::campaigns::Breakdown;
+    let group = match q.group.as_deref() {
+        Some("template") => Breakdown::Template,
+        Some("country") => Breakdown::Country,
+        Some("brand") => Breakdown::Brand,
+        Some("channel") => Breakdown::Channel,
+        _ => {
+            let mut inv = Invalid::default();
+            inv.push("group", "must be one of template, country, brand, channel");
+            return Err(ApiError::invalid_query(inv.0));
+        }
+    };
+    Ok(Json(svc::analytics_across(&state.ctx, group).await?))
+}
+
+/// What the unsubscribe link of a campaign email would do; changes nothing (mail scanners
+/// follow links). Public: the signed token is the credential.
+#[utoipa::path(get, path = "/api/v1/unsubscribe/{token}", tag = "campaigns", params(("token" = String, Path)),
+    responses((status = 200, body = Unsubscribe), (status = 422, body = ErrorBody)))]
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<Json<Unsubscribe>> {
+    Ok(Json(unsubscribe::peek(&state.ctx, &token)?))
+}
+
+/// The one-click unsubscribe of RFC 8058 (`List-Unsubscribe=One-Click` in a form body, or any
+/// body): sets the contact's opt-out for the kind of campaign the token names; later campaigns
+/// of that kind skip them. A forged or damaged token is refused and nothing changes.
+#[utoipa::path(post, path = "/api/v1/unsubscribe/{token}", tag = "campaigns", params(("token" = String, Path)),
+    responses((status = 200, body = Unsubscribe), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<Unsubscribe>> {
+    Ok(Json(unsubscribe::confirm(&state.ctx, &token).await?))
 }

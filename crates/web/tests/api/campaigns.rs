@@ -14,19 +14,19 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 
-struct Rig {
-    app: TestApp,
-    wa: WhatsappFake,
-    line: LineFake,
-    worker: Worker,
-    token: String,
+pub(crate) struct Rig {
+    pub(crate) app: TestApp,
+    pub(crate) wa: WhatsappFake,
+    pub(crate) line: LineFake,
+    pub(crate) worker: Worker,
+    pub(crate) token: String,
 }
 
-async fn rig() -> Rig {
+pub(crate) async fn rig() -> Rig {
     rig_with(WhatsappFakeConfig::default()).await
 }
 
-async fn rig_with(wa_config: WhatsappFakeConfig) -> Rig {
+pub(crate) async fn rig_with(wa_config: WhatsappFakeConfig) -> Rig {
     let wa = WhatsappFake::start(wa_config).await.expect("whatsapp fake");
     let line = LineFake::start(LineFakeConfig::default()).await.expect("line fake");
     let env = crate::webhooks::fake_channels_env(&wa, &line);
@@ -40,7 +40,7 @@ async fn rig_with(wa_config: WhatsappFakeConfig) -> Rig {
 }
 
 impl Rig {
-    async fn drain(&self) {
+    pub(crate) async fn drain(&self) {
         for _ in 0..20 {
             if self.worker.run_once().await.expect("worker run").is_empty() {
                 return;
@@ -49,7 +49,7 @@ impl Rig {
     }
 
     /// A venue with `zones` lobby zones, made through the API.
-    async fn venue(&self, name: &str, brand: &str, zones: usize) -> Uuid {
+    pub(crate) async fn venue(&self, name: &str, brand: &str, zones: usize) -> Uuid {
         let mut body = venue_body(name);
         body["brand"] = json!(brand);
         let v = self.app.post("/api/v1/venues", Some(&self.token), body).await;
@@ -69,34 +69,34 @@ impl Rig {
         Uuid::parse_str(&id).expect("a venue id")
     }
 
-    async fn contact(&self, venue: Uuid, body: Value) -> Uuid {
+    pub(crate) async fn contact(&self, venue: Uuid, body: Value) -> Uuid {
         let c = self.app.post(&format!("/api/v1/venues/{venue}/contacts"), Some(&self.token), body).await;
         assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
         Uuid::parse_str(c.body["id"].as_str().expect("a contact id")).expect("a contact id")
     }
 
-    async fn create(&self, body: Value) -> String {
+    pub(crate) async fn create(&self, body: Value) -> String {
         let c = self.app.post("/api/v1/campaigns", Some(&self.token), body).await;
         assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
         c.body["id"].as_str().expect("a campaign id").to_owned()
     }
 
-    async fn post(&self, path: &str) -> crate::helpers::Response {
+    pub(crate) async fn post(&self, path: &str) -> crate::helpers::Response {
         self.app.post(path, Some(&self.token), json!({})).await
     }
 
-    async fn analytics(&self, id: &str) -> Value {
+    pub(crate) async fn analytics(&self, id: &str) -> Value {
         let a = self.app.get(&format!("/api/v1/campaigns/{id}/analytics"), &self.token).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
         a.body
     }
 
-    async fn count(&self, sql: &'static str) -> i64 {
+    pub(crate) async fn count(&self, sql: &'static str) -> i64 {
         self.app.count(sql).await
     }
 }
 
-fn whatsapp_campaign(venues: &[Uuid]) -> Value {
+pub(crate) fn whatsapp_campaign(venues: &[Uuid]) -> Value {
     json!({
         "name": "Maintenance notice",
         "type": "service",
@@ -352,7 +352,11 @@ async fn a_filtered_audience_reaches_matching_venues_contacts_of_the_chosen_role
     let sent = r.line.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "U0000000000000000000000000000000a");
-    assert_eq!(sent[0].messages[0]["text"], "Dear Owner A, new dinner playlists for Hilton Pattaya.");
+    assert_eq!(
+        sent[0].messages[0]["text"],
+        "Dear Owner A, new dinner playlists for Hilton Pattaya.\n\nReply STOP to stop these messages.",
+        "a promotional message ends with how to opt out"
+    );
     assert_eq!(r.analytics(&id).await["funnel"]["sent"], 1);
 }
 

@@ -7,6 +7,7 @@ mod analytics;
 mod audit;
 mod auth;
 mod bot;
+mod campaign_delivery;
 mod campaigns;
 mod control;
 mod conversations;
