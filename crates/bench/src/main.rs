@@ -7,6 +7,7 @@ mod bot;
 mod campaign;
 mod monitor;
 mod openloop;
+mod portal;
 mod stats;
 mod webhooks;
 
@@ -109,14 +110,9 @@ fn wrk(url: &str, token: &str, script: Option<&str>, o: &Opts) -> anyhow::Result
     Ok(r)
 }
 
-async fn api() -> anyhow::Result<()> {
-    let o = opts()?;
-    let (db, url) = bma_store::testing::fresh_database().await?;
-    let started = Instant::now();
-    let plan = bma_store::seed::SeedPlan { venues: o.venues, zones: o.zones, seed: 42, soundtrack_ids: true };
-    let report = bma_store::seed::seed_fleet(&db, &plan, |_, _| {}).await?;
-    let seed_secs = started.elapsed().as_secs_f64();
-
+/// The application over the database at `url`, as a benchmark runs it: production settings with
+/// rate limits out of the way, the in-process cache, no outgoing email.
+async fn bench_context(url: &str) -> anyhow::Result<AppContext> {
     let env: HashMap<&str, &str> = HashMap::from([
         ("JWT_SECRET_KEY", "bench-secret-bench-secret-bench-secret"),
         ("DATA_ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
@@ -126,25 +122,31 @@ async fn api() -> anyhow::Result<()> {
         ("DATABASE_MAX_CONNECTIONS", "20"),
     ]);
     let config = Config::from_source(&env, Strictness::Production).map_err(|e| anyhow::anyhow!("{e}"))?;
-    db.close().await;
-    let db = bma_store::connect(&url, config.database_max_connections).await?;
-    let ctx = AppContext::new(
-        db.clone(),
-        bma_kv::Kv::memory(),
-        std::sync::Arc::new(bma_integrations::email::Unconfigured),
-        config,
-    );
+    let db = bma_store::connect(url, config.database_max_connections).await?;
+    let mail = std::sync::Arc::new(bma_integrations::email::Unconfigured);
+    Ok(AppContext::new(db, bma_kv::Kv::memory(), mail, config))
+}
+
+/// A member of `role` signed in: their session's tokens.
+async fn bench_member(ctx: &AppContext, role: Role) -> anyhow::Result<bma_app::services::auth::TokenPair> {
     let email = Email::parse("bench@bma.test")?;
-    bma_app::services::team::create_with_password(
-        &ctx,
-        &email,
-        &PersonName::parse("Bench")?,
-        Role::Viewer,
-        &Password::parse("bench-password-1")?,
-    )
-    .await?;
-    let pair =
-        bma_app::services::auth::login(&ctx, "bench@bma.test", "bench-password-1", None, &Default::default()).await?;
+    let (name, password) = (PersonName::parse("Bench")?, Password::parse("bench-password-1")?);
+    bma_app::services::team::create_with_password(ctx, &email, &name, role, &password).await?;
+    Ok(bma_app::services::auth::login(ctx, "bench@bma.test", "bench-password-1", None, &Default::default()).await?)
+}
+
+async fn api() -> anyhow::Result<()> {
+    let o = opts()?;
+    let (db, url) = bma_store::testing::fresh_database().await?;
+    let started = Instant::now();
+    let plan = bma_store::seed::SeedPlan { venues: o.venues, zones: o.zones, seed: 42, soundtrack_ids: true };
+    let report = bma_store::seed::seed_fleet(&db, &plan, |_, _| {}).await?;
+    let seed_secs = started.elapsed().as_secs_f64();
+
+    db.close().await;
+    let ctx = bench_context(&url).await?;
+    let db = ctx.db.clone();
+    let pair = bench_member(&ctx, Role::Viewer).await?;
 
     let extra = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello" }));
     let (cached, _) = bma_web::build_with_extra(bma_web::AppState::new(ctx.clone()), extra.clone());
@@ -307,8 +309,9 @@ fn main() -> anyhow::Result<()> {
         Some("webhooks") => rt.block_on(webhooks::run()),
         Some("bot") => rt.block_on(bot::run()),
         Some("campaign") => rt.block_on(campaign::run()),
+        Some("portal") => rt.block_on(portal::run()),
         _ => bail!(
-            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
+            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench portal [--venues N] [--zones N] [--history-days D] [--samples N]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
         ),
     }
 }
