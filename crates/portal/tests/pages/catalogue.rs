@@ -77,9 +77,23 @@ fn every_message_the_templates_and_pages_use_exists() {
         for (i, lit) in text.split('"').enumerate() {
             let looks =
                 lit.contains('-') && lit.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            let message = ["nav-", "signin-", "invitation-", "mfa-", "profile-", "status-", "dashboard-", "error-"]
-                .iter()
-                .any(|p| lit.starts_with(p));
+            let message = [
+                "nav-",
+                "signin-",
+                "invitation-",
+                "mfa-",
+                "profile-",
+                "status-",
+                "dashboard-",
+                "error-",
+                "venues-",
+                "team-",
+                "audit-",
+                "campaigns-",
+                "analytics-",
+            ]
+            .iter()
+            .any(|p| lit.starts_with(p));
             if i % 2 == 1 && looks && message && !lit.ends_with('-') {
                 used.push(lit.to_owned());
             }

@@ -5,7 +5,11 @@
 mod support;
 
 mod assets;
+mod audit;
 mod catalogue;
 mod profile;
+mod safety;
 mod sessions;
 mod status;
+mod team;
+mod venues;
