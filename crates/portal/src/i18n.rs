@@ -72,6 +72,7 @@ pub const AREAS: &[(&str, &str, &str)] = &[
     area!("venues"),
     area!("team"),
     area!("audit"),
+    area!("campaigns"),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

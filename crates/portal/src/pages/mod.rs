@@ -2,6 +2,7 @@
 //! `templates/<area>/` and its messages in `locales/*/<area>.ftl`.
 
 pub mod audit;
+pub mod campaigns;
 pub mod dashboard;
 pub mod invitation;
 pub mod profile;
@@ -35,4 +36,5 @@ pub fn routes() -> Router<AppState> {
         .merge(venues::routes())
         .merge(team::routes())
         .merge(audit::routes())
+        .merge(campaigns::routes())
 }

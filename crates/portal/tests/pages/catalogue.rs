@@ -104,6 +104,21 @@ fn every_message_the_templates_and_pages_use_exists() {
     used.extend(AlertKind::ALL.iter().map(|k| format!("alert-kind-{}", k.as_str())));
     used.extend(Role::ALL.iter().map(|r| format!("role-{}", r.as_str())));
     used.extend(Lang::ALL.iter().map(|l| format!("lang-{}", l.tag())));
+    used.extend(bma_domain::campaign::CampaignStatus::ALL.iter().map(|s| format!("campaigns-status-{}", s.as_str())));
+    used.extend(bma_domain::campaign::RecipientStatus::ALL.iter().map(|s| format!("recipient-{}", s.as_str())));
+    used.extend(bma_domain::venue::ZoneType::ALL.iter().map(|z| format!("zone-type-{}", z.as_str())));
+    used.extend(bma_domain::monitoring::ZoneStatus::ALL.iter().map(|z| format!("zone-status-{}", z.as_str())));
+    used.extend((0..7).map(|d| format!("weekday-{d}")));
+    used.extend(["whatsapp", "line", "email"].iter().map(|c| format!("channel-{c}")));
+    used.extend(["marketing", "service", "holiday"].iter().map(|t| format!("campaigns-type-{t}")));
+    used.extend(["whatsapp", "line", "email", "preferred"].iter().map(|t| format!("campaigns-channel-{t}")));
+    used.extend(["staff", "all", "role"].iter().map(|t| format!("campaigns-contacts-{t}")));
+    used.extend(
+        ["sent", "paused", "resumed", "cancelled", "duplicated", "tested", "refused"]
+            .iter()
+            .map(|d| format!("campaigns-done-{d}")),
+    );
+    used.extend(["team", "bot"].iter().map(|k| format!("audit-actor-{k}")));
     for k in ["operational", "degraded", "not-configured"] {
         used.push(format!("status-state-{k}"));
         used.push(format!("status-overall-{k}"));

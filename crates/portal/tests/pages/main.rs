@@ -6,6 +6,7 @@ mod support;
 
 mod assets;
 mod audit;
+mod campaigns;
 mod catalogue;
 mod profile;
 mod safety;

@@ -11,6 +11,9 @@ async fn posts_without_the_csrf_token_are_refused_on_every_new_form() {
     let app = portal().await;
     let token = app.token(Role::Manager).await;
     let (venue, _) = venue_with_lobby(&app, &token, venue_body("Lotus Sukhumvit")).await;
+    let body = serde_json::json!({"name": "Notice", "type": "service", "channel": "email", "target_venues": [venue], "message_template": "Hi"});
+    let campaign =
+        app.post("/api/v1/campaigns", Some(&token), body).await.body["id"].as_str().expect("a campaign").to_owned();
     let (admin, secret) = admin_with_mfa(&app).await;
     let v = Visitor::new(&app);
     v.sign_in(&admin, Some(&secret)).await;
@@ -27,6 +30,15 @@ async fn posts_without_the_csrf_token_are_refused_on_every_new_form() {
         format!("/team/{me}/role"),
         format!("/team/{me}/deactivate"),
         format!("/team/{me}/reactivate"),
+        "/campaigns".to_owned(),
+        "/campaigns/audience".to_owned(),
+        format!("/campaigns/{campaign}"),
+        format!("/campaigns/{campaign}/test"),
+        format!("/campaigns/{campaign}/do/send"),
+        format!("/campaigns/{campaign}/do/pause"),
+        format!("/campaigns/{campaign}/do/resume"),
+        format!("/campaigns/{campaign}/do/cancel"),
+        format!("/campaigns/{campaign}/do/duplicate"),
     ];
     for path in forms {
         let r =
@@ -39,6 +51,8 @@ async fn posts_without_the_csrf_token_are_refused_on_every_new_form() {
     }
     assert_eq!(app.count("SELECT count(*) FROM venues WHERE name = 'Forged'").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action LIKE 'member.update%'").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM campaigns").await, 1, "no copy, no new campaign");
+    assert_eq!(app.count("SELECT count(*) FROM campaigns WHERE status = 'draft'").await, 1, "not sent");
 }
 
 #[tokio::test]
