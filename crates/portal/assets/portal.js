@@ -25,6 +25,9 @@
     root.querySelectorAll("input[data-tz-offset]").forEach(function (el) {
       el.value = String(-new Date().getTimezoneOffset());
     });
+    root.querySelectorAll("input[data-tz-name]").forEach(function (el) {
+      el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    });
   }
   // A chosen file is read into the text field it fills (the CSV import), then posted as a form.
   function fileFields(root) {

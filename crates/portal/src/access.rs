@@ -28,6 +28,7 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { key: "nav-dashboard", href: "/dashboard", api: (Method::GET, "/api/v1/analytics/dashboard") },
     NavEntry { key: "nav-venues", href: "/venues", api: (Method::GET, "/api/v1/venues") },
     NavEntry { key: "nav-campaigns", href: "/campaigns", api: (Method::GET, "/api/v1/campaigns") },
+    NavEntry { key: "nav-analytics", href: "/analytics", api: (Method::GET, "/api/v1/analytics/satisfaction") },
     NavEntry { key: "nav-team", href: "/team", api: (Method::GET, "/api/v1/team/members") },
     NavEntry { key: "nav-audit", href: "/audit", api: (Method::GET, "/api/v1/audit-log") },
 ];

@@ -73,6 +73,7 @@ pub const AREAS: &[(&str, &str, &str)] = &[
     area!("team"),
     area!("audit"),
     area!("campaigns"),
+    area!("analytics"),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

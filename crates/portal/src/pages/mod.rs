@@ -1,6 +1,7 @@
 //! The portal's pages, one module per area; each module owns its routes, its templates under
 //! `templates/<area>/` and its messages in `locales/*/<area>.ftl`.
 
+pub mod analytics;
 pub mod audit;
 pub mod campaigns;
 pub mod dashboard;
@@ -37,4 +38,5 @@ pub fn routes() -> Router<AppState> {
         .merge(team::routes())
         .merge(audit::routes())
         .merge(campaigns::routes())
+        .merge(analytics::routes())
 }

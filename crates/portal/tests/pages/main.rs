@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod analytics;
 mod assets;
 mod audit;
 mod campaigns;
