@@ -64,6 +64,10 @@ pub async fn ingest(ctx: &AppContext, channel: Channel, items: Vec<InboundItem>)
     for id in &report.conversations {
         crate::events::publish(ctx, &json!({"type": "conversation.updated", "id": id})).await;
     }
+    // Delivery and read receipts move campaign funnels (the portal's live funnel listens).
+    if report.statuses > 0 {
+        crate::events::publish(ctx, &json!({"type": "message.status", "count": report.statuses})).await;
+    }
     metrics::counter!("messages_inbound_total", "channel" => channel.as_str()).increment(report.stored as u64);
     Ok(report)
 }

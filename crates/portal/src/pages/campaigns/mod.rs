@@ -236,12 +236,12 @@ async fn recipients_csv(State(state): State<AppState>, visit: Visit, Path(id): P
         .into_response())
 }
 
-/// Whether an event may move this campaign's funnel: its own progress, or a delivery or reply
-/// on a conversation (where the recipients' messages live).
+/// Whether an event may move this campaign's funnel: its own progress, a delivery or read
+/// receipt (`message.status`), or a reply on a conversation (where the recipients' messages live).
 fn moves_the_funnel(e: &Incoming, id: Uuid) -> bool {
     match e.kind.as_str() {
         "campaign.progress" => e.json.contains(&id.to_string()),
-        k => k.starts_with("conversation."),
+        k => k.starts_with("conversation.") || k == "message.status",
     }
 }
 
@@ -292,7 +292,7 @@ mod tests {
         let id = Uuid::new_v4();
         let own = Incoming::parse(&format!(r#"{{"type":"campaign.progress","id":"{id}"}}"#));
         let other = Incoming::parse(&format!(r#"{{"type":"campaign.progress","id":"{}"}}"#, Uuid::new_v4()));
-        let delivery = Incoming::parse(r#"{"type":"conversation.updated"}"#);
+        let delivery = Incoming::parse(r#"{"type":"message.status","count":1}"#);
         let zone = Incoming::parse(r#"{"type":"zone.changed"}"#);
         assert!(moves_the_funnel(&own, id) && moves_the_funnel(&delivery, id));
         assert!(!moves_the_funnel(&other, id) && !moves_the_funnel(&zone, id));
