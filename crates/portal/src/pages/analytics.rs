@@ -56,7 +56,7 @@ impl Report {
     }
 
     /// The groupings the report's API takes.
-    fn groups(self) -> &'static [&'static str] {
+    pub fn groups(self) -> &'static [&'static str] {
         match self {
             Report::Uptime => &["venue", "brand", "country", "zone_type"],
             _ => &["day", "week", "month", "venue", "brand", "country", "member", "channel"],
@@ -64,7 +64,7 @@ impl Report {
     }
 
     /// The columns shown (the API's field names), the first one charted.
-    fn columns(self) -> &'static [&'static str] {
+    pub fn columns(self) -> &'static [&'static str] {
         match self {
             Report::Satisfaction => &["satisfied_share", "average", "responses", "surveys_sent", "response_rate"],
             Report::Uptime => &["uptime_percentage", "zones", "up_seconds", "down_seconds", "unknown_seconds"],
@@ -191,6 +191,28 @@ fn range(q: &AnalyticsQuery) -> (OffsetDateTime, OffsetDateTime) {
     (day_start(from, offset), end)
 }
 
+/// What a query asks the report's API for: the range, the grouping it supports, the time zone.
+struct Asked {
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    group: Option<String>,
+    tz: Option<String>,
+}
+
+impl Asked {
+    fn of(q: &AnalyticsQuery, report: Report) -> Self {
+        let (from, to) = range(q);
+        let group = report.groups().iter().find(|g| **g == q.group).map(|g| (*g).to_owned());
+        Asked { from, to, group, tz: Some(q.tz.trim().to_owned()).filter(|t| !t.is_empty()) }
+    }
+
+    /// `from`, `to`, the grouping and the time zone as the API's query takes them.
+    fn args(&self) -> [Option<String>; 4] {
+        let text = |t: OffsetDateTime| t.format(&Rfc3339).ok();
+        [text(self.from), text(self.to), self.group.clone(), self.tz.clone()]
+    }
+}
+
 async fn page(
     State(state): State<AppState>,
     visit: Visit,
@@ -198,11 +220,9 @@ async fn page(
 ) -> PortalResult<Response> {
     let report = Report::parse(&q.report);
     let s = visit.member_allowed(&Method::GET, report.api())?.clone();
-    let (from, to) = range(&q);
-    let group = report.groups().iter().find(|g| **g == q.group).map(|g| (*g).to_owned());
-    let text = |t: OffsetDateTime| t.format(&Rfc3339).ok();
-    let args = [text(from), text(to), group.clone(), Some(q.tz.trim().to_owned()).filter(|t| !t.is_empty())];
-    let fetched = fetch(&state, &s, report, args, "json").await?;
+    let asked = Asked::of(&q, report);
+    let (from, to) = (asked.from, asked.to);
+    let fetched = fetch(&state, &s, report, asked.args(), "json").await?;
     let c = Chrome::new(&visit, "analytics-title", "/analytics");
     let columns = report.columns();
     let (mut total, mut lines, error) = (None, Vec::new(), fetched.is_err());
@@ -235,37 +255,27 @@ async fn page(
     .replace('<', "\\u003c");
     q.from = date_text(from.to_offset(viewer_offset(q.offset.trim().parse().ok())).date());
     q.to = date_text((to - Duration::seconds(1)).to_offset(viewer_offset(q.offset.trim().parse().ok())).date());
-    let csv = format!(
-        "/analytics/csv{}",
-        query_string(&[
-            ("report", report.as_str().to_owned()),
+    let link = |path: &str, r: Report, group: &str| {
+        let params = [
+            ("report", r.as_str().to_owned()),
             ("from", q.from.clone()),
             ("to", q.to.clone()),
-            ("group", group.clone().unwrap_or_default()),
+            ("group", group.to_owned()),
             ("offset", q.offset.clone()),
-            ("tz", q.tz.clone())
-        ])
-    );
+            ("tz", q.tz.clone()),
+        ];
+        format!("{path}{}", query_string(&params))
+    };
+    let csv = link("/analytics/csv", report, asked.group.as_deref().unwrap_or(""));
     let tabs = Report::ALL
         .iter()
         .filter(|r| s.can(&Method::GET, r.api()))
-        .map(|r| {
-            let href = format!(
-                "/analytics{}",
-                query_string(&[
-                    ("report", r.as_str().to_owned()),
-                    ("from", q.from.clone()),
-                    ("to", q.to.clone()),
-                    ("offset", q.offset.clone())
-                ])
-            );
-            (href, c.tk("analytics-report-", r.as_str()), *r == report)
-        })
+        .map(|r| (link("/analytics", *r, ""), c.tk("analytics-report-", r.as_str()), *r == report))
         .collect();
     let groups = report
         .groups()
         .iter()
-        .map(|g| ((*g).to_owned(), c.tk("analytics-group-", g), Some(*g) == group.as_deref()))
+        .map(|g| ((*g).to_owned(), c.tk("analytics-group-", g), Some(*g) == asked.group.as_deref()))
         .collect();
     let page = AnalyticsPage {
         columns: columns.iter().map(|k| c.tk("analytics-col-", k)).collect(),
@@ -291,11 +301,7 @@ async fn page(
 async fn csv(State(state): State<AppState>, visit: Visit, Query(q): Query<AnalyticsQuery>) -> PortalResult<Response> {
     let report = Report::parse(&q.report);
     let s = visit.member_allowed(&Method::GET, report.api())?.clone();
-    let (from, to) = range(&q);
-    let group = report.groups().iter().find(|g| **g == q.group).map(|g| (*g).to_owned());
-    let text = |t: OffsetDateTime| t.format(&Rfc3339).ok();
-    let tz = Some(q.tz.trim().to_owned()).filter(|t| !t.is_empty());
-    match fetch(&state, &s, report, [text(from), text(to), group, tz], "csv").await? {
+    match fetch(&state, &s, report, Asked::of(&q, report).args(), "csv").await? {
         Ok(res) | Err(res) => Ok(res),
     }
 }

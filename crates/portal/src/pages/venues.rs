@@ -204,13 +204,13 @@ impl VenueForm {
             timezone: Some(&self.timezone),
             soundtrack_account_id: Some(&self.soundtrack_account_id),
         };
+        // Every error at once: the venue's fields', then the hours'.
         match VenueDraft::parse(&raw, hours) {
-            Ok(d) if inv.is_empty() => Ok(d),
-            Ok(_) => Err(inv),
-            Err(e) => {
-                inv.0.extend(e.0);
-                Err(inv)
+            Err(mut e) => {
+                e.0.append(&mut inv.0);
+                Err(e)
             }
+            Ok(d) => inv.into_result().map(|()| d),
         }
     }
 }

@@ -3,32 +3,15 @@
 //! the browser while the WhatsApp fake delivers its status webhooks.
 
 use crate::driver::Browser;
+use crate::journeys::sign_in;
 use crate::support::helpers::{self, venue_body, venue_with_lobby};
-use crate::support::{Options, PASSWORD, admin_with_mfa, portal_with};
+use crate::support::{Options, admin_with_mfa, portal_with};
 use bma_app::jobs::{Registry, Worker};
 use bma_domain::access::Role;
 use bma_fakes::line::{LineFake, LineFakeConfig};
 use bma_fakes::whatsapp::{WhatsappFake, WhatsappFakeConfig};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-/// The text of the element `id`, read in one step (the live funnel is swapped under the driver).
-async fn live_text(b: &Browser, id: &str) -> String {
-    let js = "const e = document.getElementById(arguments[0]); return e ? e.textContent : '';";
-    b.client.execute(js, vec![json!(id)]).await.expect("read").as_str().unwrap_or_default().to_owned()
-}
-
-async fn sign_in(b: &Browser, email: &str, totp_secret: Option<&[u8]>) {
-    b.goto("/sign-in").await;
-    b.fill("#email", email).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("main form button").await;
-    if let Some(secret) = totp_secret {
-        b.fill("#code", &bma_app::security::totp::code_at(secret, helpers::now() + 30)).await;
-        b.click("main form button").await;
-    }
-    b.find("#fleet").await;
-}
 
 #[tokio::test]
 async fn every_new_page_passes_axe_at_desk_and_phone_width() {
@@ -81,20 +64,8 @@ async fn every_new_page_passes_axe_at_desk_and_phone_width() {
 async fn a_campaign_is_created_and_sent_in_the_browser_and_its_funnel_moves_without_a_reload() {
     let wa = WhatsappFake::start(WhatsappFakeConfig::default()).await.expect("whatsapp fake");
     let line = LineFake::start(LineFakeConfig::default()).await.expect("line fake");
-    let c = wa.config().clone();
-    let env = vec![
-        ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
-        ("WHATSAPP_VERIFY_TOKEN", "verify-me".to_owned()),
-        ("WHATSAPP_ACCESS_TOKEN", c.access_token.clone()),
-        ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", c.business_account_id.clone()),
-        ("WHATSAPP_API_URL", wa.base_url()),
-        ("LINE_CHANNEL_SECRET", line.channel_secret().to_owned()),
-        ("LINE_CHANNEL_ACCESS_TOKEN", line.channel_access_token().to_owned()),
-        ("LINE_API_URL", line.url()),
-        ("LINE_DATA_URL", line.url()),
-        ("BOT_ENABLED", "false".to_owned()),
-    ];
+    let base_env = vec![("WHATSAPP_VERIFY_TOKEN", "verify-me".to_owned()), ("BOT_ENABLED", "false".to_owned())];
+    let env = helpers::fake_channels_env_over(base_env, &wa, &line);
     let app = portal_with(Options { env, ..Options::default() }).await;
     let base = app.serve().await;
     wa.set_webhook(&format!("{base}/api/v1/webhooks/whatsapp"));
@@ -140,7 +111,7 @@ async fn a_campaign_is_created_and_sent_in_the_browser_and_its_funnel_moves_with
     loop {
         worker.run_once().await.expect("worker run");
         wa.flush().await;
-        if live_text(&b, "funnel-read").await == "1" {
+        if b.live_text("funnel-read").await == "1" {
             break;
         }
         assert!(sent.elapsed() < Duration::from_secs(10), "the funnel never showed the read receipt");
@@ -148,7 +119,7 @@ async fn a_campaign_is_created_and_sent_in_the_browser_and_its_funnel_moves_with
     }
     let stayed = b.client.execute("return window.stayed === true", vec![]).await.expect("read");
     assert_eq!(stayed, json!(true), "the funnel moved without a reload");
-    assert_eq!(live_text(&b, "funnel-queued").await, "0");
+    assert_eq!(b.live_text("funnel-queued").await, "0");
     b.accessible().await;
     b.screenshots("funnel").await;
     b.close().await;

@@ -118,31 +118,10 @@ fn every_message_the_templates_and_pages_use_exists() {
             .iter()
             .map(|d| format!("campaigns-done-{d}")),
     );
-    for g in ["day", "week", "month", "venue", "brand", "country", "member", "channel", "zone_type"] {
-        used.push(format!("analytics-group-{g}"));
-    }
-    for k in [
-        "satisfied_share",
-        "average",
-        "responses",
-        "surveys_sent",
-        "response_rate",
-        "uptime_percentage",
-        "zones",
-        "up_seconds",
-        "down_seconds",
-        "unknown_seconds",
-        "conversations",
-        "inbound_messages",
-        "outbound_messages",
-        "median_first_response_seconds",
-        "closed",
-        "median_resolution_seconds",
-    ] {
-        used.push(format!("analytics-col-{k}"));
-    }
-    for r in ["satisfaction", "uptime", "conversations"] {
-        used.push(format!("analytics-report-{r}"));
+    for r in bma_portal::pages::analytics::Report::ALL {
+        used.push(format!("analytics-report-{}", r.as_str()));
+        used.extend(r.groups().iter().map(|g| format!("analytics-group-{g}")));
+        used.extend(r.columns().iter().map(|k| format!("analytics-col-{k}")));
     }
     used.extend(["team", "bot"].iter().map(|k| format!("audit-actor-{k}")));
     for k in ["operational", "degraded", "not-configured"] {
