@@ -7,49 +7,22 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use std::sync::OnceLock;
 use unic_langid::LanguageIdentifier;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    Th,
-}
+pub use bma_domain::bot::Lang;
 
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Th];
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Th => "th",
-        }
-    }
-
-    pub fn parse(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Lang::En),
-            "th" => Some(Lang::Th),
-            _ => None,
-        }
-    }
-
-    /// The first supported language of an `Accept-Language` header, by preference weight.
-    pub fn from_accept_language(header: &str) -> Option<Lang> {
-        let mut ranked: Vec<(f32, Lang)> = header
-            .split(',')
-            .filter_map(|part| {
-                let mut it = part.split(';');
-                let lang = Lang::parse(it.next()?)?;
-                let q = it
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                (q > 0.0).then_some((q, lang))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-        ranked.first().map(|(_, l)| *l)
-    }
+/// The first supported language of an `Accept-Language` header, by preference weight.
+pub fn from_accept_language(header: &str) -> Option<Lang> {
+    let mut ranked: Vec<(f32, Lang)> = header
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.split(';');
+            let lang = Lang::parse(it.next()?)?;
+            let q =
+                it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+            (q > 0.0).then_some((q, lang))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranked.first().map(|(_, l)| *l)
 }
 
 macro_rules! area {
@@ -79,17 +52,17 @@ pub const AREAS: &[(&str, &str, &str)] = &[
 type Bundle = FluentBundle<FluentResource>;
 
 fn build(lang: Lang) -> Bundle {
-    let id: LanguageIdentifier = lang.tag().parse().unwrap_or_default();
+    let id: LanguageIdentifier = lang.as_str().parse().unwrap_or_default();
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     bundle.set_use_isolating(false);
     for (area, en, th) in AREAS {
         let source = if lang == Lang::Th { *th } else { *en };
         let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(partial, errors)| {
-            tracing::error!(area, lang = lang.tag(), ?errors, "catalogue has syntax errors");
+            tracing::error!(area, lang = lang.as_str(), ?errors, "catalogue has syntax errors");
             partial
         });
         if let Err(errors) = bundle.add_resource(resource) {
-            tracing::error!(area, lang = lang.tag(), ?errors, "catalogue repeats a message");
+            tracing::error!(area, lang = lang.as_str(), ?errors, "catalogue repeats a message");
         }
     }
     bundle
@@ -118,7 +91,7 @@ impl Tr {
     fn format(&self, id: &str, args: Option<&FluentArgs<'_>>) -> String {
         let b = bundle(self.lang);
         let Some(pattern) = b.get_message(id).and_then(|m| m.value()) else {
-            tracing::warn!(id, lang = self.lang.tag(), "missing message");
+            tracing::warn!(id, lang = self.lang.as_str(), "missing message");
             return id.to_owned();
         };
         let mut errors = Vec::new();
@@ -169,8 +142,8 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_supported_language() {
-        assert_eq!(Lang::from_accept_language("th-TH,th;q=0.9,en;q=0.8"), Some(Lang::Th));
-        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, th;q=0.7"), Some(Lang::Th));
-        assert_eq!(Lang::from_accept_language("de"), None);
+        assert_eq!(from_accept_language("th-TH,th;q=0.9,en;q=0.8"), Some(Lang::Th));
+        assert_eq!(from_accept_language("fr-FR, en;q=0.5, th;q=0.7"), Some(Lang::Th));
+        assert_eq!(from_accept_language("de"), None);
     }
 }

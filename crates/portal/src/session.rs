@@ -220,7 +220,7 @@ fn language(headers: &HeaderMap) -> Lang {
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
-            .and_then(Lang::from_accept_language)
+            .and_then(crate::i18n::from_accept_language)
             .unwrap_or_default()
     })
 }

@@ -174,3 +174,21 @@ pub async fn clear_totp(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
     .await
     .map(|_| ())
 }
+
+/// The language the member chose for the portal, if any.
+pub async fn language(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<bma_domain::bot::Lang>> {
+    sqlx::query_scalar("SELECT language FROM team_members WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
+pub async fn set_language(db: impl PgExecutor<'_>, id: Uuid, lang: bma_domain::bot::Lang) -> sqlx::Result<()> {
+    sqlx::query("UPDATE team_members SET language = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(lang)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

@@ -40,6 +40,30 @@ pub enum Lang {
     Th,
 }
 
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Th];
+
+    /// The language's tag (`en`, `th`), as stored and as in HTML's `lang`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Th => "th",
+        }
+    }
+
+    /// A language tag's primary subtag (`th`, `th-TH`, `EN_gb`).
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "th" => Some(Lang::Th),
+            _ => None,
+        }
+    }
+}
+
+crate::sql::text_column!(Lang, Lang::parse);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Intent {

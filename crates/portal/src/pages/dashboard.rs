@@ -111,7 +111,9 @@ async fn live(
         let show = moves_the_dashboard(&e.kind) && role.grants(permission_for(&e.kind));
         async move { show.then_some(()) }
     });
-    // Once at connection too, for what changed between the page and the stream.
+    // Once at connection too, for what changed between the page and the stream; a burst of events
+    // already waiting is rendered once.
+    let changes = changes.ready_chunks(256).map(|_| ());
     let events = stream::once(async {}).chain(changes).then(move |()| {
         let (ctx, visit) = (ctx.clone(), visit.clone());
         async move { stream::iter(fragments(&ctx, &visit, can_resolve).await.into_iter().map(Ok)) }

@@ -37,7 +37,8 @@ async fn profile(state: &AppState, visit: &Visit, outcome: Outcome) -> PortalRes
     let s = visit.member()?;
     let m = bma_store::members::find(&state.ctx.db, s.member_id()).await?.ok_or(PortalError::SignIn)?;
     let c = Chrome::new(visit, "profile-title", "/profile");
-    let langs = Lang::ALL.iter().map(|l| (l.tag(), c.t(&format!("lang-{}", l.tag())), *l == visit.lang)).collect();
+    let langs =
+        Lang::ALL.iter().map(|l| (l.as_str(), c.t(&format!("lang-{}", l.as_str())), *l == visit.lang)).collect();
     let role = c.t(&format!("role-{}", m.role.as_str()));
     let (notice, error) = match outcome {
         Some((key, false)) => (Some(c.t(key)), None),
@@ -114,12 +115,19 @@ struct LanguageForm {
     lang: String,
 }
 
-/// Saves the language for this browser (a year-long cookie the server reads first).
-async fn set_language(visit: Visit, Form(form): Form<LanguageForm>) -> PortalResult<Response> {
-    visit.member()?;
+/// Saves the member's language, and sets it for this browser (a cookie the server reads first;
+/// signing in elsewhere sets it from the member).
+async fn set_language(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<LanguageForm>,
+) -> PortalResult<Response> {
+    let s = visit.member()?;
     let lang = Lang::parse(&form.lang).ok_or(PortalError::NotFound)?;
+    bma_store::members::set_language(&state.ctx.db, s.member_id(), lang).await?;
     let mut res = see_other("/profile");
-    res.headers_mut().append(header::SET_COOKIE, set_cookie(LANG_COOKIE, lang.tag(), 31_536_000, visit.secure, true));
+    res.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(LANG_COOKIE, lang.as_str(), 31_536_000, visit.secure, true));
     Ok(res)
 }
 

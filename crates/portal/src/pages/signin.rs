@@ -3,7 +3,7 @@
 
 use crate::error::{PortalError, PortalResult};
 use crate::layout::{Chrome, render};
-use crate::session::{Visit, clear_session_cookies, see_other, session_cookies};
+use crate::session::{LANG_COOKIE, Visit, clear_session_cookies, see_other, session_cookies, set_cookie};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::header;
@@ -75,13 +75,21 @@ async fn show(visit: Visit) -> PortalResult<Response> {
     render(&SignInPage { c: Chrome::new(&visit, "signin-title", ""), email: String::new(), error: None, pending: None })
 }
 
-fn signed_in(ctx: &AppContext, visit: &Visit, pair: &TokenPair) -> Response {
+/// The new session's cookies, and the member's saved language for this browser.
+async fn signed_in(ctx: &AppContext, visit: &Visit, pair: &TokenPair) -> PortalResult<Response> {
     let to = if pair.scope == "full" { "/dashboard" } else { "/profile/mfa" };
     let mut res = see_other(to);
     for v in session_cookies(ctx, pair, visit.secure) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
-    res
+    let member = ctx.jwt.verify(&pair.access_token, now()).map(|c| c.sub).ok();
+    if let Some(id) = member
+        && let Some(lang) = bma_store::members::language(&ctx.db, id).await?
+    {
+        let cookie = set_cookie(LANG_COOKIE, lang.as_str(), 31_536_000, visit.secure, true);
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(res)
 }
 
 async fn submit(State(state): State<AppState>, visit: Visit, Form(form): Form<SignInForm>) -> PortalResult<Response> {
@@ -103,7 +111,7 @@ async fn submit(State(state): State<AppState>, visit: Visit, Form(form): Form<Si
         return error("signin-failed", None, email);
     }
     match auth::login(ctx, &email, &password, code.as_deref(), &visit.client()).await {
-        Ok(pair) => Ok(signed_in(ctx, &visit, &pair)),
+        Ok(pair) => signed_in(ctx, &visit, &pair).await,
         Err(bma_app::Error::Unauthorized { code: "mfa_required", .. }) => {
             let c = Chrome::new(&visit, "signin-title", "");
             render(&SignInPage { c, email: String::new(), error: None, pending: Some(seal(ctx, &email, &password)) })

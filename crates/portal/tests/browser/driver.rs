@@ -87,8 +87,20 @@ impl Browser {
         self.find(css).await.click().await.expect("clicked");
     }
 
+    /// The element's text; a live swap may replace the element between finding and reading it,
+    /// so a stale one is looked up again.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("text")
+        let mut tries = 0;
+        loop {
+            match self.find(css).await.text().await {
+                Ok(t) => return t,
+                Err(_) if tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("{css}: {e}"),
+            }
+        }
     }
 
     /// The text of the element `id`, read in one step: safe while a live fragment is swapped in

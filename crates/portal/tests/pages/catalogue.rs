@@ -37,13 +37,13 @@ fn english_and_thai_define_exactly_the_same_messages() {
 fn every_catalogue_file_is_loaded() {
     for lang in Lang::ALL {
         let mut found = Vec::new();
-        files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang.tag()), "ftl", &mut found);
+        files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang.as_str()), "ftl", &mut found);
         let mut names: Vec<String> =
             found.iter().filter_map(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned()).collect();
         names.sort();
         let mut listed: Vec<String> = AREAS.iter().map(|(a, _, _)| (*a).to_owned()).collect();
         listed.sort();
-        assert_eq!(names, listed, "locales/{} and i18n::AREAS", lang.tag());
+        assert_eq!(names, listed, "locales/{} and i18n::AREAS", lang.as_str());
     }
 }
 
@@ -103,7 +103,7 @@ fn every_message_the_templates_and_pages_use_exists() {
     used.extend(Severity::ALL.iter().map(|s| format!("severity-{}", s.as_str())));
     used.extend(AlertKind::ALL.iter().map(|k| format!("alert-kind-{}", k.as_str())));
     used.extend(Role::ALL.iter().map(|r| format!("role-{}", r.as_str())));
-    used.extend(Lang::ALL.iter().map(|l| format!("lang-{}", l.tag())));
+    used.extend(Lang::ALL.iter().map(|l| format!("lang-{}", l.as_str())));
     used.extend(bma_domain::campaign::CampaignStatus::ALL.iter().map(|s| format!("campaigns-status-{}", s.as_str())));
     used.extend(bma_domain::campaign::RecipientStatus::ALL.iter().map(|s| format!("recipient-{}", s.as_str())));
     used.extend(bma_domain::venue::ZoneType::ALL.iter().map(|z| format!("zone-type-{}", z.as_str())));

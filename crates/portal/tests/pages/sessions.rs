@@ -176,3 +176,17 @@ async fn the_language_follows_the_saved_choice_then_the_browser_then_english() {
     assert_eq!(r.location(), "/profile");
     assert!(v.get("/dashboard").await.text.contains(r#"<html lang="en">"#), "the saved choice wins");
 }
+
+#[tokio::test]
+async fn the_saved_language_follows_the_member_to_another_browser() {
+    let app = portal().await;
+    let email = app.member(Role::Manager).await;
+    let desk = Visitor::new(&app);
+    desk.sign_in(&email, None).await;
+    let csrf = desk.get("/profile").await.csrf();
+    desk.post("/profile/language", &[("csrf", &csrf), ("lang", "th")]).await;
+    let phone = Visitor::new(&app);
+    phone.sign_in(&email, None).await;
+    let page = phone.get("/dashboard").await;
+    assert!(page.text.contains(r#"<html lang="th">"#), "the member's choice, not the browser's default");
+}
