@@ -20,9 +20,31 @@
       field.value = decodeURIComponent(m[1]);
     }
   }
+  // A date filter's days are the viewer's: the form sends the browser's offset from UTC.
+  function offsets(root) {
+    root.querySelectorAll("input[data-tz-offset]").forEach(function (el) {
+      el.value = String(-new Date().getTimezoneOffset());
+    });
+    root.querySelectorAll("input[data-tz-name]").forEach(function (el) {
+      el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    });
+  }
+  // A chosen file is read into the text field it fills (the CSV import), then posted as a form.
+  function fileFields(root) {
+    root.querySelectorAll("input[type=file][data-fills]").forEach(function (el) {
+      el.addEventListener("change", function () {
+        var target = document.getElementById(el.dataset.fills);
+        if (el.files && el.files[0] && target) {
+          el.files[0].text().then(function (t) { target.value = t; });
+        }
+      });
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     invitation();
+    offsets(document);
+    fileFields(document);
   });
   document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); });
   document.addEventListener("htmx:sseMessage", function (e) { localTimes(e.target); });

@@ -24,8 +24,14 @@ pub struct NavEntry {
 }
 
 /// The navigation, in order. A new page adds its line here.
-pub const NAV: &[NavEntry] =
-    &[NavEntry { key: "nav-dashboard", href: "/dashboard", api: (Method::GET, "/api/v1/analytics/dashboard") }];
+pub const NAV: &[NavEntry] = &[
+    NavEntry { key: "nav-dashboard", href: "/dashboard", api: (Method::GET, "/api/v1/analytics/dashboard") },
+    NavEntry { key: "nav-venues", href: "/venues", api: (Method::GET, "/api/v1/venues") },
+    NavEntry { key: "nav-campaigns", href: "/campaigns", api: (Method::GET, "/api/v1/campaigns") },
+    NavEntry { key: "nav-analytics", href: "/analytics", api: (Method::GET, "/api/v1/analytics/satisfaction") },
+    NavEntry { key: "nav-team", href: "/team", api: (Method::GET, "/api/v1/team/members") },
+    NavEntry { key: "nav-audit", href: "/audit", api: (Method::GET, "/api/v1/audit-log") },
+];
 
 /// The entries `role` may see.
 pub fn nav_for(role: Role) -> impl Iterator<Item = &'static NavEntry> {

@@ -25,6 +25,7 @@ const SOURCES: &[Source] = &[
     Source { name: "htmx.min.js", bytes: include_bytes!("../assets/htmx.min.js"), content_type: JS },
     Source { name: "htmx-sse.min.js", bytes: include_bytes!("../assets/htmx-sse.min.js"), content_type: JS },
     Source { name: "uplot.min.js", bytes: include_bytes!("../assets/uplot.min.js"), content_type: JS },
+    Source { name: "charts.js", bytes: include_bytes!("../assets/charts.js"), content_type: JS },
     Source { name: "uplot.min.css", bytes: include_bytes!("../assets/uplot.min.css"), content_type: CSS },
 ];
 

@@ -36,8 +36,18 @@ macro_rules! area {
 }
 
 /// The catalogue files: (area, English, Thai). A new page area adds its line here.
-pub const AREAS: &[(&str, &str, &str)] =
-    &[area!("core"), area!("signin"), area!("dashboard"), area!("status"), area!("profile")];
+pub const AREAS: &[(&str, &str, &str)] = &[
+    area!("core"),
+    area!("signin"),
+    area!("dashboard"),
+    area!("status"),
+    area!("profile"),
+    area!("venues"),
+    area!("team"),
+    area!("audit"),
+    area!("campaigns"),
+    area!("analytics"),
+];
 
 type Bundle = FluentBundle<FluentResource>;
 

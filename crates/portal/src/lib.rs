@@ -6,6 +6,7 @@
 pub mod access;
 pub mod assets;
 pub mod error;
+pub mod forms;
 pub mod i18n;
 pub mod layout;
 pub mod pages;

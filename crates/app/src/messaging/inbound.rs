@@ -64,6 +64,12 @@ pub async fn ingest(ctx: &AppContext, channel: Channel, items: Vec<InboundItem>)
     for id in &report.conversations {
         crate::events::publish(ctx, &json!({"type": "conversation.updated", "id": id})).await;
     }
+    // Delivery and read receipts move campaign funnels (the portal's live funnel listens). Like
+    // `campaign.progress`, a bare and unjournaled nudge: a client that missed it reads the funnel.
+    if report.statuses > 0 {
+        let nudge = json!({"type": "message.status", "count": report.statuses});
+        let _ = ctx.kv.pubsub.publish(crate::events::CHANNEL, &nudge.to_string()).await;
+    }
     metrics::counter!("messages_inbound_total", "channel" => channel.as_str()).increment(report.stored as u64);
     Ok(report)
 }

@@ -1,11 +1,16 @@
 //! The portal's pages, one module per area; each module owns its routes, its templates under
 //! `templates/<area>/` and its messages in `locales/*/<area>.ftl`.
 
+pub mod analytics;
+pub mod audit;
+pub mod campaigns;
 pub mod dashboard;
 pub mod invitation;
 pub mod profile;
 pub mod signin;
 pub mod status;
+pub mod team;
+pub mod venues;
 
 use crate::session::{Visit, see_other};
 use axum::Router;
@@ -29,4 +34,9 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(dashboard::routes())
         .merge(status::routes())
+        .merge(venues::routes())
+        .merge(team::routes())
+        .merge(audit::routes())
+        .merge(campaigns::routes())
+        .merge(analytics::routes())
 }

@@ -103,6 +103,13 @@ impl Browser {
         }
     }
 
+    /// The text of the element `id`, read in one step: safe while a live fragment is swapped in
+    /// under the driver (where `text` can meet a stale element).
+    pub async fn live_text(&self, id: &str) -> String {
+        let js = "const e = document.getElementById(arguments[0]); return e ? e.textContent : '';";
+        self.client.execute(js, vec![json!(id)]).await.expect("read").as_str().unwrap_or_default().to_owned()
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default()
     }

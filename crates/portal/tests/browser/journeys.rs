@@ -8,7 +8,7 @@ use bma_fakes::soundtrack::{Fault, FaultKind, Target};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-async fn sign_in(b: &Browser, email: &str, totp_secret: Option<&[u8]>) {
+pub(crate) async fn sign_in(b: &Browser, email: &str, totp_secret: Option<&[u8]>) {
     b.goto("/").await;
     b.fill("#email", email).await;
     b.fill("#password", PASSWORD).await;
@@ -88,7 +88,7 @@ async fn a_zone_going_silent_turns_red_on_the_open_dashboard_within_two_seconds(
     let email = app.member(Role::Manager).await;
     let b = Browser::open(&app.serve().await, "zone-silent").await;
     sign_in(&b, &email, None).await;
-    assert_eq!(b.text("#fleet-silent").await, "0");
+    assert_eq!(b.live_text("fleet-silent").await.trim(), "0");
     tokio::time::sleep(Duration::from_millis(800)).await; // the live stream connects
 
     let zone = fake.accounts()[0].zones[0].id.clone();
@@ -102,7 +102,7 @@ async fn a_zone_going_silent_turns_red_on_the_open_dashboard_within_two_seconds(
     }
     let seen = Instant::now();
     loop {
-        if b.text("#fleet-silent").await == "1" {
+        if b.live_text("fleet-silent").await.trim() == "1" {
             break;
         }
         assert!(seen.elapsed() < Duration::from_secs(2), "the dashboard did not turn red within 2 s");

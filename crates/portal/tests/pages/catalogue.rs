@@ -77,9 +77,23 @@ fn every_message_the_templates_and_pages_use_exists() {
         for (i, lit) in text.split('"').enumerate() {
             let looks =
                 lit.contains('-') && lit.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            let message = ["nav-", "signin-", "invitation-", "mfa-", "profile-", "status-", "dashboard-", "error-"]
-                .iter()
-                .any(|p| lit.starts_with(p));
+            let message = [
+                "nav-",
+                "signin-",
+                "invitation-",
+                "mfa-",
+                "profile-",
+                "status-",
+                "dashboard-",
+                "error-",
+                "venues-",
+                "team-",
+                "audit-",
+                "campaigns-",
+                "analytics-",
+            ]
+            .iter()
+            .any(|p| lit.starts_with(p));
             if i % 2 == 1 && looks && message && !lit.ends_with('-') {
                 used.push(lit.to_owned());
             }
@@ -90,6 +104,26 @@ fn every_message_the_templates_and_pages_use_exists() {
     used.extend(AlertKind::ALL.iter().map(|k| format!("alert-kind-{}", k.as_str())));
     used.extend(Role::ALL.iter().map(|r| format!("role-{}", r.as_str())));
     used.extend(Lang::ALL.iter().map(|l| format!("lang-{}", l.as_str())));
+    used.extend(bma_domain::campaign::CampaignStatus::ALL.iter().map(|s| format!("campaigns-status-{}", s.as_str())));
+    used.extend(bma_domain::campaign::RecipientStatus::ALL.iter().map(|s| format!("recipient-{}", s.as_str())));
+    used.extend(bma_domain::venue::ZoneType::ALL.iter().map(|z| format!("zone-type-{}", z.as_str())));
+    used.extend(bma_domain::monitoring::ZoneStatus::ALL.iter().map(|z| format!("zone-status-{}", z.as_str())));
+    used.extend((0..7).map(|d| format!("weekday-{d}")));
+    used.extend(["whatsapp", "line", "email"].iter().map(|c| format!("channel-{c}")));
+    used.extend(["marketing", "service", "holiday"].iter().map(|t| format!("campaigns-type-{t}")));
+    used.extend(["whatsapp", "line", "email", "preferred"].iter().map(|t| format!("campaigns-channel-{t}")));
+    used.extend(["staff", "all", "role"].iter().map(|t| format!("campaigns-contacts-{t}")));
+    used.extend(
+        ["sent", "paused", "resumed", "cancelled", "duplicated", "tested", "refused"]
+            .iter()
+            .map(|d| format!("campaigns-done-{d}")),
+    );
+    for r in bma_portal::pages::analytics::Report::ALL {
+        used.push(format!("analytics-report-{}", r.as_str()));
+        used.extend(r.groups().iter().map(|g| format!("analytics-group-{g}")));
+        used.extend(r.columns().iter().map(|k| format!("analytics-col-{k}")));
+    }
+    used.extend(["team", "bot"].iter().map(|k| format!("audit-actor-{k}")));
     for k in ["operational", "degraded", "not-configured"] {
         used.push(format!("status-state-{k}"));
         used.push(format!("status-overall-{k}"));

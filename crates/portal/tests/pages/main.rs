@@ -4,8 +4,14 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod analytics;
 mod assets;
+mod audit;
+mod campaigns;
 mod catalogue;
 mod profile;
+mod safety;
 mod sessions;
 mod status;
+mod team;
+mod venues;

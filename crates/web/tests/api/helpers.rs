@@ -312,3 +312,26 @@ pub async fn venue_with_lobby(app: &TestApp, token: &str, body: Value) -> (uuid:
     let zone = zone.body["id"].as_str().expect("the zone is created");
     (uuid::Uuid::parse_str(&venue).expect("a venue id"), uuid::Uuid::parse_str(zone).expect("a zone id"))
 }
+
+/// `base` with the settings of a service that talks to these WhatsApp and LINE fakes both ways
+/// (their secrets replace any in `base`).
+pub fn fake_channels_env_over(
+    mut env: Vec<(&'static str, String)>,
+    wa: &bma_fakes::whatsapp::WhatsappFake,
+    line: &bma_fakes::line::LineFake,
+) -> Vec<(&'static str, String)> {
+    let c = wa.config().clone();
+    env.retain(|(k, _)| !matches!(*k, "WHATSAPP_APP_SECRET" | "LINE_CHANNEL_SECRET"));
+    env.extend([
+        ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
+        ("WHATSAPP_ACCESS_TOKEN", c.access_token.clone()),
+        ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
+        ("WHATSAPP_BUSINESS_ACCOUNT_ID", c.business_account_id.clone()),
+        ("WHATSAPP_API_URL", wa.base_url()),
+        ("LINE_CHANNEL_SECRET", line.channel_secret().to_owned()),
+        ("LINE_CHANNEL_ACCESS_TOKEN", line.channel_access_token().to_owned()),
+        ("LINE_API_URL", line.url()),
+        ("LINE_DATA_URL", line.url()),
+    ]);
+    env
+}

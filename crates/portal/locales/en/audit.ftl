@@ -1,0 +1,11 @@
+audit-title = Audit log
+audit-filter = Filter the audit log
+audit-actor = Who
+audit-anyone = Anyone
+audit-action = Action
+audit-entity = Entity
+audit-entity-id = Entity id
+audit-when = When
+audit-none = No entries match.
+audit-actor-team = A team member
+audit-actor-bot = The bot

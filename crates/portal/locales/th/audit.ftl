@@ -1,0 +1,11 @@
+audit-title = บันทึกการตรวจสอบ
+audit-filter = กรองบันทึกการตรวจสอบ
+audit-actor = ผู้กระทำ
+audit-anyone = ทุกคน
+audit-action = การกระทำ
+audit-entity = รายการ
+audit-entity-id = รหัสรายการ
+audit-when = เวลา
+audit-none = ไม่พบรายการที่ตรงกัน
+audit-actor-team = สมาชิกทีม
+audit-actor-bot = บอท
