@@ -20,10 +20,32 @@
       field.value = decodeURIComponent(m[1]);
     }
   }
+  // A chart from `data-uplot` (`[[unix seconds…], [values…]]`), drawn by the vendored uPlot.
+  function charts(root) {
+    if (!window.uPlot) { return; }
+    root.querySelectorAll("[data-uplot]").forEach(function (el) {
+      var data = JSON.parse(el.getAttribute("data-uplot"));
+      var width = Math.max(280, el.clientWidth || 600);
+      el.textContent = "";
+      new window.uPlot({ width: width, height: 200,
+        series: [{}, { label: el.dataset.label || "", stroke: "#1f7a44", fill: "rgba(31,122,68,.15)", paths: window.uPlot.paths.stepped({ align: 1 }) }],
+        scales: { y: { range: [0, 1] } }, axes: [{}, { values: function (u, v) { return v.map(function (x) { return x === 1 ? "1" : x === 0 ? "0" : ""; }); } }]
+      }, data, el);
+    });
+  }
+  // The volume slider says its value next to it.
+  function sliders(root) {
+    root.querySelectorAll("input[type=range]").forEach(function (el) {
+      var out = root.querySelector("output[for='" + el.id + "']");
+      if (out) { el.addEventListener("input", function () { out.textContent = el.value; }); }
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     invitation();
+    sliders(document);
   });
+  window.addEventListener("load", function () { charts(document); });
   document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); });
   document.addEventListener("htmx:sseMessage", function (e) { localTimes(e.target); });
 })();

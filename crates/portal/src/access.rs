@@ -24,8 +24,10 @@ pub struct NavEntry {
 }
 
 /// The navigation, in order. A new page adds its line here.
-pub const NAV: &[NavEntry] =
-    &[NavEntry { key: "nav-dashboard", href: "/dashboard", api: (Method::GET, "/api/v1/analytics/dashboard") }];
+pub const NAV: &[NavEntry] = &[
+    NavEntry { key: "nav-dashboard", href: "/dashboard", api: (Method::GET, "/api/v1/analytics/dashboard") },
+    NavEntry { key: "nav-monitoring", href: "/monitoring", api: (Method::GET, "/api/v1/monitoring/status") },
+];
 
 /// The entries `role` may see.
 pub fn nav_for(role: Role) -> impl Iterator<Item = &'static NavEntry> {

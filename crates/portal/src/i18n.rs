@@ -36,8 +36,15 @@ macro_rules! area {
 }
 
 /// The catalogue files: (area, English, Thai). A new page area adds its line here.
-pub const AREAS: &[(&str, &str, &str)] =
-    &[area!("core"), area!("signin"), area!("dashboard"), area!("status"), area!("profile")];
+pub const AREAS: &[(&str, &str, &str)] = &[
+    area!("core"),
+    area!("signin"),
+    area!("dashboard"),
+    area!("status"),
+    area!("profile"),
+    area!("monitoring"),
+    area!("alerts"),
+];
 
 type Bundle = FluentBundle<FluentResource>;
 

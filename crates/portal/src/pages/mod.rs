@@ -3,6 +3,7 @@
 
 pub mod dashboard;
 pub mod invitation;
+pub mod monitoring;
 pub mod profile;
 pub mod signin;
 pub mod status;
@@ -29,4 +30,5 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(dashboard::routes())
         .merge(status::routes())
+        .merge(monitoring::routes())
 }

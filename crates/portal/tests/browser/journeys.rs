@@ -8,7 +8,7 @@ use bma_fakes::soundtrack::{Fault, FaultKind, Target};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-async fn sign_in(b: &Browser, email: &str, totp_secret: Option<&[u8]>) {
+pub(crate) async fn sign_in(b: &Browser, email: &str, totp_secret: Option<&[u8]>) {
     b.goto("/").await;
     b.fill("#email", email).await;
     b.fill("#password", PASSWORD).await;

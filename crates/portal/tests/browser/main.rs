@@ -9,3 +9,4 @@ mod support;
 
 mod driver;
 mod journeys;
+mod monitoring;

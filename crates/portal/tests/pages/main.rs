@@ -6,6 +6,7 @@ mod support;
 
 mod assets;
 mod catalogue;
+mod monitoring;
 mod profile;
 mod sessions;
 mod status;

@@ -1,0 +1,3 @@
+nav-alerts = Alerts
+nav-maintenance = Maintenance
+maintenance-for-zone = Plan maintenance for this zone
