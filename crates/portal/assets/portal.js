@@ -44,6 +44,10 @@
     localTimes(document);
     invitation();
     sliders(document);
+    // Forms with local times say the browser's offset from UTC, in minutes east.
+    document.querySelectorAll("form[data-offset] input[name=offset]").forEach(function (el) {
+      el.value = String(-new Date().getTimezoneOffset());
+    });
   });
   window.addEventListener("load", function () { charts(document); });
   document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); });

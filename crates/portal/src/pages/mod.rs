@@ -1,6 +1,7 @@
 //! The portal's pages, one module per area; each module owns its routes, its templates under
 //! `templates/<area>/` and its messages in `locales/*/<area>.ftl`.
 
+pub mod alerts;
 pub mod dashboard;
 pub mod invitation;
 pub mod monitoring;
@@ -31,4 +32,5 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(status::routes())
         .merge(monitoring::routes())
+        .merge(alerts::routes())
 }

@@ -98,3 +98,45 @@ async fn a_zone_going_silent_turns_red_in_the_open_fleet_table_within_two_second
     b.screenshots("fleet-silent").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_manager_resolves_an_alert_and_plans_maintenance_for_a_zone() {
+    let app = crate::support::portal().await;
+    let alert = crate::support::zone_alert(&app).await;
+    let zone: uuid::Uuid = sqlx::query_scalar("SELECT id FROM zones").fetch_one(&app.ctx.db).await.expect("zone");
+    let email = app.member(Role::Manager).await;
+    let b = Browser::open(&app.serve().await, "alerts").await;
+    sign_in(&b, &email, None).await;
+    b.goto("/alerts").await;
+    b.find(&format!("#alert-{alert}")).await;
+    b.accessible().await;
+    b.screenshots("open").await;
+    b.click(&format!("#alert-{alert} button")).await;
+    b.find("p").await;
+    assert_eq!(b.path().await, "/alerts");
+    assert_eq!(b.count(&format!("#alert-{alert}")).await, 0, "resolved alerts leave the open list");
+    b.goto(&format!("/maintenance?zone={zone}")).await;
+    b.find("#maintenance-zone").await;
+    b.script(
+        "const done = arguments[arguments.length - 1];
+         document.getElementById('starts').value = '2030-01-01T10:00';
+         document.getElementById('ends').value = '2030-01-01T12:00'; done(true);",
+        vec![],
+    )
+    .await;
+    b.fill("#reason", "Rewiring the lobby").await;
+    b.accessible().await;
+    b.screenshots("plan").await;
+    b.click("form[action='/maintenance'] button").await;
+    b.find("#windows").await;
+    assert!(b.text("#windows").await.contains("Rewiring the lobby"));
+    let offset: i32 =
+        sqlx::query_scalar("SELECT (EXTRACT(HOUR FROM starts_at AT TIME ZONE 'UTC'))::int FROM maintenance_windows")
+            .fetch_one(&app.ctx.db)
+            .await
+            .expect("a window");
+    assert_eq!(offset, 10, "the browser runs in UTC, so 10:00 is kept as 10:00 UTC");
+    b.accessible().await;
+    b.screenshots("windows").await;
+    b.close().await;
+}
