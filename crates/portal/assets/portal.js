@@ -40,8 +40,46 @@
       if (out) { el.addEventListener("input", function () { out.textContent = el.value; }); }
     });
   }
+  // The inbox's keys: r reply, n note, a assign to me, c close, j/k next/previous, ? help.
+  function shortcuts() {
+    var root = document.querySelector("[data-shortcuts]");
+    var help = document.getElementById("shortcuts");
+    if (!root || !help) { return; }
+    var open = document.getElementById("shortcuts-open");
+    if (open) { open.addEventListener("click", function () { help.showModal(); }); }
+    document.querySelectorAll("select[data-canned]").forEach(function (sel) {
+      sel.addEventListener("change", function () {
+        var box = document.getElementById(sel.dataset.canned);
+        if (box && sel.value) { box.value = sel.value; box.focus(); }
+      });
+    });
+    function submit(id) { var f = document.getElementById(id); if (f) { f.requestSubmit(); } }
+    function step(by) {
+      var links = Array.prototype.slice.call(document.querySelectorAll("a[data-conversation]"));
+      if (!links.length) { return; }
+      var at = links.findIndex(function (a) { return a.getAttribute("aria-current") === "true"; });
+      var next = links[Math.min(links.length - 1, Math.max(0, at + by))];
+      if (next) { location.href = next.href; }
+    }
+    document.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (e.ctrlKey || e.metaKey || e.altKey || help.open) { return; }
+      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) { return; }
+      var moves = {
+        r: function () { var x = document.getElementById("reply-text"); if (x) { x.focus(); } },
+        n: function () { var x = document.getElementById("note-text"); if (x) { x.focus(); } },
+        a: function () { submit("assign-me"); },
+        c: function () { submit("close"); },
+        j: function () { step(1); },
+        k: function () { step(-1); },
+        "?": function () { help.showModal(); }
+      };
+      if (moves[e.key]) { e.preventDefault(); moves[e.key](); }
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
+    shortcuts();
     invitation();
     sliders(document);
     // Forms with local times say the browser's offset from UTC, in minutes east.

@@ -27,6 +27,7 @@ pub struct NavEntry {
 pub const NAV: &[NavEntry] = &[
     NavEntry { key: "nav-dashboard", href: "/dashboard", api: (Method::GET, "/api/v1/analytics/dashboard") },
     NavEntry { key: "nav-monitoring", href: "/monitoring", api: (Method::GET, "/api/v1/monitoring/status") },
+    NavEntry { key: "nav-inbox", href: "/inbox", api: (Method::GET, "/api/v1/conversations") },
     NavEntry { key: "nav-alerts", href: "/alerts", api: (Method::GET, "/api/v1/monitoring/alerts") },
 ];
 

@@ -44,6 +44,7 @@ pub const AREAS: &[(&str, &str, &str)] = &[
     area!("profile"),
     area!("monitoring"),
     area!("alerts"),
+    area!("inbox"),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

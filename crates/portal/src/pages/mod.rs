@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod dashboard;
+pub mod inbox;
 pub mod invitation;
 pub mod monitoring;
 pub mod profile;
@@ -33,4 +34,5 @@ pub fn routes() -> Router<AppState> {
         .merge(status::routes())
         .merge(monitoring::routes())
         .merge(alerts::routes())
+        .merge(inbox::routes())
 }

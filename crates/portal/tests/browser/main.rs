@@ -8,5 +8,6 @@
 mod support;
 
 mod driver;
+mod inbox;
 mod journeys;
 mod monitoring;

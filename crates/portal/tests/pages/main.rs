@@ -7,6 +7,7 @@ mod support;
 mod alerts;
 mod assets;
 mod catalogue;
+mod inbox;
 mod monitoring;
 mod profile;
 mod sessions;
