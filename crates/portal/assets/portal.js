@@ -2,6 +2,25 @@
 // invitation token read from the link's fragment (never sent to a server in a URL).
 (function () {
   "use strict";
+  // Every live stream this page opens is closed when the page goes away: a stream left open
+  // (a page kept for the back button) holds one of the browser's six connections to the portal.
+  var sources = [];
+  var NativeEventSource = window.EventSource;
+  if (NativeEventSource) {
+    window.EventSource = function (url, options) {
+      var source = new NativeEventSource(url, options);
+      sources.push(source);
+      return source;
+    };
+    window.EventSource.prototype = NativeEventSource.prototype;
+    ["CONNECTING", "OPEN", "CLOSED"].forEach(function (k) { window.EventSource[k] = NativeEventSource[k]; });
+    window.addEventListener("pagehide", function () {
+      sources.forEach(function (s) { s.close(); });
+      sources = [];
+    });
+    // A page brought back from the back-forward cache has closed streams: load it afresh.
+    window.addEventListener("pageshow", function (e) { if (e.persisted) { location.reload(); } });
+  }
   function localTimes(root) {
     var lang = document.documentElement.lang || "en";
     var fmt = new Intl.DateTimeFormat(lang === "th" ? "th-TH" : "en-GB", { dateStyle: "medium", timeStyle: "short" });

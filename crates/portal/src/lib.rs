@@ -8,6 +8,7 @@ pub mod assets;
 pub mod error;
 pub mod i18n;
 pub mod layout;
+pub mod live;
 pub mod pages;
 pub mod session;
 

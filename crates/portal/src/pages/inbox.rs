@@ -17,7 +17,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bma_app::AppContext;
-use bma_app::events::{CHANNEL, Incoming, permission_for};
 use bma_app::messaging::conversations::{self as svc, Assignee};
 use bma_app::messaging::outbound::OutboundBody;
 use bma_domain::contact::Channel;
@@ -274,6 +273,11 @@ struct LiveParams {
     open: Option<Uuid>,
 }
 
+/// Whether an event of this kind may change a list or a thread.
+fn moves_the_inbox(kind: &str) -> bool {
+    kind.starts_with("conversation.") || kind.starts_with("message.")
+}
+
 /// The list and the open thread, again on every conversation or message event.
 async fn live(
     State(state): State<AppState>,
@@ -282,17 +286,7 @@ async fn live(
 ) -> PortalResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let s = visit.member_allowed(&Method::GET, READ_API)?.clone();
     let ctx = state.ctx.clone();
-    let feed = ctx.kv.pubsub.subscribe(CHANNEL).await.map_err(|e| PortalError::Internal(anyhow::anyhow!("{e}")))?;
-    let role = s.role();
-    let changes = feed
-        .filter_map(move |raw| {
-            let e = Incoming::parse(&raw);
-            let inbox = e.kind.starts_with("conversation.") || e.kind.starts_with("message.");
-            let show = inbox && role.grants(permission_for(&e.kind));
-            async move { show.then_some(()) }
-        })
-        .ready_chunks(256)
-        .map(|_| ());
+    let changes = crate::live::changes(&ctx, s.role(), moves_the_inbox).await?;
     let events = changes.then(move |()| {
         let (ctx, visit, s, p) = (ctx.clone(), visit.clone(), s.clone(), p.clone());
         async move {

@@ -15,7 +15,6 @@ use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use bma_app::AppContext;
-use bma_app::events::{CHANNEL, Incoming, permission_for};
 use bma_app::services::control::{self, Action};
 use bma_domain::analytics::FleetState;
 use bma_domain::monitoring::Observation;
@@ -176,15 +175,7 @@ async fn fleet_live(
 ) -> PortalResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let role = visit.member_allowed(&Method::GET, FLEET_API)?.role();
     let ctx = state.ctx.clone();
-    let feed = ctx.kv.pubsub.subscribe(CHANNEL).await.map_err(|e| PortalError::Internal(anyhow::anyhow!("{e}")))?;
-    let changes = feed
-        .filter_map(move |raw| {
-            let e = Incoming::parse(&raw);
-            let show = moves_the_fleet(&e.kind) && role.grants(permission_for(&e.kind));
-            async move { show.then_some(()) }
-        })
-        .ready_chunks(256)
-        .map(|_| ());
+    let changes = crate::live::changes(&ctx, role, moves_the_fleet).await?;
     let events = stream::once(async {}).chain(changes).then(move |()| {
         let (ctx, visit, p) = (ctx.clone(), visit.clone(), p.clone());
         async move {

@@ -7,16 +7,39 @@ use bma_domain::access::Role;
 use bma_fakes::soundtrack::{Fault, FaultKind, Target};
 use std::time::{Duration, Instant};
 
+/// The zone linked to the fake's zone `remote`.
+pub(crate) async fn zone_of(app: &crate::support::TestApp, remote: &str) -> uuid::Uuid {
+    sqlx::query_scalar("SELECT id FROM zones WHERE soundtrack_device_id = $1")
+        .bind(remote)
+        .fetch_one(&app.ctx.db)
+        .await
+        .expect("the zone")
+}
+
+/// The portal over a Soundtrack fake of one account with `zones` zones, and a monitor on a
+/// virtual clock that has watched them play for half a minute.
+pub(crate) async fn monitored(
+    zones: usize,
+) -> (crate::support::TestApp, bma_fakes::soundtrack::SoundtrackFake, bma_domain::clock::Clock, Monitor) {
+    let opts = Options { routes: Some(bma_portal::router), ..Options::default() };
+    let (app, fake, clock) = helpers::with_soundtrack_and(1, zones, 50.0, 50.0, opts).await;
+    let client = app.ctx.soundtrack.clone().expect("a Soundtrack client");
+    let monitor = Monitor::load(app.ctx.clone(), client, clock.clone(), MonitorSettings::from_config(&app.ctx.config))
+        .await
+        .expect("the monitor");
+    for _ in 0..6 {
+        monitor.tick().await.expect("tick");
+        clock.advance(Duration::from_secs(5));
+    }
+    (app, fake, clock, monitor)
+}
+
 #[tokio::test]
 async fn a_manager_changes_a_zones_volume_and_the_fake_player_follows() {
     let opts = Options { routes: Some(bma_portal::router), ..Options::default() };
     let (app, fake, _) = helpers::with_soundtrack_and(1, 2, 50.0, 50.0, opts).await;
     let remote = fake.accounts()[0].zones[0].id.clone();
-    let zone: uuid::Uuid = sqlx::query_scalar("SELECT id FROM zones WHERE soundtrack_device_id = $1")
-        .bind(&remote)
-        .fetch_one(&app.ctx.db)
-        .await
-        .expect("the zone");
+    let zone = zone_of(&app, &remote).await;
     let email = app.member(Role::Manager).await;
     let b = Browser::open(&app.serve().await, "zone-volume").await;
     sign_in(&b, &email, None).await;
@@ -45,22 +68,9 @@ async fn a_manager_changes_a_zones_volume_and_the_fake_player_follows() {
 
 #[tokio::test]
 async fn a_zone_going_silent_turns_red_in_the_open_fleet_table_within_two_seconds() {
-    let opts = Options { routes: Some(bma_portal::router), ..Options::default() };
-    let (app, fake, clock) = helpers::with_soundtrack_and(1, 3, 50.0, 50.0, opts).await;
-    let client = app.ctx.soundtrack.clone().expect("a Soundtrack client");
-    let monitor = Monitor::load(app.ctx.clone(), client, clock.clone(), MonitorSettings::from_config(&app.ctx.config))
-        .await
-        .expect("the monitor");
-    for _ in 0..6 {
-        monitor.tick().await.expect("tick");
-        clock.advance(Duration::from_secs(5));
-    }
+    let (app, fake, clock, monitor) = monitored(3).await;
     let remote = fake.accounts()[0].zones[0].id.clone();
-    let zone: uuid::Uuid = sqlx::query_scalar("SELECT id FROM zones WHERE soundtrack_device_id = $1")
-        .bind(&remote)
-        .fetch_one(&app.ctx.db)
-        .await
-        .expect("the zone");
+    let zone = zone_of(&app, &remote).await;
     let email = app.member(Role::Viewer).await;
     let b = Browser::open(&app.serve().await, "fleet-silent").await;
     sign_in(&b, &email, None).await;
