@@ -129,3 +129,23 @@ async fn a_viewer_sees_the_zone_without_controls_and_a_forged_control_is_refused
     }
     assert_eq!(fake.zone_volume(&remote), before);
 }
+
+#[tokio::test]
+async fn the_monitoring_alerts_and_inbox_pages_speak_thai() {
+    let (app, _fake) = fleet().await;
+    let zone = zones(&app).await[0].0;
+    let mut v = Visitor::new(&app);
+    v.accept_language = Some("th");
+    v.sign_in(&app.member(Role::Manager).await, None).await;
+    for (path, title) in [
+        ("/monitoring".to_owned(), "การตรวจสอบ"),
+        (format!("/monitoring/zones/{zone}"), "ตั้งระดับเสียง"),
+        ("/alerts".to_owned(), "การแจ้งเตือน"),
+        ("/maintenance".to_owned(), "ช่วงบำรุงรักษา"),
+        ("/inbox".to_owned(), "กล่องข้อความ"),
+    ] {
+        let page = v.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.text.contains(r#"<html lang="th">"#) && page.text.contains(title), "{path} in Thai");
+    }
+}
