@@ -23,6 +23,19 @@ impl FleetState {
     pub const ALL: [FleetState; 4] =
         [FleetState::Playing, FleetState::Silent, FleetState::Offline, FleetState::Unknown];
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetState::Playing => "playing",
+            FleetState::Silent => "silent",
+            FleetState::Offline => "offline",
+            FleetState::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s.trim())
+    }
+
     /// The state of a zone whose latest observation is `latest` (None: never observed).
     pub fn of(latest: Option<Observation>) -> Self {
         match latest {

@@ -26,6 +26,9 @@ pub struct NavEntry {
 /// The navigation, in order. A new page adds its line here.
 pub const NAV: &[NavEntry] = &[
     NavEntry { key: "nav-dashboard", href: "/dashboard", api: (Method::GET, "/api/v1/analytics/dashboard") },
+    NavEntry { key: "nav-monitoring", href: "/monitoring", api: (Method::GET, "/api/v1/monitoring/status") },
+    NavEntry { key: "nav-inbox", href: "/inbox", api: (Method::GET, "/api/v1/conversations") },
+    NavEntry { key: "nav-alerts", href: "/alerts", api: (Method::GET, "/api/v1/monitoring/alerts") },
     NavEntry { key: "nav-venues", href: "/venues", api: (Method::GET, "/api/v1/venues") },
     NavEntry { key: "nav-campaigns", href: "/campaigns", api: (Method::GET, "/api/v1/campaigns") },
     NavEntry { key: "nav-analytics", href: "/analytics", api: (Method::GET, "/api/v1/analytics/satisfaction") },

@@ -47,6 +47,9 @@ pub const AREAS: &[(&str, &str, &str)] = &[
     area!("audit"),
     area!("campaigns"),
     area!("analytics"),
+    area!("monitoring"),
+    area!("alerts"),
+    area!("inbox"),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

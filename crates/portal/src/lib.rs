@@ -9,6 +9,7 @@ pub mod error;
 pub mod forms;
 pub mod i18n;
 pub mod layout;
+pub mod live;
 pub mod pages;
 pub mod session;
 

@@ -6,6 +6,7 @@ pub mod bot;
 pub mod campaigns;
 pub mod dashboard;
 pub mod embedded;
+pub mod fleet;
 pub mod jobs;
 pub mod members;
 pub mod messaging;

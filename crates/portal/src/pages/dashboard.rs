@@ -121,10 +121,33 @@ async fn live(
     Ok(Sse::new(events.flatten()).keep_alive(KeepAlive::default()))
 }
 
-async fn resolve(State(state): State<AppState>, visit: Visit, Path(id): Path<uuid::Uuid>) -> PortalResult<Response> {
+/// The page a resolve button sends the member back to.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Back {
+    #[default]
+    Dashboard,
+    Alerts,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ResolveForm {
+    #[serde(default)]
+    back: Back,
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    visit: Visit,
+    Path(id): Path<uuid::Uuid>,
+    axum::extract::Form(f): axum::extract::Form<ResolveForm>,
+) -> PortalResult<Response> {
     visit.member_allowed(&Method::POST, RESOLVE_API)?;
     bma_app::services::control::resolve_alert(&state.ctx, &visit.actor(), id).await?;
-    Ok(see_other("/dashboard"))
+    Ok(see_other(match f.back {
+        Back::Dashboard => "/dashboard",
+        Back::Alerts => "/alerts",
+    }))
 }
 
 pub fn routes() -> Router<AppState> {

@@ -1,11 +1,14 @@
 //! The portal's pages, one module per area; each module owns its routes, its templates under
 //! `templates/<area>/` and its messages in `locales/*/<area>.ftl`.
 
+pub mod alerts;
 pub mod analytics;
 pub mod audit;
 pub mod campaigns;
 pub mod dashboard;
+pub mod inbox;
 pub mod invitation;
+pub mod monitoring;
 pub mod profile;
 pub mod signin;
 pub mod status;
@@ -39,4 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(campaigns::routes())
         .merge(analytics::routes())
+        .merge(monitoring::routes())
+        .merge(alerts::routes())
+        .merge(inbox::routes())
 }

@@ -1,7 +1,6 @@
 use crate::driver::Browser;
 use crate::support::helpers::{self, now};
-use crate::support::{Options, PASSWORD, admin_with_mfa, portal, zone_alert};
-use bma_app::monitoring::{Monitor, MonitorSettings};
+use crate::support::{PASSWORD, admin_with_mfa, portal, zone_alert};
 use bma_domain::access::Role;
 use bma_domain::monitoring::{AlertKind, Severity};
 use bma_fakes::soundtrack::{Fault, FaultKind, Target};
@@ -71,18 +70,9 @@ async fn an_admin_without_mfa_enrols_from_the_qr_code_page() {
 
 #[tokio::test]
 async fn a_zone_going_silent_turns_red_on_the_open_dashboard_within_two_seconds() {
-    let opts = Options { routes: Some(bma_portal::router), ..Options::default() };
-    let (app, fake, clock) = helpers::with_soundtrack_and(1, 3, 50.0, 50.0, opts).await;
-    let client = app.ctx.soundtrack.clone().expect("a Soundtrack client");
-    let monitor = Monitor::load(app.ctx.clone(), client, clock.clone(), MonitorSettings::from_config(&app.ctx.config))
-        .await
-        .expect("the monitor");
+    let (app, fake, clock, monitor) = crate::monitoring::monitored(3).await;
     let silent =
         || async { bma_app::services::dashboard::build(&app.ctx).await.expect("dashboard").fleet.total.silent };
-    for _ in 0..6 {
-        monitor.tick().await.expect("tick");
-        clock.advance(Duration::from_secs(5));
-    }
     assert_eq!(silent().await, 0);
 
     let email = app.member(Role::Manager).await;

@@ -8,5 +8,7 @@
 mod support;
 
 mod driver;
+mod inbox;
 mod journeys;
+mod monitoring;
 mod pages2;

@@ -4,11 +4,14 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alerts;
 mod analytics;
 mod assets;
 mod audit;
 mod campaigns;
 mod catalogue;
+mod inbox;
+mod monitoring;
 mod profile;
 mod safety;
 mod sessions;

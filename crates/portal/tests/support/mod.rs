@@ -148,3 +148,64 @@ pub async fn zone_alert(app: &TestApp) -> uuid::Uuid {
         .expect("insert")
         .expect("an alert")
 }
+
+/// The phone number the venue writes from in the inbox tests.
+pub const VENUE_PHONE: &str = "66812345678";
+
+/// The service with the portal, wired both ways to a WhatsApp fake, and a worker that sends.
+pub struct Inbox {
+    pub app: TestApp,
+    pub wa: bma_fakes::whatsapp::WhatsappFake,
+    pub worker: bma_app::jobs::Worker,
+}
+
+impl Inbox {
+    pub async fn start() -> Inbox {
+        use bma_fakes::whatsapp::{WhatsappFake, WhatsappFakeConfig};
+        let wa = WhatsappFake::start(WhatsappFakeConfig::default()).await.expect("the WhatsApp fake");
+        let c = wa.config().clone();
+        let env = vec![
+            ("WHATSAPP_APP_SECRET", c.app_secret.clone()),
+            ("WHATSAPP_VERIFY_TOKEN", "verify".to_owned()),
+            ("WHATSAPP_ACCESS_TOKEN", c.access_token.clone()),
+            ("WHATSAPP_PHONE_NUMBER_ID", c.phone_number_id.clone()),
+            ("WHATSAPP_BUSINESS_ACCOUNT_ID", c.business_account_id.clone()),
+            ("WHATSAPP_API_URL", wa.base_url()),
+            ("BOT_ENABLED", "false".to_owned()),
+        ];
+        let app = portal_with(Options { env, ..Options::default() }).await;
+        let base = app.serve().await;
+        wa.set_webhook(&format!("{base}/api/v1/webhooks/whatsapp"));
+        let worker = bma_app::jobs::Worker::new(app.ctx.clone(), bma_app::jobs::Registry::standard())
+            .with_backoff_base(std::time::Duration::ZERO);
+        Inbox { app, wa, worker }
+    }
+
+    /// The venue writes `text`; returns the conversation's id.
+    pub async fn venue_writes(&self, text: &str) -> uuid::Uuid {
+        self.wa.user_sends(VENUE_PHONE, "Khun Somchai", bma_fakes::whatsapp::UserMessage::text(text));
+        self.wa.flush().await;
+        sqlx::query_scalar("SELECT id FROM conversations ORDER BY created_at DESC LIMIT 1")
+            .fetch_one(&self.app.ctx.db)
+            .await
+            .expect("a conversation")
+    }
+
+    /// Runs the queued jobs (sending replies).
+    pub async fn drain(&self) {
+        for _ in 0..10 {
+            if self.worker.run_once().await.expect("worker run").is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Moves the conversation's last venue message 25 hours back, closing the WhatsApp window.
+    pub async fn close_window(&self) {
+        sqlx::query("UPDATE conversations SET last_inbound_at = now() - interval '25 hours'")
+            .execute(&self.app.ctx.db)
+            .await
+            .expect("moved back");
+        self.wa.advance(std::time::Duration::from_secs(25 * 3600));
+    }
+}
