@@ -80,7 +80,7 @@ fn pseudonymise(ctx: &bma_app::AppContext, group: Option<GroupBy>, keys: Vec<(&m
 }
 
 /// What the dashboard's figures are made of: a write to any of these invalidates it.
-const DASHBOARD_SCOPES: &[&str] = &[cache::ALERTS, cache::INBOX, cache::SCORES, cache::UPTIME];
+const DASHBOARD_SCOPES: &[&str] = &[cache::ALERTS, cache::INBOX, cache::SCORES, cache::UPTIME, cache::CAMPAIGNS];
 
 /// The query's range, grouping, calendar and format; a time zone PostgreSQL does not know is
 /// refused like any other malformed field.
