@@ -287,7 +287,7 @@ pub struct Funnel {
 }
 
 impl Funnel {
-    fn add(&mut self, status: RecipientStatus, n: i64) {
+    pub(crate) fn add(&mut self, status: RecipientStatus, n: i64) {
         let slot = match status {
             RecipientStatus::Queued => &mut self.queued,
             RecipientStatus::Sent => &mut self.sent,

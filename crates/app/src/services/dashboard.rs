@@ -5,6 +5,7 @@
 //!
 //! "Today" is the UTC day of the moment the dashboard is made, up to that moment.
 
+use crate::campaigns::Funnel;
 use crate::{AppContext, Result};
 use bma_domain::analytics::{AlertAge, FleetState, Trend};
 use bma_domain::campaign::{CampaignStatus, ChannelChoice};
@@ -189,13 +190,12 @@ pub struct UptimeSection {
     pub last_30_days: UptimeWindow,
 }
 
-/// A campaign in flight and its funnel so far. `recipients`: everyone written down for it when
-/// sending started (the audience, including those it will not reach). Each recipient is counted
-/// once, at its stage as it stands: `queued` (not yet accepted by a channel), `sent` (accepted by
-/// a channel, and everything beyond: delivered, read, replied), `delivered` (delivered, read or
-/// replied), `read` (read or replied), `replied` (the contact wrote back within the campaign's
-/// reply window), `failed`, `opted_out` (opted out before sending) and `skipped` (no reachable
-/// contact, or the campaign was cancelled before it went).
+/// A campaign in flight and its funnel so far, as the campaign's own analytics count it: each
+/// recipient once, in the stage it stands at (`queued`: not yet accepted by a channel; `sent`:
+/// accepted, no further news; `delivered`; `read`; `replied`: the contact wrote back within the
+/// campaign's reply window; `failed`; `opted_out` before sending; `skipped`: no reachable contact,
+/// or cancelled before it went). `recipients`: everyone written down for it when sending started
+/// (zero while scheduled).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CampaignInFlight {
     pub id: uuid::Uuid,
@@ -203,14 +203,7 @@ pub struct CampaignInFlight {
     pub channel: ChannelChoice,
     pub status: CampaignStatus,
     pub recipients: i64,
-    pub queued: i64,
-    pub sent: i64,
-    pub delivered: i64,
-    pub read: i64,
-    pub replied: i64,
-    pub failed: i64,
-    pub opted_out: i64,
-    pub skipped: i64,
+    pub funnel: Funnel,
 }
 
 /// Campaigns now and today. `in_flight`: campaigns scheduled, sending or paused, oldest first.
@@ -425,26 +418,26 @@ async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64) -> Resul
 
 async fn campaigns(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<CampaignsSection> {
     let mut section = CampaignsSection::default();
-    for c in store::campaigns(&ctx.read_db, &IN_FLIGHT, from, to).await? {
-        section.sent_today += c.handed_in_range;
-        section.delivered_today += c.delivered_in_range;
-        section.replied_today += c.replied_in_range;
-        if IN_FLIGHT.contains(&c.status) {
+    for row in store::campaigns(&ctx.read_db, &IN_FLIGHT, from, to).await? {
+        section.sent_today += row.handed_in_range;
+        section.delivered_today += row.delivered_in_range;
+        section.replied_today += row.replied_in_range;
+        if !IN_FLIGHT.contains(&row.status) {
+            continue;
+        }
+        if section.in_flight.last().is_none_or(|c| c.id != row.id) {
             section.in_flight.push(CampaignInFlight {
-                id: c.id,
-                name: c.name,
-                channel: c.channel,
-                status: c.status,
-                recipients: c.recipients,
-                queued: c.queued,
-                sent: c.sent,
-                delivered: c.delivered,
-                read: c.read,
-                replied: c.replied,
-                failed: c.failed,
-                opted_out: c.opted_out,
-                skipped: c.skipped,
+                id: row.id,
+                name: row.name,
+                channel: row.channel,
+                status: row.status,
+                recipients: 0,
+                funnel: Funnel::default(),
             });
+        }
+        if let (Some(c), Some(stage)) = (section.in_flight.last_mut(), row.stage) {
+            c.recipients += row.recipients;
+            c.funnel.add(stage, row.recipients);
         }
     }
     Ok(section)

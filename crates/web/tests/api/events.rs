@@ -12,9 +12,9 @@ use http_body_util::BodyExt;
 use serde_json::json;
 use tower::ServiceExt;
 
-/// An open feed, read one event at a time.
+/// An open feed, read one event at a time, from the router in process or over HTTP.
 struct Feed {
-    body: Body,
+    chunks: futures_util::stream::BoxStream<'static, Vec<u8>>,
     buffer: String,
 }
 
@@ -28,23 +28,40 @@ impl Feed {
         req.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([203, 0, 113, 7], 40_000))));
         let res = app.router.clone().oneshot(req).await.expect("an answer");
         assert_eq!(res.status(), StatusCode::OK);
-        Feed { body: res.into_body(), buffer: String::new() }
+        let chunks = futures_util::stream::unfold(res.into_body(), |mut body| async move {
+            let frame = body.frame().await?.expect("no error");
+            Some((frame.into_data().map(|d| d.to_vec()).unwrap_or_default(), body))
+        });
+        Feed { chunks: Box::pin(chunks), buffer: String::new() }
+    }
+
+    /// A feed opened over HTTP on a served instance at `base`.
+    async fn open_remote(base: &str, token: &str, last_event_id: Option<u64>) -> Self {
+        let mut req = reqwest::Client::new().get(format!("{base}/api/v1/events")).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let res = req.send().await.expect("the server answers");
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        let chunks = futures_util::stream::unfold(res, |mut res| async move {
+            let chunk = res.chunk().await.expect("the stream reads")?;
+            Some((chunk.to_vec(), res))
+        });
+        Feed { chunks: Box::pin(chunks), buffer: String::new() }
     }
 
     /// The next event as (id, name), within 5 seconds.
     async fn next(&mut self) -> (Option<u64>, String) {
+        use futures_util::StreamExt;
         loop {
             if let Some(event) = take_event(&mut self.buffer) {
                 return event;
             }
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), self.body.frame())
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), self.chunks.next())
                 .await
                 .expect("an event within 5 s")
-                .expect("a frame")
-                .expect("no error");
-            if let Some(data) = frame.data_ref() {
-                self.buffer.push_str(&String::from_utf8_lossy(data));
-            }
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
 }
@@ -102,12 +119,18 @@ async fn members_see_only_the_events_their_role_may_see_live_and_replayed() {
     assert_eq!(replayed.next().await, (Some(2), "monitoring".to_owned()), "nor replayed");
 }
 
-#[tokio::test]
-async fn an_event_published_by_one_server_reaches_a_client_of_another_through_redis() {
+/// Two instances of the service on one database, sharing Redis under a prefix of their own.
+async fn two_instances() -> (TestApp, TestApp) {
     let prefix = format!("bma-test-events-{}:", uuid::Uuid::new_v4().simple());
     let a = TestApp::with(Options { redis_prefix: Some(prefix.clone()), ..Options::default() }).await;
     let b = TestApp::with(Options { redis_prefix: Some(prefix), db_url: Some(a.db_url.clone()), ..Options::default() })
         .await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn an_event_published_by_one_server_reaches_a_client_of_another_through_redis() {
+    let (a, b) = two_instances().await;
     assert_eq!(b.ctx.kv.backend_name(), "redis", "two processes share Redis at {}", redis_url());
     let token = b.token(Role::Viewer).await;
     bma_app::events::publish(&a.ctx, &json!({"type": "monitoring", "n": 1})).await;
@@ -169,45 +192,9 @@ async fn served(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
     (url, stop)
 }
 
-/// A feed opened over HTTP on a served instance.
-struct RemoteFeed {
-    res: reqwest::Response,
-    buffer: String,
-}
-
-impl RemoteFeed {
-    async fn open(base: &str, token: &str, last_event_id: Option<u64>) -> Self {
-        let mut req = reqwest::Client::new().get(format!("{base}/api/v1/events")).bearer_auth(token);
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id.to_string());
-        }
-        let res = req.send().await.expect("the server answers");
-        assert_eq!(res.status(), reqwest::StatusCode::OK);
-        RemoteFeed { res, buffer: String::new() }
-    }
-
-    /// The next event as (id, name), within 5 seconds.
-    async fn next(&mut self) -> (Option<u64>, String) {
-        loop {
-            if let Some(event) = take_event(&mut self.buffer) {
-                return event;
-            }
-            let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), self.res.chunk())
-                .await
-                .expect("an event within 5 s")
-                .expect("the stream reads")
-                .expect("the stream stays open");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
-
 #[tokio::test]
 async fn two_served_instances_share_the_feed_filter_it_by_role_and_resume_a_client_on_the_other() {
-    let prefix = format!("bma-test-events-{}:", uuid::Uuid::new_v4().simple());
-    let a = TestApp::with(Options { redis_prefix: Some(prefix.clone()), ..Options::default() }).await;
-    let b = TestApp::with(Options { redis_prefix: Some(prefix), db_url: Some(a.db_url.clone()), ..Options::default() })
-        .await;
+    let (a, b) = two_instances().await;
     let ((url_a, _stop_a), (url_b, _stop_b)) = (served(&a).await, served(&b).await);
     assert_ne!(url_a, url_b);
     let viewer = a.token(Role::Viewer).await;
@@ -227,8 +214,8 @@ async fn two_served_instances_share_the_feed_filter_it_by_role_and_resume_a_clie
 
     // Both members listen on B; events come from A: an admins-only one, then an alert resolved
     // through A's HTTP API.
-    let mut viewer_on_b = RemoteFeed::open(&url_b, &viewer, None).await;
-    let mut admin_on_b = RemoteFeed::open(&url_b, &admin, None).await;
+    let mut viewer_on_b = Feed::open_remote(&url_b, &viewer, None).await;
+    let mut admin_on_b = Feed::open_remote(&url_b, &admin, None).await;
     bma_app::events::publish(&a.ctx, &json!({"type": "job.dead"})).await;
     let resolved = reqwest::Client::new()
         .post(format!("{url_a}/api/v1/monitoring/alerts/{alert}/resolve"))
@@ -252,7 +239,7 @@ async fn two_served_instances_share_the_feed_filter_it_by_role_and_resume_a_clie
     bma_app::events::publish(&a.ctx, &json!({"type": "monitoring", "n": 3})).await;
     bma_app::events::publish(&a.ctx, &json!({"type": "job.dead"})).await;
     bma_app::events::publish(&b.ctx, &json!({"type": "conversation.updated"})).await;
-    let mut viewer_on_a = RemoteFeed::open(&url_a, &viewer, Some(2)).await;
+    let mut viewer_on_a = Feed::open_remote(&url_a, &viewer, Some(2)).await;
     assert_eq!(viewer_on_a.next().await, (Some(3), "monitoring".to_owned()), "replayed on the other server");
     assert_eq!(viewer_on_a.next().await, (Some(5), "conversation.updated".to_owned()), "4 is for admins only");
     bma_app::events::publish(&b.ctx, &json!({"type": "alert.opened"})).await;
