@@ -12,6 +12,9 @@ pub const ALERTS: &str = "alerts";
 pub const INBOX: &str = "inbox";
 /// Survey answers.
 pub const SCORES: &str = "scores";
+/// Campaigns changing state, and their recipients moving through the funnel (handed to a
+/// channel, accepted, delivered, failed, replied to).
+pub const CAMPAIGNS: &str = "campaigns";
 
 async fn generation(ctx: &AppContext, scope: &str) -> Result<String> {
     Ok(ctx.kv.cache.get(&format!("gen:{scope}")).await?.unwrap_or_else(|| "0".into()))

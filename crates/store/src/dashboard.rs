@@ -2,6 +2,7 @@
 //! read pool in practice), so the sections run side by side and a new one is one more function.
 //! The definitions they implement are written in `bma_app::services::dashboard`.
 
+use bma_domain::campaign::{CampaignStatus, ChannelChoice, RecipientStatus};
 use bma_domain::contact::Channel;
 use bma_domain::monitoring::{Observation, Severity};
 use sqlx::{FromRow, PgExecutor};
@@ -235,6 +236,55 @@ pub async fn zone_days(
          WHERE r.period = 'day' AND r.starts_at >= $1 AND r.starts_at < $2 \
            AND z.archived_at IS NULL AND v.archived_at IS NULL",
     )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// The recipients of one campaign at one funnel stage as it stands (the stage of
+/// `bma_store::campaigns`, read through the message that carried each), and how many of them were
+/// handed to a channel in `[from, to)`, of those how many are delivered (or further) and replied.
+/// A campaign without recipients has one row with `stage` null and zero counts.
+#[derive(Debug, Clone, FromRow)]
+pub struct CampaignStage {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub channel: ChannelChoice,
+    pub status: CampaignStatus,
+    pub stage: Option<RecipientStatus>,
+    pub recipients: i64,
+    pub handed_in_range: i64,
+    pub delivered_in_range: i64,
+    pub replied_in_range: i64,
+}
+
+/// Campaigns whose status is one of `in_flight`, or that handed a message over in `[from, to)`,
+/// by funnel stage; oldest campaign first.
+pub async fn campaigns(
+    db: impl PgExecutor<'_>,
+    in_flight: &[CampaignStatus],
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<Vec<CampaignStage>> {
+    let statuses: Vec<&str> = in_flight.iter().map(|s| s.as_str()).collect();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, name, channel, status, stage, count(rid) AS recipients, \
+                count(*) FILTER (WHERE in_range) AS handed_in_range, \
+                count(*) FILTER (WHERE in_range AND stage IN ('delivered', 'read', 'replied')) AS delivered_in_range, \
+                count(*) FILTER (WHERE in_range AND stage = 'replied') AS replied_in_range \
+         FROM (SELECT c.id, c.name, c.channel, c.status, c.created_at, r.id AS rid, \
+                      CASE WHEN r.id IS NOT NULL THEN ({stage}) END AS stage, \
+                      COALESCE(m.created_at >= $2 AND m.created_at < $3, false) AS in_range \
+               FROM campaigns c LEFT JOIN campaign_recipients r ON r.campaign_id = c.id \
+               LEFT JOIN messages m ON m.id = r.message_id \
+               WHERE c.status = ANY($1) OR EXISTS (SELECT 1 FROM campaign_recipients r2 \
+                     JOIN messages m2 ON m2.id = r2.message_id \
+                     WHERE r2.campaign_id = c.id AND m2.created_at >= $2 AND m2.created_at < $3)) t \
+         GROUP BY id, name, channel, status, created_at, stage ORDER BY created_at, id, stage",
+        stage = crate::campaigns::STAGE
+    )))
+    .bind(statuses)
     .bind(from)
     .bind(to)
     .fetch_all(db)

@@ -3,7 +3,7 @@
 
 use bma_domain::monitoring::{AlertKind, Health, Observation, Severity, ZoneStatus};
 use bma_domain::venue::ZoneType;
-use sqlx::PgExecutor;
+use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -551,13 +551,78 @@ pub struct ZoneKeys {
     pub country: Option<String>,
     pub zone_type: String,
     pub has_hours: bool,
+    /// The venue's IANA time zone.
+    pub timezone: String,
 }
 
 pub async fn zone_keys(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ZoneKeys>> {
     sqlx::query_as(
         "SELECT z.id AS zone_id, v.id AS venue_id, v.name AS venue_name, v.brand, v.country, z.zone_type, \
-                EXISTS (SELECT 1 FROM venue_opening_hours h WHERE h.venue_id = v.id) AS has_hours \
+                EXISTS (SELECT 1 FROM venue_opening_hours h WHERE h.venue_id = v.id) AS has_hours, v.timezone \
          FROM zones z JOIN venues v ON v.id = z.venue_id WHERE z.archived_at IS NULL AND v.archived_at IS NULL",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A calendar period of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarUnit {
+    Day,
+    /// Monday to Sunday.
+    Week,
+    Month,
+}
+
+impl CalendarUnit {
+    fn as_str(self) -> &'static str {
+        match self {
+            CalendarUnit::Day => "day",
+            CalendarUnit::Week => "week",
+            CalendarUnit::Month => "month",
+        }
+    }
+}
+
+/// One calendar period of a time zone, cut to a range.
+#[derive(Debug, Clone, FromRow)]
+pub struct CalendarPeriod {
+    /// The local date the period starts on, `YYYY-MM-DD` (a Monday for weeks, the 1st for months).
+    pub key: String,
+    pub starts: OffsetDateTime,
+    pub ends: OffsetDateTime,
+}
+
+/// The periods of `unit` in the calendar of `tz` that overlap `[since, until)`, each cut to it,
+/// in order.
+pub async fn calendar_periods(
+    db: impl PgExecutor<'_>,
+    unit: CalendarUnit,
+    tz: &str,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<CalendarPeriod>> {
+    sqlx::query_as(
+        "SELECT to_char(p, 'YYYY-MM-DD') AS key, greatest(p AT TIME ZONE $2::text, $3) AS starts, \
+                least((p + ('1 ' || $1::text)::interval) AT TIME ZONE $2::text, $4) AS ends \
+         FROM generate_series(date_trunc($1::text, $3 AT TIME ZONE $2::text), $4 AT TIME ZONE $2::text, \
+                              ('1 ' || $1::text)::interval) p \
+         WHERE (p + ('1 ' || $1::text)::interval) AT TIME ZONE $2::text > $3 AND p AT TIME ZONE $2::text < $4 \
+         ORDER BY p",
+    )
+    .bind(unit.as_str())
+    .bind(tz)
+    .bind(since)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+/// The time zones of live venues that have live zones.
+pub async fn venue_time_zones(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT v.timezone FROM venues v JOIN zones z ON z.venue_id = v.id \
+         WHERE v.archived_at IS NULL AND z.archived_at IS NULL ORDER BY 1",
     )
     .fetch_all(db)
     .await

@@ -100,6 +100,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: &CampaignInput) -> R
     let c = store::insert(&mut *tx, id, &fields, status_for(&fields), actor.member_id).await?;
     audit::record(&mut *tx, actor.audit("campaign.create", "campaign", id, None, snapshot(&c))).await?;
     tx.commit().await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::CAMPAIGNS]).await;
     Ok(c)
 }
 
@@ -118,6 +119,7 @@ pub async fn update(ctx: &AppContext, actor: &Actor, id: Uuid, input: &CampaignI
     audit::record(&mut *tx, actor.audit("campaign.update", "campaign", id, snapshot(&before), snapshot(&after)))
         .await?;
     tx.commit().await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::CAMPAIGNS]).await;
     Ok(after)
 }
 
@@ -285,7 +287,7 @@ pub struct Funnel {
 }
 
 impl Funnel {
-    fn add(&mut self, status: RecipientStatus, n: i64) {
+    pub(crate) fn add(&mut self, status: RecipientStatus, n: i64) {
         let slot = match status {
             RecipientStatus::Queued => &mut self.queued,
             RecipientStatus::Sent => &mut self.sent,

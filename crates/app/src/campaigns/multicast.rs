@@ -109,6 +109,7 @@ impl Handler for CampaignMulticast {
                 for out in &batch_out {
                     msg_store::mark_sent(&ctx.db, out.id, None).await?;
                 }
+                crate::cache::bump_after_write(ctx, &[crate::cache::CAMPAIGNS]).await;
                 metrics::counter!("messages_outbound_total", "channel" => "line").increment(batch_out.len() as u64);
                 tracing::info!(%campaign_id, batch, recipients = batch_out.len(), already_accepted = outcome.already_accepted, "LINE multicast sent");
                 Ok(())

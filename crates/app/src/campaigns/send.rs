@@ -43,8 +43,10 @@ pub struct SendReport {
 }
 
 /// A `campaign.progress` event on the live feed: the campaign's status and how many
-/// recipients were just handed to their channels.
+/// recipients were just handed to their channels. Every change of a campaign's status and every
+/// batch handed over comes through here, so it also invalidates the cached campaign figures.
 pub(crate) async fn progress(ctx: &AppContext, id: Uuid, status: CampaignStatus, handed: usize) {
+    crate::cache::bump_after_write(ctx, &[crate::cache::CAMPAIGNS]).await;
     let event = serde_json::json!({"type": "campaign.progress", "id": id, "status": status, "handed": handed});
     let _ = ctx.kv.pubsub.publish("events", &event.to_string()).await;
 }
@@ -293,6 +295,7 @@ impl Handler for DueCampaigns {
                             .await?;
                     }
                     tx.commit().await?;
+                    crate::cache::bump_after_write(ctx, &[crate::cache::CAMPAIGNS]).await;
                 }
                 Err(e) => {
                     tracing::warn!(campaign_id = %id, error = %e, "a due campaign did not start; retried next minute")

@@ -60,7 +60,7 @@ pub async fn ingest(ctx: &AppContext, channel: Channel, items: Vec<InboundItem>)
         }
     }
     tx.commit().await?;
-    crate::cache::bump_after_write(ctx, &[crate::cache::INBOX, crate::cache::SCORES]).await;
+    crate::cache::bump_after_write(ctx, &[crate::cache::INBOX, crate::cache::SCORES, crate::cache::CAMPAIGNS]).await;
     for id in &report.conversations {
         crate::events::publish(ctx, &json!({"type": "conversation.updated", "id": id})).await;
     }

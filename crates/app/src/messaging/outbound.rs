@@ -352,6 +352,7 @@ impl Handler for SendMessage {
         match outcome {
             Sent::Done(external_id) => {
                 store::mark_sent(&ctx.db, out.id, external_id.as_deref()).await?;
+                crate::cache::bump_after_write(ctx, &[crate::cache::CAMPAIGNS]).await;
                 metrics::counter!("messages_outbound_total", "channel" => out.channel.as_str()).increment(1);
                 Ok(())
             }
@@ -382,6 +383,7 @@ pub(crate) async fn record_failure(
     certainly: bool,
 ) -> anyhow::Result<()> {
     store::mark_failed(&ctx.db, message_id, err).await?;
+    crate::cache::bump_after_write(ctx, &[crate::cache::CAMPAIGNS]).await;
     if certainly {
         let mut tx = ctx.db.begin().await?;
         crate::campaigns::send::on_failed(ctx, &mut tx, message_id, &err.to_string()).await?;

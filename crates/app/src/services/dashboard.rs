@@ -1,12 +1,14 @@
 //! The operations dashboard: what the support team and managers look at all day, in independent
-//! sections (fleet, alerts, conversations, response times, messages, satisfaction, uptime), each
-//! one struct filled by one query on the analytics read pool, all run at once. A new section
-//! (campaigns in flight) is a new field and one more future in [`build`].
+//! sections (fleet, alerts, conversations, response times, messages, satisfaction, uptime,
+//! campaigns), each one struct filled by one query on the analytics read pool, all run at once. A
+//! new section is a new field and one more future in [`build`].
 //!
 //! "Today" is the UTC day of the moment the dashboard is made, up to that moment.
 
+use crate::campaigns::Funnel;
 use crate::{AppContext, Result};
 use bma_domain::analytics::{AlertAge, FleetState, Trend};
+use bma_domain::campaign::{CampaignStatus, ChannelChoice};
 use bma_domain::contact::Channel;
 use bma_domain::monitoring::Severity;
 use bma_store::dashboard as store;
@@ -29,6 +31,7 @@ pub struct Dashboard {
     pub messages: MessagesSection,
     pub satisfaction: SatisfactionSection,
     pub uptime: UptimeSection,
+    pub campaigns: CampaignsSection,
 }
 
 /// Zones per state. The fleet is every live zone (neither it nor its venue archived) linked to
@@ -187,11 +190,42 @@ pub struct UptimeSection {
     pub last_30_days: UptimeWindow,
 }
 
+/// A campaign in flight and its funnel so far, as the campaign's own analytics count it: each
+/// recipient once, in the stage it stands at (`queued`: not yet accepted by a channel; `sent`:
+/// accepted, no further news; `delivered`; `read`; `replied`: the contact wrote back within the
+/// campaign's reply window; `failed`; `opted_out` before sending; `skipped`: no reachable contact,
+/// or cancelled before it went). `recipients`: everyone written down for it when sending started
+/// (zero while scheduled).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CampaignInFlight {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub channel: ChannelChoice,
+    pub status: CampaignStatus,
+    pub recipients: i64,
+    pub funnel: Funnel,
+}
+
+/// Campaigns now and today. `in_flight`: campaigns scheduled, sending or paused, oldest first.
+/// Today's totals are over every campaign (including those finished or cancelled since
+/// midnight): `sent_today` counts campaign messages handed to a channel today, `delivered_today`
+/// and `replied_today` those of them delivered (or further) and replied to, as they stand now.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CampaignsSection {
+    pub in_flight: Vec<CampaignInFlight>,
+    pub sent_today: i64,
+    pub delivered_today: i64,
+    pub replied_today: i64,
+}
+
+/// Campaign statuses counted as in flight.
+pub const IN_FLIGHT: [CampaignStatus; 3] = [CampaignStatus::Scheduled, CampaignStatus::Sending, CampaignStatus::Paused];
+
 /// The dashboard as of the context's clock, every section read concurrently from the read pool.
 pub async fn build(ctx: &AppContext) -> Result<Dashboard> {
     let now = ctx.clock.now();
     let today_since = now.replace_time(time::Time::MIDNIGHT);
-    let (fleet, alerts, conversations, response_times, messages, satisfaction, uptime) = tokio::try_join!(
+    let (fleet, alerts, conversations, response_times, messages, satisfaction, uptime, campaigns) = tokio::try_join!(
         fleet(ctx),
         alerts(ctx, now),
         conversations(ctx, now),
@@ -199,6 +233,7 @@ pub async fn build(ctx: &AppContext) -> Result<Dashboard> {
         messages(ctx, today_since, now),
         satisfaction(ctx, now),
         uptime(ctx, now),
+        campaigns(ctx, today_since, now),
     )?;
     Ok(Dashboard {
         generated_at: now,
@@ -210,6 +245,7 @@ pub async fn build(ctx: &AppContext) -> Result<Dashboard> {
         messages,
         satisfaction,
         uptime,
+        campaigns,
     })
 }
 
@@ -378,4 +414,31 @@ async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64) -> Resul
     let pct = (measured > 0).then(|| w.up_seconds as f64 * 100.0 / measured as f64);
     w.uptime_percentage = pct;
     Ok(w)
+}
+
+async fn campaigns(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<CampaignsSection> {
+    let mut section = CampaignsSection::default();
+    for row in store::campaigns(&ctx.read_db, &IN_FLIGHT, from, to).await? {
+        section.sent_today += row.handed_in_range;
+        section.delivered_today += row.delivered_in_range;
+        section.replied_today += row.replied_in_range;
+        if !IN_FLIGHT.contains(&row.status) {
+            continue;
+        }
+        if section.in_flight.last().is_none_or(|c| c.id != row.id) {
+            section.in_flight.push(CampaignInFlight {
+                id: row.id,
+                name: row.name,
+                channel: row.channel,
+                status: row.status,
+                recipients: 0,
+                funnel: Funnel::default(),
+            });
+        }
+        if let (Some(c), Some(stage)) = (section.in_flight.last_mut(), row.stage) {
+            c.recipients += row.recipients;
+            c.funnel.add(stage, row.recipients);
+        }
+    }
+    Ok(section)
 }

@@ -1,9 +1,12 @@
 //! Uptime reports: the exact uptime of each zone over a range (see `bma_domain::monitoring::uptime`
 //! for the definition: only opening hours count, maintenance is left out, time with no evidence
-//! is neither up nor down), summed by venue, brand, country or zone type.
+//! is neither up nor down), summed by venue, brand, country or zone type, or by day, week or
+//! month in the calendar of a time zone (the viewer's, or each venue's own).
 
 use crate::{AppContext, Result};
 use bma_domain::monitoring::{Health, Interval, Uptime, status_spans, uptime};
+use bma_store::messaging::PeriodZone;
+use bma_store::monitoring::CalendarUnit;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
@@ -15,10 +18,15 @@ pub enum GroupBy {
     Brand,
     Country,
     ZoneType,
+    Day,
+    /// Monday to Sunday.
+    Week,
+    Month,
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 4] = [Self::Venue, Self::Brand, Self::Country, Self::ZoneType];
+    pub const ALL: [GroupBy; 7] =
+        [Self::Venue, Self::Brand, Self::Country, Self::ZoneType, Self::Day, Self::Week, Self::Month];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,23 +34,31 @@ impl GroupBy {
             Self::Brand => "brand",
             Self::Country => "country",
             Self::ZoneType => "zone_type",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "venue" => Self::Venue,
-            "brand" => Self::Brand,
-            "country" => Self::Country,
-            "zone_type" => Self::ZoneType,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// The calendar unit of a grouping by period.
+    fn calendar(self) -> Option<CalendarUnit> {
+        match self {
+            Self::Day => Some(CalendarUnit::Day),
+            Self::Week => Some(CalendarUnit::Week),
+            Self::Month => Some(CalendarUnit::Month),
+            _ => None,
+        }
     }
 }
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct UptimeRow {
-    /// The venue id, brand, country code or zone type.
+    /// The venue id, brand, country code or zone type; for a period, the local date it starts on
+    /// (YYYY-MM-DD: a Monday for weeks, the 1st for months).
     pub key: String,
     /// The venue's name, when grouped by venue.
     pub label: Option<String>,
@@ -189,27 +205,56 @@ pub async fn per_zone_rolled(
     Ok(keys.into_iter().map(|k| (k.clone(), sums.get(&k.zone_id).copied().unwrap_or_default())).collect())
 }
 
-/// The uptime of `[since, until)` grouped by `group_by`, read through the analytics pool.
+fn row(rows: &mut BTreeMap<String, UptimeRow>, key: String, label: Option<String>) -> &mut UptimeRow {
+    rows.entry(key.clone()).or_insert_with(|| UptimeRow { key, label, ..UptimeRow::default() })
+}
+
+impl UptimeRow {
+    fn add(&mut self, u: &Seconds) {
+        self.zones += 1;
+        self.up_seconds += u.up;
+        self.down_seconds += u.down;
+        self.unknown_seconds += u.unknown;
+        self.excluded_seconds += u.excluded;
+    }
+}
+
+/// The uptime of `[since, until)` grouped by `group_by`, read through the analytics pool. Periods
+/// follow the calendar of `zone` (each venue's own for [`PeriodZone::Venue`]); the first and
+/// last are cut to the range. Other groupings ignore `zone`.
 pub async fn report(
     ctx: &AppContext,
     group_by: GroupBy,
+    zone: &PeriodZone,
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Result<Vec<UptimeRow>> {
     let mut rows: BTreeMap<String, UptimeRow> = BTreeMap::new();
-    for (k, u) in per_zone_rolled(&ctx.read_db, since, until).await? {
-        let (key, label) = match group_by {
-            GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
-            GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
-            GroupBy::Country => (k.country.clone().unwrap_or_else(|| "(none)".into()), None),
-            GroupBy::ZoneType => (k.zone_type.clone(), None),
+    if let Some(unit) = group_by.calendar() {
+        let zones = match zone {
+            PeriodZone::Named(tz) => vec![tz.clone()],
+            PeriodZone::Venue => bma_store::monitoring::venue_time_zones(&ctx.read_db).await?,
         };
-        let row = rows.entry(key.clone()).or_insert_with(|| UptimeRow { key, label, ..UptimeRow::default() });
-        row.zones += 1;
-        row.up_seconds += u.up;
-        row.down_seconds += u.down;
-        row.unknown_seconds += u.unknown;
-        row.excluded_seconds += u.excluded;
+        for tz in &zones {
+            for p in bma_store::monitoring::calendar_periods(&ctx.read_db, unit, tz, since, until).await? {
+                for (k, u) in per_zone_rolled(&ctx.read_db, p.starts, p.ends).await? {
+                    if *zone == PeriodZone::Venue && k.timezone != *tz {
+                        continue;
+                    }
+                    row(&mut rows, p.key.clone(), None).add(&u);
+                }
+            }
+        }
+    } else {
+        for (k, u) in per_zone_rolled(&ctx.read_db, since, until).await? {
+            let (key, label) = match group_by {
+                GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
+                GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
+                GroupBy::Country => (k.country.clone().unwrap_or_else(|| "(none)".into()), None),
+                GroupBy::ZoneType | GroupBy::Day | GroupBy::Week | GroupBy::Month => (k.zone_type.clone(), None),
+            };
+            row(&mut rows, key, label).add(&u);
+        }
     }
     let mut out: Vec<UptimeRow> = rows.into_values().collect();
     for r in &mut out {

@@ -172,7 +172,7 @@ pub async fn skip_pending(db: impl PgExecutor<'_>, campaign_id: Uuid, reason: &s
 /// the message's delivery status, or `replied` when the contact wrote back in the same
 /// conversation within the campaign's reply window. "After the message" compares ids (UUID v7,
 /// ordered by when they were stored): providers stamp inbound messages to the second only.
-const STAGE: &str = "CASE \
+pub(crate) const STAGE: &str = "CASE \
      WHEN r.message_id IS NULL OR m.id IS NULL THEN r.status \
      WHEN m.delivery_status = 'failed' THEN 'failed' \
      WHEN EXISTS (SELECT 1 FROM messages i WHERE i.conversation_id = r.conversation_id AND i.direction = 'in' \

@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::response::Response;
 use bma_app::cache;
 use bma_domain::Invalid;
-use bma_domain::venue::TimeZoneName;
 use bma_store::messaging::{
     self as store, ConversationFigures, ConversationGroup, GroupBy, PeriodZone, SatisfactionFigures, SatisfactionGroup,
 };
@@ -80,26 +79,14 @@ fn pseudonymise(ctx: &bma_app::AppContext, group: Option<GroupBy>, keys: Vec<(&m
 }
 
 /// What the dashboard's figures are made of: a write to any of these invalidates it.
-const DASHBOARD_SCOPES: &[&str] = &[cache::ALERTS, cache::INBOX, cache::SCORES, cache::UPTIME];
+const DASHBOARD_SCOPES: &[&str] = &[cache::ALERTS, cache::INBOX, cache::SCORES, cache::UPTIME, cache::CAMPAIGNS];
 
 /// The query's range, grouping, calendar and format; a time zone PostgreSQL does not know is
 /// refused like any other malformed field.
 async fn range(state: &AppState, q: &RangeQuery) -> Result<Range, ApiError> {
     let now = state.ctx.clock.now();
     let mut inv = Invalid::default();
-    let zone = match q.tz.as_deref().map(str::trim) {
-        None | Some("") => Some(PeriodZone::default()),
-        Some("venue") => Some(PeriodZone::Venue),
-        Some(name) => match TimeZoneName::parse(name) {
-            Ok(tz) if store::known_time_zone(&state.ctx.read_db, tz.as_str()).await? => {
-                Some(PeriodZone::Named(tz.as_str().to_owned()))
-            }
-            _ => {
-                inv.push("tz", "must be an IANA time zone such as Asia/Bangkok, or venue");
-                None
-            }
-        },
-    };
+    let zone = report::calendar_zone(state, q.tz.as_deref(), &mut inv).await?;
     let days = time::Duration::days;
     let span = report::period(&mut inv, ("from", "to"), (q.from.as_deref(), q.to.as_deref()), now, days(30), days(366));
     let group = match q.group_by.as_deref() {

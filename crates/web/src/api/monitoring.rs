@@ -299,7 +299,8 @@ pub async fn add_maintenance(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct UptimeQuery {
-    /// venue (default), brand, country or zone_type.
+    /// venue (default), brand, country, zone_type, or a period: day, week (Monday to Sunday) or
+    /// month in the calendar `tz` names.
     #[param(schema_with = crate::api::schema::uptime_group)]
     pub group_by: Option<String>,
     /// RFC 3339; default 7 days ago.
@@ -308,15 +309,38 @@ pub struct UptimeQuery {
     /// RFC 3339; default now.
     #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
+    /// The calendar of day, week and month groups: an IANA time zone such as Asia/Bangkok (the
+    /// viewer's), `venue` for each venue's own, default UTC. Other groupings ignore it.
+    #[param(schema_with = crate::api::schema::report_time_zone)]
+    pub tz: Option<String>,
     /// json (default) or csv: one row per group.
     #[param(schema_with = crate::api::schema::format)]
     pub format: Option<String>,
 }
 
-/// Uptime over a range: only opening hours count, maintenance is left out, time without
-/// evidence is reported apart (neither up nor down).
+/// Uptime of the live zones (neither they nor their venue archived) over `[since, until)`.
+///
+/// What counts: each zone's time is split by its health as logged by the monitor. **Up**: music
+/// was heard (playing online, or from the player's offline cache). **Down**: the player answered
+/// but was paused, muted, unpaired or its subscription expired, or no player answered, including
+/// the minutes a zone was only suspected silent before it was confirmed. **Unknown**: no
+/// observation yet, or the check itself failed. Only the venue's opening hours count (a venue
+/// with no opening hours set is expected to play around the clock; one with hours, none of them
+/// in the range, is closed throughout); maintenance windows of the venue or the zone are left out.
+/// Closed hours and maintenance together are `excluded_seconds`; for each zone
+/// `up + down + unknown + excluded` is the length of the range (or period). `uptime_percentage`
+/// = up / (up + down) × 100, seconds summed over the group's zones first (so a zone counts by its
+/// measured time, not one vote each); unknown time is in neither part; null when nothing was
+/// measured. `zones` counts the zones summed (for periods, per period).
+///
+/// Grouped by day, week (Monday 00:00 to Monday 00:00) or month, each period runs from local
+/// midnight to local midnight in the calendar of `tz` (UTC by default; with `tz=venue` each venue's
+/// zones fall into their venue's own days, so one row sums venues whose days start at different
+/// instants); the first and last periods are cut to the range, and `key` is the local date each
+/// period starts on. Whole UTC days are read from the daily rollups when they exist; everything
+/// else is computed from the status log, with the same result.
 #[utoipa::path(get, path = "/api/v1/analytics/uptime", tag = "monitoring", security(("bearer" = [])), params(UptimeQuery),
-    responses((status = 200, description = "One row per group; `format=csv` gives them as a table",
+    responses((status = 200, description = "One row per group (periods in order); `format=csv` gives them as a table",
         content((Vec<bma_app::services::uptime::UptimeRow> = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody)))]
 pub async fn uptime(
@@ -329,26 +353,33 @@ pub async fn uptime(
     let group = match q.group_by.as_deref() {
         None => Some(GroupBy::Venue),
         Some(g) => GroupBy::parse(g).or_else(|| {
-            inv.push("group_by", "must be venue, brand, country or zone_type");
+            let all: Vec<&str> = GroupBy::ALL.iter().map(|g| g.as_str()).collect();
+            inv.push("group_by", format!("must be one of {}", all.join(", ")));
             None
         }),
     };
+    let zone = crate::api::report::calendar_zone(&state, q.tz.as_deref(), &mut inv).await?;
     let now = state.ctx.clock.now();
     let days = time::Duration::days;
     let given = (q.since.as_deref(), q.until.as_deref());
     let span = crate::api::report::period(&mut inv, ("since", "until"), given, now, days(7), days(400));
     let format = crate::api::report::Format::parse(q.format.as_deref(), &mut inv);
-    let (Some(group), Some((since, until)), Some(format)) = (group, span, format) else {
+    let (Some(group), Some(zone), Some((since, until)), Some(format)) = (group, zone, span, format) else {
         return Err(ApiError::invalid_query(inv.0));
     };
     if !inv.is_empty() {
         return Err(ApiError::invalid_query(inv.0));
     }
     // The viewer's role is part of the key: entries are never shared between permission scopes.
-    let key =
-        format!("{}|{group:?}|{}|{}", viewer.role.as_str(), since.unix_timestamp() / 60, until.unix_timestamp() / 60);
+    let key = format!(
+        "{}|{group:?}|{zone:?}|{}|{}",
+        viewer.role.as_str(),
+        since.unix_timestamp() / 60,
+        until.unix_timestamp() / 60
+    );
     let ctx = &state.ctx;
-    crate::api::report::table(ctx, &[bma_app::cache::UPTIME], &key, format, || report(ctx, group, since, until)).await
+    crate::api::report::table(ctx, &[bma_app::cache::UPTIME], &key, format, || report(ctx, group, &zone, since, until))
+        .await
 }
 
 impl crate::api::report::Table for Vec<bma_app::services::uptime::UptimeRow> {

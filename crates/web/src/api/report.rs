@@ -144,3 +144,26 @@ where
 pub fn invalid(inv: Invalid) -> ApiError {
     ApiError::invalid_query(inv.0)
 }
+
+/// The calendar of a report's periods from its `tz` field: an IANA time zone PostgreSQL knows,
+/// `venue` for each venue's own, UTC when absent; anything else is noted in `inv`.
+pub async fn calendar_zone(
+    state: &crate::AppState,
+    tz: Option<&str>,
+    inv: &mut Invalid,
+) -> Result<Option<bma_store::messaging::PeriodZone>, ApiError> {
+    use bma_store::messaging::{PeriodZone, known_time_zone};
+    Ok(match tz.map(str::trim) {
+        None | Some("") => Some(PeriodZone::default()),
+        Some("venue") => Some(PeriodZone::Venue),
+        Some(name) => match bma_domain::venue::TimeZoneName::parse(name) {
+            Ok(tz) if known_time_zone(&state.ctx.read_db, tz.as_str()).await? => {
+                Some(PeriodZone::Named(tz.as_str().to_owned()))
+            }
+            _ => {
+                inv.push("tz", "must be an IANA time zone such as Asia/Bangkok, or venue");
+                None
+            }
+        },
+    })
+}

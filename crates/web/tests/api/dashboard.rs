@@ -498,3 +498,172 @@ async fn whole_days_with_daily_rollups_are_read_from_them_and_the_rest_is_comput
     let day = &r.body["uptime"]["last_24_hours"];
     assert_eq!(day["down_seconds"], 86_400, "no whole day in the last 24 hours: {day}");
 }
+
+async fn campaign(db: &PgPool, name: &str, channel: &str, status: &str, created: OffsetDateTime) -> Uuid {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO campaigns (id, name, type, channel, message_template, status, created_at) \
+         VALUES ($1, $2, 'marketing', $3, 'Hello', $4, $5)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(channel)
+    .bind(status)
+    .bind(created)
+    .execute(db)
+    .await
+    .expect("a campaign");
+    id
+}
+
+/// One recipient of `campaign` at `venue`: with `sent` (when, delivery status) a message carried
+/// it, and with `reply` the contact wrote back at that time; `reachable` false leaves it without
+/// a contact (the venue's one unreachable row).
+struct Rcpt {
+    status: &'static str,
+    sent: Option<(OffsetDateTime, &'static str)>,
+    reply: Option<OffsetDateTime>,
+    reachable: bool,
+}
+
+async fn recipient(db: &PgPool, campaign: Uuid, venue: Uuid, r: Rcpt) {
+    let contact = r.reachable.then(Uuid::now_v7);
+    if let Some(c) = contact {
+        sqlx::query(
+            "INSERT INTO venue_contacts (id, venue_id, name, channel, whatsapp_number) \
+             VALUES ($1, $2, 'Contact', 'whatsapp', '+66' || (1000000000 + floor(random() * 899999999))::bigint)",
+        )
+        .bind(c)
+        .bind(venue)
+        .execute(db)
+        .await
+        .expect("a contact");
+    }
+    let (mut conv, mut carried) = (None, None);
+    if let Some((at, delivery)) = r.sent {
+        let c = conversation(db, venue, Conv { channel: "whatsapp", status: "closed", ..Conv::default() }).await;
+        let m = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, sender_type, content, channel, direction, created_at, delivery_status) \
+             VALUES ($1, $2, 'system', 'Hello', 'whatsapp', 'out', $3, $4)",
+        )
+        .bind(m)
+        .bind(c)
+        .bind(at)
+        .bind(delivery)
+        .execute(db)
+        .await
+        .expect("a campaign message");
+        if let Some(reply) = r.reply {
+            message(db, c, Some("whatsapp"), "in", reply).await;
+        }
+        (conv, carried) = (Some(c), Some(m));
+    }
+    sqlx::query(
+        "INSERT INTO campaign_recipients (id, campaign_id, venue_id, contact_id, channel, status, conversation_id, message_id) \
+         VALUES ($1, $2, $3, $4, 'whatsapp', $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(campaign)
+    .bind(venue)
+    .bind(contact)
+    .bind(r.status)
+    .bind(conv)
+    .bind(carried)
+    .execute(db)
+    .await
+    .expect("a recipient");
+}
+
+fn rcpt(status: &'static str, sent: Option<(OffsetDateTime, &'static str)>) -> Rcpt {
+    Rcpt { status, sent, reply: None, reachable: true }
+}
+
+#[tokio::test]
+async fn campaigns_in_flight_show_their_funnel_and_today_totals_as_computed_by_hand() {
+    let app = app_at_noon().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let n = now();
+    let midnight = n - Duration::hours(12);
+    let v = venue(db, "Hilton Pattaya", Some("Hilton"), "TH").await;
+
+    // Songkran (sending, WhatsApp), nine recipients, each counted once in the stage it stands at:
+    let songkran = campaign(db, "Songkran", "whatsapp", "sending", n - Duration::days(3)).await;
+    let today_9 = midnight + Duration::hours(9);
+    // 1. sent today 09:00, delivered, replied at 10:00 → replied.
+    let replied = Rcpt { reply: Some(midnight + Duration::hours(10)), ..rcpt("sent", Some((today_9, "delivered"))) };
+    recipient(db, songkran, v, replied).await;
+    // 2. sent today, delivered → delivered.
+    recipient(db, songkran, v, rcpt("sent", Some((today_9, "delivered")))).await;
+    // 3. sent today, read → read.
+    recipient(db, songkran, v, rcpt("sent", Some((today_9, "read")))).await;
+    // 4. sent yesterday 23:00, accepted only → sent; not today's.
+    recipient(db, songkran, v, rcpt("sent", Some((midnight - Duration::hours(1), "sent")))).await;
+    // 5. sent today, failed → failed.
+    recipient(db, songkran, v, rcpt("sent", Some((today_9, "failed")))).await;
+    // 6. not yet handed over → queued.
+    recipient(db, songkran, v, rcpt("queued", None)).await;
+    // 7. opted out before sending.
+    recipient(db, songkran, v, rcpt("opted_out", None)).await;
+    // 8. no reachable contact → skipped.
+    recipient(db, songkran, v, Rcpt { reachable: false, ..rcpt("skipped", None) }).await;
+    // 9. handed over today 11:00, the channel has not accepted it yet → queued, but handed today.
+    recipient(db, songkran, v, rcpt("sent", Some((midnight + Duration::hours(11), "queued")))).await;
+
+    // Finished this morning: not in flight, but its message of 08:00 (delivered) counts today.
+    let morning = campaign(db, "Morning notice", "whatsapp", "sent", n - Duration::days(4)).await;
+    recipient(db, morning, v, rcpt("sent", Some((midnight + Duration::hours(8), "delivered")))).await;
+    // Finished two days ago: neither in flight nor today.
+    let old = campaign(db, "Old news", "whatsapp", "sent", n - Duration::days(5)).await;
+    recipient(db, old, v, rcpt("sent", Some((n - Duration::days(2), "delivered")))).await;
+    // Paused on LINE with one recipient waiting; scheduled with nobody written down yet; a draft.
+    let paused = campaign(db, "Loy Krathong", "line", "paused", n - Duration::days(2)).await;
+    recipient(db, paused, v, rcpt("queued", None)).await;
+    let christmas = campaign(db, "Christmas", "preferred", "scheduled", n - Duration::days(1)).await;
+    campaign(db, "Draft", "email", "draft", n - Duration::hours(1)).await;
+
+    let r = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let c = &r.body["campaigns"];
+    // Today: handed over 1, 2, 3, 5, 9 of Songkran and the morning notice's one = 6; delivered
+    // or further 1, 2, 3 and the morning notice = 4; replied 1.
+    assert_eq!(c["sent_today"], 6, "{c}");
+    assert_eq!(c["delivered_today"], 4, "{c}");
+    assert_eq!(c["replied_today"], 1, "{c}");
+    let flight = c["in_flight"].as_array().expect("a list");
+    let names: Vec<&str> = flight.iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, ["Songkran", "Loy Krathong", "Christmas"], "oldest first, in flight only");
+    assert_eq!(
+        flight[0],
+        json!({"id": songkran, "name": "Songkran", "channel": "whatsapp", "status": "sending", "recipients": 9,
+               "funnel": {"queued": 2, "sent": 1, "delivered": 1, "read": 1, "replied": 1,
+                          "failed": 1, "opted_out": 1, "skipped": 1}})
+    );
+    assert_eq!(flight[1]["status"], "paused");
+    assert_eq!(flight[1]["channel"], "line");
+    assert_eq!((flight[1]["recipients"].clone(), flight[1]["funnel"]["queued"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        flight[2],
+        json!({"id": christmas, "name": "Christmas", "channel": "preferred", "status": "scheduled", "recipients": 0,
+               "funnel": {"queued": 0, "sent": 0, "delivered": 0, "read": 0, "replied": 0,
+                          "failed": 0, "opted_out": 0, "skipped": 0}})
+    );
+}
+
+#[tokio::test]
+async fn a_campaign_changing_state_invalidates_the_cached_dashboard() {
+    let app = app_at_noon().await;
+    let viewer = app.token(Role::Viewer).await;
+    let admin = app.token(Role::Admin).await;
+    let v = venue(&app.ctx.db, "Hilton Pattaya", None, "TH").await;
+    let paused = campaign(&app.ctx.db, "Loy Krathong", "line", "paused", now() - Duration::days(2)).await;
+    recipient(&app.ctx.db, paused, v, rcpt("queued", None)).await;
+    let before = app.get("/api/v1/analytics/dashboard", &viewer).await;
+    assert_eq!(before.body["campaigns"]["in_flight"][0]["status"], "paused", "{}", before.text);
+
+    let cancel = app.post(&format!("/api/v1/campaigns/{paused}/cancel"), Some(&admin), json!({})).await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text);
+    let after = app.get("/api/v1/analytics/dashboard", &viewer).await;
+    assert_eq!(after.body["campaigns"]["in_flight"], json!([]), "the cancelled campaign is no longer in flight");
+}

@@ -1,6 +1,7 @@
 //! The live feed: numbered events, `Last-Event-ID` resumption from the shared journal, a reload
 //! when the gap is older than the journal, permission filtering, and delivery across two server
-//! processes through Redis.
+//! processes through Redis (in process through the routers, and over TCP between two served
+//! instances).
 
 use crate::helpers::{Options, TestApp, redis_url};
 use axum::body::Body;
@@ -11,9 +12,9 @@ use http_body_util::BodyExt;
 use serde_json::json;
 use tower::ServiceExt;
 
-/// An open feed, read one event at a time.
+/// An open feed, read one event at a time, from the router in process or over HTTP.
 struct Feed {
-    body: Body,
+    chunks: futures_util::stream::BoxStream<'static, Vec<u8>>,
     buffer: String,
 }
 
@@ -27,28 +28,55 @@ impl Feed {
         req.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([203, 0, 113, 7], 40_000))));
         let res = app.router.clone().oneshot(req).await.expect("an answer");
         assert_eq!(res.status(), StatusCode::OK);
-        Feed { body: res.into_body(), buffer: String::new() }
+        let chunks = futures_util::stream::unfold(res.into_body(), |mut body| async move {
+            let frame = body.frame().await?.expect("no error");
+            Some((frame.into_data().map(|d| d.to_vec()).unwrap_or_default(), body))
+        });
+        Feed { chunks: Box::pin(chunks), buffer: String::new() }
+    }
+
+    /// A feed opened over HTTP on a served instance at `base`.
+    async fn open_remote(base: &str, token: &str, last_event_id: Option<u64>) -> Self {
+        let mut req = reqwest::Client::new().get(format!("{base}/api/v1/events")).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let res = req.send().await.expect("the server answers");
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        let chunks = futures_util::stream::unfold(res, |mut res| async move {
+            let chunk = res.chunk().await.expect("the stream reads")?;
+            Some((chunk.to_vec(), res))
+        });
+        Feed { chunks: Box::pin(chunks), buffer: String::new() }
     }
 
     /// The next event as (id, name), within 5 seconds.
     async fn next(&mut self) -> (Option<u64>, String) {
+        use futures_util::StreamExt;
         loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()));
-                let Some(event) = field("event:") else { continue };
-                return (field("id:").and_then(|i| i.parse().ok()), event);
+            if let Some(event) = take_event(&mut self.buffer) {
+                return event;
             }
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), self.body.frame())
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), self.chunks.next())
                 .await
                 .expect("an event within 5 s")
-                .expect("a frame")
-                .expect("no error");
-            if let Some(data) = frame.data_ref() {
-                self.buffer.push_str(&String::from_utf8_lossy(data));
-            }
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
+}
+
+/// The first whole event in `buffer` as (id, name), taken out of it; blocks without an event
+/// name (keep-alive comments) are dropped on the way.
+fn take_event(buffer: &mut String) -> Option<(Option<u64>, String)> {
+    while let Some(end) = buffer.find("\n\n") {
+        let block: String = buffer.drain(..end + 2).collect();
+        let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()));
+        if let Some(event) = field("event:") {
+            return Some((field("id:").and_then(|i| i.parse().ok()), event));
+        }
+    }
+    None
 }
 
 #[tokio::test]
@@ -91,12 +119,18 @@ async fn members_see_only_the_events_their_role_may_see_live_and_replayed() {
     assert_eq!(replayed.next().await, (Some(2), "monitoring".to_owned()), "nor replayed");
 }
 
-#[tokio::test]
-async fn an_event_published_by_one_server_reaches_a_client_of_another_through_redis() {
+/// Two instances of the service on one database, sharing Redis under a prefix of their own.
+async fn two_instances() -> (TestApp, TestApp) {
     let prefix = format!("bma-test-events-{}:", uuid::Uuid::new_v4().simple());
     let a = TestApp::with(Options { redis_prefix: Some(prefix.clone()), ..Options::default() }).await;
     let b = TestApp::with(Options { redis_prefix: Some(prefix), db_url: Some(a.db_url.clone()), ..Options::default() })
         .await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn an_event_published_by_one_server_reaches_a_client_of_another_through_redis() {
+    let (a, b) = two_instances().await;
     assert_eq!(b.ctx.kv.backend_name(), "redis", "two processes share Redis at {}", redis_url());
     let token = b.token(Role::Viewer).await;
     bma_app::events::publish(&a.ctx, &json!({"type": "monitoring", "n": 1})).await;
@@ -139,4 +173,75 @@ async fn assigning_a_conversation_and_resolving_an_alert_are_announced_on_the_fe
     let resolved = app.post(&format!("/api/v1/monitoring/alerts/{alert}/resolve"), Some(&manager), json!({})).await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
     assert_eq!(feed.next().await.1, "alert.resolved");
+}
+
+/// `app`'s router served on a port of its own, as `bma_web::serve` serves it, until the returned
+/// sender is dropped; its base URL.
+async fn served(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        bma_web::serve_router(router, listener, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the server runs");
+    });
+    (url, stop)
+}
+
+#[tokio::test]
+async fn two_served_instances_share_the_feed_filter_it_by_role_and_resume_a_client_on_the_other() {
+    let (a, b) = two_instances().await;
+    let ((url_a, _stop_a), (url_b, _stop_b)) = (served(&a).await, served(&b).await);
+    assert_ne!(url_a, url_b);
+    let viewer = a.token(Role::Viewer).await;
+    let manager = a.token(Role::Manager).await;
+    let admin = b.token(Role::Admin).await;
+    let (venue, zone, alert) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (sql, id) in [
+        ("INSERT INTO venues (id, name, timezone) VALUES ($1, 'Twin Hotel', 'UTC')", venue),
+        ("INSERT INTO zones (id, venue_id, name) SELECT $1, id, 'Lobby' FROM venues", zone),
+        (
+            "INSERT INTO alerts (id, zone_id, alert_type, severity, message) SELECT $1, id, 'silent', 'warning', 'x' FROM zones",
+            alert,
+        ),
+    ] {
+        sqlx::query(sql).bind(id).execute(&a.ctx.db).await.expect("crafted row");
+    }
+
+    // Both members listen on B; events come from A: an admins-only one, then an alert resolved
+    // through A's HTTP API.
+    let mut viewer_on_b = Feed::open_remote(&url_b, &viewer, None).await;
+    let mut admin_on_b = Feed::open_remote(&url_b, &admin, None).await;
+    bma_app::events::publish(&a.ctx, &json!({"type": "job.dead"})).await;
+    let resolved = reqwest::Client::new()
+        .post(format!("{url_a}/api/v1/monitoring/alerts/{alert}/resolve"))
+        .bearer_auth(&manager)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("A answers");
+    assert_eq!(resolved.status(), reqwest::StatusCode::OK);
+    assert_eq!(admin_on_b.next().await, (Some(1), "job.dead".to_owned()), "B's admin hears A's admins-only event");
+    assert_eq!(admin_on_b.next().await, (Some(2), "alert.resolved".to_owned()));
+    assert_eq!(
+        viewer_on_b.next().await,
+        (Some(2), "alert.resolved".to_owned()),
+        "B's viewer hears A's alert, and not the admins-only event before it"
+    );
+
+    // The viewer drops B; while away, A publishes three more (one for admins only); the viewer
+    // comes back on A with the last id it saw and gets what it may see of those, then live.
+    drop(viewer_on_b);
+    bma_app::events::publish(&a.ctx, &json!({"type": "monitoring", "n": 3})).await;
+    bma_app::events::publish(&a.ctx, &json!({"type": "job.dead"})).await;
+    bma_app::events::publish(&b.ctx, &json!({"type": "conversation.updated"})).await;
+    let mut viewer_on_a = Feed::open_remote(&url_a, &viewer, Some(2)).await;
+    assert_eq!(viewer_on_a.next().await, (Some(3), "monitoring".to_owned()), "replayed on the other server");
+    assert_eq!(viewer_on_a.next().await, (Some(5), "conversation.updated".to_owned()), "4 is for admins only");
+    bma_app::events::publish(&b.ctx, &json!({"type": "alert.opened"})).await;
+    assert_eq!(viewer_on_a.next().await, (Some(6), "alert.opened".to_owned()), "then live from B, nothing twice");
 }

@@ -266,7 +266,7 @@ async fn status_rows_for_days_without_a_partition_are_kept_and_upkeep_moves_them
 
 async fn uptime_of(app: &TestApp, since: time::OffsetDateTime, until: time::OffsetDateTime) -> (i64, i64, i64, i64) {
     use bma_app::services::uptime::{GroupBy, report};
-    let rows = report(&app.ctx, GroupBy::Venue, since, until).await.expect("uptime report");
+    let rows = report(&app.ctx, GroupBy::Venue, &Default::default(), since, until).await.expect("uptime report");
     assert_eq!(rows.len(), 1, "{rows:?}");
     (rows[0].up_seconds, rows[0].down_seconds, rows[0].unknown_seconds, rows[0].excluded_seconds)
 }

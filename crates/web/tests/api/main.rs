@@ -23,6 +23,7 @@ mod schema;
 mod soundtrack;
 mod system;
 mod team;
+mod uptime_periods;
 mod validation;
 mod venues;
 mod webhooks;
