@@ -159,7 +159,7 @@ async fn fetch(
     let format = Some(format.to_owned());
     let res = match report {
         Report::Uptime => {
-            let q = UptimeQuery { group_by: group, since: from, until: to, format };
+            let q = UptimeQuery { group_by: group, since: from, until: to, tz, format };
             bma_web::api::monitoring::uptime(State(state.clone()), user, ApiQuery(q)).await
         }
         other => {
