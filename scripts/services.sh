@@ -79,7 +79,9 @@ drop_old_test_databases() {
 # Installs Debian's headless browser, its WebDriver and a Thai font for the portal's browser tests
 # (they start chromedriver themselves on a free port).
 ensure_chromium() {
-  if [ ! -x /usr/bin/chromedriver ] || ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans Thai"; then
+  # grep reads all of fc-list's output (no -q): an early exit would fail the pipe under pipefail.
+  if [ ! -x /usr/bin/chromedriver ] || ! command -v chromium >/dev/null ||
+    ! fc-list 2>/dev/null | grep -i "Noto Sans Thai" >/dev/null; then
     apt_install chromium chromium-driver fonts-noto-core
   fi
 }
