@@ -66,12 +66,7 @@ async fn a_csv_with_bad_rows_imports_nothing_and_reports_every_bad_row() {
     let r = app.send(csv_request(&t, csv)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["error"]["code"], "import_rejected");
-    let rows: Vec<(u64, String)> = r.body["rows"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| (e["row"].as_u64().unwrap_or(0), e["field"].as_str().expect("a string field").to_owned()))
-        .collect();
+    let rows = reported_rows(&r);
     let first_pass =
         [(3, "country"), (4, "zone_type"), (7, "contact_whatsapp"), (8, "soundtrack_zone_id"), (9, "opening_hours")];
     for (row, field) in first_pass {
@@ -91,12 +86,7 @@ async fn a_csv_with_bad_rows_imports_nothing_and_reports_every_bad_row() {
     for (body, expected) in passes {
         let r = app.send(csv_request(&t, format!("{HEADER}{body}"))).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let rows: Vec<(u64, String)> = r.body["rows"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| (e["row"].as_u64().unwrap_or(0), e["field"].as_str().expect("a string field").to_owned()))
-            .collect();
+        let rows = reported_rows(&r);
         assert_eq!(rows, expected);
     }
     assert_eq!(app.count("SELECT count(*) FROM venues").await, 1, "nothing imported");
@@ -108,4 +98,14 @@ async fn an_import_must_be_sent_as_csv() {
     let t = app.token(Role::Manager).await;
     let r = app.post("/api/v1/venues/import", Some(&t), serde_json::json!({"venues": []})).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+/// The (row, field) pairs of an import's refusal.
+fn reported_rows(r: &crate::helpers::Response) -> Vec<(u64, String)> {
+    r.body["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| (e["row"].as_u64().unwrap_or(0), e["field"].as_str().expect("a string field").to_owned()))
+        .collect()
 }
