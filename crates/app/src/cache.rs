@@ -15,6 +15,8 @@ pub const SCORES: &str = "scores";
 /// Campaigns changing state, and their recipients moving through the funnel (handed to a
 /// channel, accepted, delivered, failed, replied to).
 pub const CAMPAIGNS: &str = "campaigns";
+/// Zones changing state (playing, silent, offline, unknown), as the monitor records them.
+pub const FLEET: &str = "fleet";
 
 async fn generation(ctx: &AppContext, scope: &str) -> Result<String> {
     Ok(ctx.kv.cache.get(&format!("gen:{scope}")).await?.unwrap_or_else(|| "0".into()))

@@ -3,7 +3,7 @@
 //! buckets of open alerts, and which way satisfaction is moving.
 
 use crate::monitoring::Observation;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a zone sounds like now, from its latest observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
@@ -76,7 +76,7 @@ impl AlertAge {
 }
 
 /// Which way an average moved between two periods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Trend {
     Up,

@@ -92,7 +92,7 @@ pub async fn conversations_now(db: impl PgExecutor<'_>) -> sqlx::Result<Conversa
 /// conversation; `first_responses` counts those given today, each timed from the conversation's
 /// creation (when the venue's first message opened it) to that reply. A resolution is a conversation closed today, timed
 /// from its start to its closing. Averages and medians are in seconds, null when there are none.
-#[derive(Debug, Clone, Default, FromRow, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, FromRow, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[schema(as = ResponseTimesSection)]
 pub struct ResponseTimes {
     pub first_responses: i64,

@@ -274,7 +274,7 @@ pub async fn preview(ctx: &AppContext, id: Uuid, venue_id: Uuid) -> Result<Rende
 }
 
 /// Recipients counted by funnel stage.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Funnel {
     pub queued: i64,
     pub sent: i64,

@@ -1,7 +1,7 @@
 //! The operations dashboard: what the support team and managers look at all day, in independent
 //! sections (fleet, alerts, conversations, response times, messages, satisfaction, uptime,
-//! campaigns), each one struct filled by one query on the analytics read pool, all run at once. A
-//! new section is a new field and one more future in [`build`].
+//! campaigns), each one struct filled by one query on the analytics read pool, all run at once
+//! and each cached on its own. A new section is a new field and one more future in [`build`].
 //!
 //! "Today" is the UTC day of the moment the dashboard is made, up to that moment.
 
@@ -12,12 +12,12 @@ use bma_domain::campaign::{CampaignStatus, ChannelChoice};
 use bma_domain::contact::Channel;
 use bma_domain::monitoring::Severity;
 use bma_store::dashboard as store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
 /// The whole dashboard as of `generated_at`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dashboard {
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
@@ -39,7 +39,7 @@ pub struct Dashboard {
 /// online or from the player's offline cache), `silent` (the player answers but is paused,
 /// muted or its subscription expired), `offline` (no player answers, or none is paired),
 /// `unknown` (never observed, or the last check failed).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StateCounts {
     pub zones: i64,
     pub playing: i64,
@@ -61,7 +61,7 @@ impl StateCounts {
 }
 
 /// The zones of one brand or one country (`key` null: venues with none set).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StateGroup {
     pub key: Option<String>,
     #[serde(flatten)]
@@ -69,7 +69,7 @@ pub struct StateGroup {
 }
 
 /// A venue with zones silent or offline.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VenueStates {
     pub venue_id: uuid::Uuid,
     pub name: String,
@@ -80,7 +80,7 @@ pub struct VenueStates {
 /// The fleet now: totals, the same counts by brand and by country (ordered by key, none first),
 /// and the venues with problems: those with a zone silent or offline, most such zones first (then
 /// by name), at most [`PROBLEM_VENUES`].
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FleetSection {
     pub total: StateCounts,
     pub by_brand: Vec<StateGroup>,
@@ -93,7 +93,7 @@ pub const PROBLEM_VENUES: usize = 50;
 
 /// Open alerts of one severity by age (now − when the alert was opened; each lower bound
 /// inclusive): under 1 hour, 1–24 hours, 1–7 days, 7 days or more.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeverityAlerts {
     pub severity: Severity,
     pub open: i64,
@@ -104,7 +104,7 @@ pub struct SeverityAlerts {
 }
 
 /// Alerts not yet resolved, every severity listed (info, warning, critical) even at zero.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlertsSection {
     pub open: i64,
     pub by_severity: Vec<SeverityAlerts>,
@@ -117,7 +117,7 @@ pub struct AlertsSection {
 /// `with_bot` (pending: the bot holds it) and `snoozed`. `unassigned`: with people but assigned to
 /// no member. `waiting`: not closed, with a venue message nobody (person or bot) has answered yet;
 /// `longest_wait_seconds` is now − the oldest such unanswered message (null: nobody waits).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationsSection {
     pub open: i64,
     pub with_people: i64,
@@ -132,7 +132,7 @@ pub use store::ResponseTimes as ResponseTimesSection;
 
 /// Messages exchanged with venues today on one channel: `inbound` from venues, `outbound` to
 /// them (team, bot, notices, surveys); private notes are not messages to anyone and are left out.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChannelCount {
     pub channel: Channel,
     pub inbound: i64,
@@ -140,7 +140,7 @@ pub struct ChannelCount {
 }
 
 /// Messages today, every channel listed (whatsapp, line, email) even at zero.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessagesSection {
     pub inbound: i64,
     pub outbound: i64,
@@ -151,7 +151,7 @@ pub struct MessagesSection {
 /// moved from the `days` days before that. `satisfied_share`: the share of 4s and 5s.
 /// `change`: average − previous average; `trend`: up, down, or flat when the change is under
 /// 0.05 either way; both null unless both periods have answers.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SatisfactionWindow {
     pub days: i64,
     pub answers: i64,
@@ -163,7 +163,7 @@ pub struct SatisfactionWindow {
     pub trend: Option<Trend>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SatisfactionSection {
     pub last_7_days: SatisfactionWindow,
     pub last_30_days: SatisfactionWindow,
@@ -173,7 +173,7 @@ pub struct SatisfactionSection {
 /// only opening hours count, maintenance is excluded, time without evidence is unknown;
 /// `uptime_percentage` = up / (up + down) × 100, null when nothing was measured. Whole UTC days
 /// are read from the daily uptime rollups where they exist, the rest from the status log.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UptimeWindow {
     pub hours: i64,
     pub up_seconds: i64,
@@ -183,7 +183,7 @@ pub struct UptimeWindow {
     pub uptime_percentage: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UptimeSection {
     pub last_24_hours: UptimeWindow,
     pub last_7_days: UptimeWindow,
@@ -196,7 +196,7 @@ pub struct UptimeSection {
 /// campaign's reply window; `failed`; `opted_out` before sending; `skipped`: no reachable contact,
 /// or cancelled before it went). `recipients`: everyone written down for it when sending started
 /// (zero while scheduled).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CampaignInFlight {
     pub id: uuid::Uuid,
     pub name: String,
@@ -210,7 +210,7 @@ pub struct CampaignInFlight {
 /// Today's totals are over every campaign (including those finished or cancelled since
 /// midnight): `sent_today` counts campaign messages handed to a channel today, `delivered_today`
 /// and `replied_today` those of them delivered (or further) and replied to, as they stand now.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CampaignsSection {
     pub in_flight: Vec<CampaignInFlight>,
     pub sent_today: i64,
@@ -221,32 +221,75 @@ pub struct CampaignsSection {
 /// Campaign statuses counted as in flight.
 pub const IN_FLIGHT: [CampaignStatus; 3] = [CampaignStatus::Scheduled, CampaignStatus::Sending, CampaignStatus::Paused];
 
-/// The dashboard as of the context's clock, every section read concurrently from the read pool.
+/// The dashboard as of the context's clock, every section read concurrently from the read pool
+/// through the query cache. Each section is cached on its own under the scopes whose writes
+/// change it, so a zone changing state rebuilds the fleet section and nothing else; sections of
+/// "today" are keyed by the day. `generated_at` is when the oldest section shown was made.
 pub async fn build(ctx: &AppContext) -> Result<Dashboard> {
+    use crate::cache::{ALERTS, CAMPAIGNS, FLEET, INBOX, SCORES, UPTIME, VENUE_LISTS};
     let now = ctx.clock.now();
     let today_since = now.replace_time(time::Time::MIDNIGHT);
+    let day = today_since.date();
     let (fleet, alerts, conversations, response_times, messages, satisfaction, uptime, campaigns) = tokio::try_join!(
-        fleet(ctx),
-        alerts(ctx, now),
-        conversations(ctx, now),
-        response_times(ctx, today_since, now),
-        messages(ctx, today_since, now),
-        satisfaction(ctx, now),
-        uptime(ctx, now),
-        campaigns(ctx, today_since, now),
+        section(ctx, &[FLEET, VENUE_LISTS], "fleet", day, || fleet(ctx)),
+        section(ctx, &[ALERTS], "alerts", day, || alerts(ctx, now)),
+        section(ctx, &[INBOX], "conversations", day, || conversations(ctx, now)),
+        section(ctx, &[INBOX], "response_times", day, || response_times(ctx, today_since, now)),
+        section(ctx, &[INBOX], "messages", day, || messages(ctx, today_since, now)),
+        section(ctx, &[SCORES], "satisfaction", day, || satisfaction(ctx, now)),
+        section(ctx, &[UPTIME, VENUE_LISTS], "uptime", day, || uptime(ctx, now)),
+        section(ctx, &[CAMPAIGNS], "campaigns", day, || campaigns(ctx, today_since, now)),
     )?;
+    let made =
+        [fleet.0, alerts.0, conversations.0, response_times.0, messages.0, satisfaction.0, uptime.0, campaigns.0];
     Ok(Dashboard {
-        generated_at: now,
+        generated_at: made.into_iter().min().unwrap_or(now),
         today_since,
-        fleet,
-        alerts,
-        conversations,
-        response_times,
-        messages,
-        satisfaction,
-        uptime,
-        campaigns,
+        fleet: fleet.1,
+        alerts: alerts.1,
+        conversations: conversations.1,
+        response_times: response_times.1,
+        messages: messages.1,
+        satisfaction: satisfaction.1,
+        uptime: uptime.1,
+        campaigns: campaigns.1,
     })
+}
+
+/// A section as cached: the figures and when they were made.
+#[derive(Serialize, Deserialize)]
+struct Made<T> {
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+    figures: T,
+}
+
+/// One section from the query cache, or made now (and cached) when absent or unreadable.
+async fn section<T, F, Fut>(
+    ctx: &AppContext,
+    scopes: &[&str],
+    name: &str,
+    day: time::Date,
+    compute: F,
+) -> Result<(OffsetDateTime, T)>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let key = format!("dashboard:{name}:{day}");
+    let json = crate::cache::json_over(ctx, scopes, &key, || async {
+        let made = Made { at: ctx.clock.now(), figures: compute().await? };
+        serde_json::to_string(&made).map_err(|e| crate::Error::Internal(e.into()))
+    })
+    .await?;
+    match serde_json::from_str::<Made<T>>(&json) {
+        Ok(made) => Ok((made.at, made.figures)),
+        Err(e) => {
+            tracing::warn!(error = %e, section = name, "cached dashboard section unreadable; made afresh");
+            Ok((ctx.clock.now(), compute().await?))
+        }
+    }
 }
 
 async fn fleet(ctx: &AppContext) -> Result<FleetSection> {

@@ -143,6 +143,34 @@ async fn health(db: &PgPool, zone: Uuid, h: Health, at: OffsetDateTime) {
     bma_store::monitoring::log(db, zone, LogEntry::Health(h), at).await.expect("a health change");
 }
 
+#[tokio::test]
+async fn each_section_is_cached_on_its_own_and_moves_only_with_the_scope_of_its_writes() {
+    let app = app_at_noon().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let v = venue(db, "Hilton Pattaya", None, "TH").await;
+    zone(db, v, Some("playing"), true, false).await;
+    let first = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(first.body["fleet"]["total"]["zones"], 1, "{}", first.text);
+    assert_eq!(first.body["satisfaction"]["last_7_days"]["answers"], 0, "{}", first.text);
+
+    // Written behind the application's back: no scope moves, both sections stay as cached.
+    zone(db, v, Some("paused"), true, false).await;
+    score(db, v, 5, now() - Duration::hours(1)).await;
+    let cached = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(cached.body["fleet"]["total"]["zones"], 1, "{}", cached.text);
+    assert_eq!(cached.body["satisfaction"]["last_7_days"]["answers"], 0, "{}", cached.text);
+
+    bma_app::cache::bump(&app.ctx, bma_app::cache::FLEET).await.expect("the fleet scope moves");
+    let fleet_moved = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(fleet_moved.body["fleet"]["total"]["silent"], 1, "the fleet is made afresh: {}", fleet_moved.text);
+    assert_eq!(fleet_moved.body["satisfaction"]["last_7_days"]["answers"], 0, "scores still cached");
+
+    bma_app::cache::bump(&app.ctx, bma_app::cache::SCORES).await.expect("the scores scope moves");
+    let scores_moved = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(scores_moved.body["satisfaction"]["last_7_days"]["answers"], 1, "{}", scores_moved.text);
+}
+
 fn close(v: &Value, expected: f64, what: &str) {
     let got = v.as_f64().unwrap_or_else(|| panic!("{what} is a number: {v}"));
     assert!((got - expected).abs() < 1e-6, "{what}: expected {expected}, got {got}");

@@ -551,6 +551,9 @@ async fn the_venues_staff_hear_of_a_problem_on_whatsapp_through_a_template_outsi
 async fn a_zone_going_silent_is_announced_on_the_live_feed_and_counted_offline_on_the_dashboard() {
     let r = rig(1, 2).await;
     r.run_for(30).await;
+    let token = r.app.token(Role::Viewer).await;
+    let cached = r.app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(cached.body["fleet"]["total"]["playing"], 2, "both playing, now cached: {}", cached.text);
     let zone = r.zone(0, 0);
     let zone_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM zones WHERE soundtrack_device_id = $1")
         .bind(&zone)
@@ -577,7 +580,6 @@ async fn a_zone_going_silent_is_announced_on_the_live_feed_and_counted_offline_o
         vec![("unknown".to_owned(), "playing".to_owned()), ("playing".to_owned(), "offline".to_owned())],
         "then offline, once"
     );
-    let token = r.app.token(Role::Viewer).await;
     let d = r.app.get("/api/v1/analytics/dashboard", &token).await;
     assert_eq!(d.body["fleet"]["total"]["zones"], 2, "{}", d.text);
     assert_eq!(d.body["fleet"]["total"]["offline"], 1, "{}", d.text);

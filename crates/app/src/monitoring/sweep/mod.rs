@@ -236,6 +236,9 @@ impl Monitor {
         notify::save_groups(&mut fx, &st).await?;
         let changes = std::mem::take(&mut fx.changes);
         tx.commit().await?;
+        if !changes.is_empty() {
+            crate::cache::bump_after_write(&self.ctx, &[crate::cache::FLEET]).await;
+        }
         for change in &changes {
             crate::events::publish(&self.ctx, change).await;
         }
