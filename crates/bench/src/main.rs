@@ -129,10 +129,11 @@ async fn bench_context(url: &str) -> anyhow::Result<AppContext> {
 
 /// A member of `role` signed in: their session's tokens.
 async fn bench_member(ctx: &AppContext, role: Role) -> anyhow::Result<bma_app::services::auth::TokenPair> {
-    let email = Email::parse("bench@bma.test")?;
+    let address = format!("bench-{}@bma.test", uuid::Uuid::new_v4().simple());
+    let email = Email::parse(&address)?;
     let (name, password) = (PersonName::parse("Bench")?, Password::parse("bench-password-1")?);
     bma_app::services::team::create_with_password(ctx, &email, &name, role, &password).await?;
-    Ok(bma_app::services::auth::login(ctx, "bench@bma.test", "bench-password-1", None, &Default::default()).await?)
+    Ok(bma_app::services::auth::login(ctx, &address, "bench-password-1", None, &Default::default()).await?)
 }
 
 async fn api() -> anyhow::Result<()> {
@@ -311,7 +312,7 @@ fn main() -> anyhow::Result<()> {
         Some("campaign") => rt.block_on(campaign::run()),
         Some("portal") => rt.block_on(portal::run()),
         _ => bail!(
-            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench portal [--venues N] [--zones N] [--history-days D] [--samples N]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
+            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench portal [--venues N] [--zones N] [--history-days D] [--samples N] [--database NAME]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
         ),
     }
 }

@@ -1,7 +1,8 @@
-//! `bma-bench portal`: the server time of every portal page a manager sees, at fleet scale with
-//! history, cold (the first request after start, nothing cached) and warm (the same page again),
-//! beside a hello-world route behind the same layers in the same run; and the bytes each page
-//! costs a browser (HTML and its assets, gzip-compressed as served).
+//! `bma-bench portal`: the server time of every portal page a manager sees, and of every analytics
+//! endpoint of the API, at fleet scale with history, cold (the first request after start, nothing
+//! in the query cache) and warm (the same request again), beside a hello-world route behind the
+//! same layers in the same run; and the bytes each page costs a browser (HTML and its assets,
+//! gzip-compressed as served). `--database NAME` keeps the seeded database for the next run.
 
 use crate::stats::percentile;
 use anyhow::{Context, bail};
@@ -17,10 +18,11 @@ struct Opts {
     zones: usize,
     history_days: u32,
     samples: usize,
+    database: Option<String>,
 }
 
 fn opts() -> anyhow::Result<Opts> {
-    let mut o = Opts { venues: 10_000, zones: 50_000, history_days: 365, samples: 200 };
+    let mut o = Opts { venues: 10_000, zones: 50_000, history_days: 365, samples: 200, database: None };
     let args: Vec<String> = std::env::args().skip(2).collect();
     for pair in args.chunks(2) {
         let v = pair.get(1).map_or("", String::as_str);
@@ -29,21 +31,33 @@ fn opts() -> anyhow::Result<Opts> {
             "--zones" => o.zones = v.parse()?,
             "--history-days" => o.history_days = v.parse()?,
             "--samples" => o.samples = v.parse()?,
+            "--database" => o.database = Some(v.to_owned()),
             other => bail!("unknown option {other}"),
         }
     }
     Ok(o)
 }
 
+/// How a request is signed in: the portal's cookies or the API's bearer token.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Cookie(&'a str),
+    Bearer(&'a str),
+}
+
 /// One GET on a fresh keep-alive connection's sender: latency in ms, status and body bytes.
 async fn get(
     sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
     path: &str,
-    cookie: &str,
+    auth: Auth<'_>,
 ) -> anyhow::Result<(f64, u16, Bytes)> {
+    let (name, value) = match auth {
+        Auth::Cookie(c) => ("cookie", c.to_owned()),
+        Auth::Bearer(t) => ("authorization", format!("Bearer {t}")),
+    };
     let req = hyper::Request::get(path)
         .header("host", "bench")
-        .header("cookie", cookie)
+        .header(name, value)
         .header("accept-encoding", "gzip")
         .body(Empty::<Bytes>::new())?;
     sender.ready().await?;
@@ -73,25 +87,58 @@ fn gunzip_links(html_gz: &[u8]) -> (String, BTreeSet<String>) {
     (html, links)
 }
 
+/// Seeds the fleet and its history into a fresh database, or into `--database NAME` unless that
+/// one already holds a fleet; returns its URL.
+async fn database(o: &Opts) -> anyhow::Result<String> {
+    let (db, url) = match &o.database {
+        None => bma_store::testing::fresh_database().await?,
+        Some(name) => {
+            let admin = bma_store::connect(&bma_store::testing::admin_url(), 1).await?;
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&admin)
+                .await?;
+            if !exists {
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&admin).await?;
+            }
+            admin.close().await;
+            let url = bma_store::testing::named_url(name);
+            let db = bma_store::connect(&url, 10).await?;
+            bma_store::migrate(&db).await?;
+            (db, url)
+        }
+    };
+    let venues: i64 = sqlx::query_scalar("SELECT count(*) FROM venues").fetch_one(&db).await?;
+    if venues > 0 {
+        println!("reusing the fleet and history already in {url}");
+    } else {
+        let started = Instant::now();
+        let plan = bma_store::seed::SeedPlan { venues: o.venues, zones: o.zones, seed: 42, soundtrack_ids: true };
+        bma_store::seed::seed_fleet(&db, &plan, |_, _| {}).await?;
+        let fleet_secs = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        if o.history_days > 0 {
+            let now = time::OffsetDateTime::now_utc();
+            bma_store::seed_history::seed_history(&db, o.history_days, 42, now, |_, _| {}).await?;
+        }
+        println!("seeding: fleet {fleet_secs:.1} s, history {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let mut counts = Vec::new();
+    for table in
+        ["venues", "zones", "uptime_rollups", "alerts", "conversations", "messages", "satisfaction_scores", "campaigns"]
+    {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&db).await?;
+        counts.push(format!("{table} {n}"));
+    }
+    println!("rows: {}", counts.join(", "));
+    db.close().await;
+    Ok(url)
+}
+
 pub async fn run() -> anyhow::Result<()> {
     let o = opts()?;
-    let (db, url) = bma_store::testing::fresh_database().await?;
-    let started = Instant::now();
-    let plan = bma_store::seed::SeedPlan { venues: o.venues, zones: o.zones, seed: 42, soundtrack_ids: true };
-    let fleet = bma_store::seed::seed_fleet(&db, &plan, |_, _| {}).await?;
-    let fleet_secs = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let history = if o.history_days > 0 {
-        Some(
-            bma_store::seed_history::seed_history(&db, o.history_days, 42, time::OffsetDateTime::now_utc(), |_, _| {})
-                .await?,
-        )
-    } else {
-        None
-    };
-    let history_secs = started.elapsed().as_secs_f64();
-    db.close().await;
-
+    let url = database(&o).await?;
     let ctx: AppContext = crate::bench_context(&url).await?;
     let pair = crate::bench_member(&ctx, Role::Manager).await?;
     let cookie = format!(
@@ -113,17 +160,15 @@ pub async fn run() -> anyhow::Result<()> {
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
 
-    println!(
-        "BMA Social portal benchmark: {} venues, {} zones, {} days of history; server, PostgreSQL and client share 2 cores",
-        fleet.venues, fleet.zones, o.history_days
-    );
-    println!("seeding: fleet {fleet_secs:.1} s, history {history_secs:.1} s ({history:?})");
+    println!("BMA Social portal benchmark; server, PostgreSQL and client share 2 cores");
 
-    let (_, status, dashboard) = get(&mut sender, "/dashboard", &cookie).await?;
+    // The navigation is read off the profile page, so that no measured page is requested before
+    // its cold request.
+    let (_, status, profile) = get(&mut sender, "/profile", Auth::Cookie(&cookie)).await?;
     if status != 200 {
-        bail!("GET /dashboard answered {status}: sign-in did not take");
+        bail!("GET /profile answered {status}: sign-in did not take");
     }
-    let (_, links) = gunzip_links(&dashboard);
+    let (_, links) = gunzip_links(&profile);
     let mut pages: Vec<String> = links
         .iter()
         .filter(|l| !l.starts_with("/assets/") && !l.starts_with("/api/") && !l.contains('#') && *l != "/")
@@ -133,6 +178,9 @@ pub async fn run() -> anyhow::Result<()> {
     pages.sort();
     pages.dedup();
     pages.insert(0, "/hello".into());
+    if !pages.iter().any(|p| p == "/dashboard") {
+        bail!("the navigation does not link /dashboard");
+    }
 
     println!(
         "\n| page | status | cold ms | warm p50 ms | warm p95 ms | warm p99 ms | HTML gzip bytes | assets gzip bytes |"
@@ -140,22 +188,69 @@ pub async fn run() -> anyhow::Result<()> {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut asset_bytes = std::collections::HashMap::new();
     for page in &pages {
-        let (cold, status, body) = get(&mut sender, page, &cookie).await.with_context(|| format!("GET {page}"))?;
+        let (cold, status, body) =
+            get(&mut sender, page, Auth::Cookie(&cookie)).await.with_context(|| format!("GET {page}"))?;
         let mut warm = Vec::with_capacity(o.samples);
         for _ in 0..o.samples {
-            warm.push(get(&mut sender, page, &cookie).await?.0);
+            warm.push(get(&mut sender, page, Auth::Cookie(&cookie)).await?.0);
         }
         let (_, assets) = gunzip_links(&body);
         let mut assets_total = 0;
         for a in assets.iter().filter(|a| a.starts_with("/assets/")) {
             if !asset_bytes.contains_key(a) {
-                let (_, _, b) = get(&mut sender, a, &cookie).await?;
+                let (_, _, b) = get(&mut sender, a, Auth::Cookie(&cookie)).await?;
                 asset_bytes.insert(a.clone(), b.len());
             }
             assets_total += asset_bytes.get(a).copied().unwrap_or(0);
         }
         println!(
             "| {page} | {status} | {cold:.1} | {:.2} | {:.2} | {:.2} | {} | {assets_total} |",
+            percentile(&mut warm, 0.50),
+            percentile(&mut warm, 0.95),
+            percentile(&mut warm, 0.99),
+            body.len(),
+        );
+    }
+    api_endpoints(&mut sender, &pair.access_token, o.samples).await
+}
+
+/// Every analytics endpoint of the API, with the ranges and groupings a manager asks for most.
+fn analytics_requests() -> Vec<String> {
+    let now = time::OffsetDateTime::now_utc();
+    let ago = |days: i64| {
+        let t = now - time::Duration::days(days);
+        t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default().replace('+', "%2B")
+    };
+    vec![
+        "/api/v1/analytics/dashboard".to_owned(),
+        "/api/v1/analytics/uptime".to_owned(),
+        format!("/api/v1/analytics/uptime?group_by=brand&since={}", ago(30)),
+        format!("/api/v1/analytics/uptime?group_by=country&since={}", ago(365)),
+        format!("/api/v1/analytics/uptime?group_by=month&tz=Asia/Bangkok&since={}", ago(365)),
+        "/api/v1/analytics/satisfaction".to_owned(),
+        format!("/api/v1/analytics/satisfaction?group_by=week&tz=Asia/Bangkok&from={}", ago(365)),
+        "/api/v1/analytics/conversations".to_owned(),
+        format!("/api/v1/analytics/conversations?group_by=channel&from={}", ago(365)),
+        "/api/v1/campaigns/analytics?group=channel".to_owned(),
+    ]
+}
+
+async fn api_endpoints(
+    sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    token: &str,
+    samples: usize,
+) -> anyhow::Result<()> {
+    println!("\n| API request | status | cold ms | warm p50 ms | warm p95 ms | warm p99 ms | JSON gzip bytes |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for path in analytics_requests() {
+        let (cold, status, body) =
+            get(sender, &path, Auth::Bearer(token)).await.with_context(|| format!("GET {path}"))?;
+        let mut warm = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            warm.push(get(sender, &path, Auth::Bearer(token)).await?.0);
+        }
+        println!(
+            "| {path} | {status} | {cold:.1} | {:.2} | {:.2} | {:.2} | {} |",
             percentile(&mut warm, 0.50),
             percentile(&mut warm, 0.95),
             percentile(&mut warm, 0.99),

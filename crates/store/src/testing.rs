@@ -10,6 +10,11 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The URL of database `name` on the tests' server.
+pub fn named_url(name: &str) -> String {
+    with_db(&admin_url(), name)
+}
+
 fn with_db(url: &str, db: &str) -> String {
     match url.rsplit_once('/') {
         Some((base, tail)) => {
