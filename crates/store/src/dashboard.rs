@@ -182,7 +182,9 @@ pub async fn answers_in(
     .await
 }
 
-/// The fleet's uptime over one UTC day, summed from the daily rollups of its live zones.
+/// The fleet's uptime over one UTC day: the sum of its zones' daily rollups, kept in
+/// `uptime_group_rollups` as they were written (a zone archived since still counts in the days it
+/// was monitored).
 #[derive(Debug, Clone, FromRow)]
 pub struct DayUptime {
     pub day: OffsetDateTime,
@@ -192,19 +194,17 @@ pub struct DayUptime {
     pub excluded: i64,
 }
 
-/// The days in `[from, to)` that have daily rollups, with their sums.
+/// The days in `[from, to)` that have daily rollups, with their sums: one row per day.
 pub async fn daily_uptime(
     db: impl PgExecutor<'_>,
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> sqlx::Result<Vec<DayUptime>> {
     sqlx::query_as(
-        "SELECT r.starts_at AS day, sum(r.up_seconds)::bigint AS up, sum(r.down_seconds)::bigint AS down, \
-                sum(r.unknown_seconds)::bigint AS unknown, sum(r.excluded_seconds)::bigint AS excluded \
-         FROM uptime_rollups r JOIN zones z ON z.id = r.zone_id JOIN venues v ON v.id = z.venue_id \
-         WHERE r.period = 'day' AND r.starts_at >= $1 AND r.starts_at < $2 \
-           AND z.archived_at IS NULL AND v.archived_at IS NULL \
-         GROUP BY r.starts_at",
+        "SELECT starts_at AS day, up_seconds AS up, down_seconds AS down, unknown_seconds AS unknown, \
+                excluded_seconds AS excluded \
+         FROM uptime_group_rollups \
+         WHERE scope = 'fleet' AND key = '' AND period = 'day' AND starts_at >= $1 AND starts_at < $2 AND zones > 0",
     )
     .bind(from)
     .bind(to)

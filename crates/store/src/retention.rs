@@ -1,7 +1,7 @@
 //! Retention of the log-like tables that would otherwise grow without bound (the status log has
-//! its own, by partition, in `partitions`): the audit log, dead jobs and hourly uptime rollups
-//! (the daily ones are kept, as they are what long-range reports read). Old rows go in batches,
-//! so that no single statement holds locks for long.
+//! its own, by partition, in `partitions`): the audit log, dead jobs and the hourly uptime
+//! rollups of zones and of groups (the daily ones are kept, as they are what long-range reports
+//! read). Old rows go in batches, so that no single statement holds locks for long.
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -14,6 +14,9 @@ pub enum Kept {
     DeadJobs,
     /// Hourly uptime rollups, by the hour they describe.
     HourlyUptime,
+    /// The fleet's, brands' and countries' hourly uptime, once no zone's hourly rollup is left
+    /// in them (after [`Kept::HourlyUptime`]).
+    HourlyGroupUptime,
 }
 
 impl Kept {
@@ -28,6 +31,11 @@ impl Kept {
             Kept::HourlyUptime => {
                 "DELETE FROM uptime_rollups WHERE (zone_id, period, starts_at) IN \
                  (SELECT zone_id, period, starts_at FROM uptime_rollups WHERE period = 'hour' AND starts_at < $1 LIMIT $2)"
+            }
+            Kept::HourlyGroupUptime => {
+                "DELETE FROM uptime_group_rollups WHERE (scope, period, starts_at, key) IN \
+                 (SELECT scope, period, starts_at, key FROM uptime_group_rollups \
+                  WHERE period = 'hour' AND starts_at < $1 AND zones = 0 LIMIT $2)"
             }
         }
     }

@@ -139,5 +139,10 @@ pub async fn seed_history(
         done += chunk;
         progress(done, days);
     }
+    // Fresh statistics, as after any bulk load: without them the planner takes these tables for
+    // nearly empty until autovacuum comes by, and picks plans that scan millions of rows.
+    sqlx::query("VACUUM (ANALYZE) uptime_rollups, alerts, conversations, messages, satisfaction_scores")
+        .execute(pool)
+        .await?;
     Ok(report)
 }

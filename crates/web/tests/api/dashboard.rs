@@ -171,6 +171,55 @@ async fn each_section_is_cached_on_its_own_and_moves_only_with_the_scope_of_its_
     assert_eq!(scores_moved.body["satisfaction"]["last_7_days"]["answers"], 1, "{}", scores_moved.text);
 }
 
+#[tokio::test]
+async fn group_rollups_follow_every_insert_rewrite_and_delete_of_zone_rollups() {
+    use bma_store::monitoring::{Rollup, save_rollups};
+    let app = app_at_noon().await;
+    let db = &app.ctx.db;
+    let hilton = venue(db, "Hilton Pattaya", Some("Hilton"), "TH").await;
+    let plain = venue(db, "Corner Cafe", None, "SG").await;
+    let (a, b) = (zone(db, hilton, None, true, false).await, zone(db, plain, None, true, false).await);
+    let day = test_day_at(-1, 0, 0);
+    let r = |zone_id, venue_id, up, down| Rollup { zone_id, venue_id, up, down, unknown: 0, excluded: 0 };
+    save_rollups(db, "day", day, &[r(a, hilton, 100, 10), r(b, plain, 200, 20)]).await.expect("written");
+    save_rollups(db, "day", day, &[r(b, plain, 300, 30)]).await.expect("rewritten");
+    let groups = || async {
+        let mut g: Vec<(String, String, i32, i64, i64)> = sqlx::query_as(
+            "SELECT scope, key, zones, up_seconds, down_seconds FROM uptime_group_rollups WHERE starts_at = $1",
+        )
+        .bind(day)
+        .fetch_all(db)
+        .await
+        .expect("groups");
+        g.sort();
+        g
+    };
+    let row = |scope: &str, key: &str, zones, up, down| (scope.to_owned(), key.to_owned(), zones, up, down);
+    assert_eq!(
+        groups().await,
+        vec![
+            row("brand", "", 1, 300, 30),
+            row("brand", "Hilton", 1, 100, 10),
+            row("country", "SG", 1, 300, 30),
+            row("country", "TH", 1, 100, 10),
+            row("fleet", "", 2, 400, 40),
+        ],
+        "a rewrite replaces the zone's share; it does not add to it"
+    );
+    sqlx::query("DELETE FROM zones WHERE id = $1").bind(a).execute(db).await.expect("the zone goes");
+    assert_eq!(
+        groups().await,
+        vec![
+            row("brand", "", 1, 300, 30),
+            row("brand", "Hilton", 0, 0, 0),
+            row("country", "SG", 1, 300, 30),
+            row("country", "TH", 0, 0, 0),
+            row("fleet", "", 1, 300, 30),
+        ],
+        "a zone's deletion takes its rollups out of every group"
+    );
+}
+
 fn close(v: &Value, expected: f64, what: &str) {
     let got = v.as_f64().unwrap_or_else(|| panic!("{what} is a number: {v}"));
     assert!((got - expected).abs() < 1e-6, "{what}: expected {expected}, got {got}");

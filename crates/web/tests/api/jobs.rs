@@ -455,4 +455,15 @@ async fn housekeeping_deletes_audit_entries_dead_jobs_and_hourly_rollups_past_th
         sqlx::query_as("SELECT period, starts_at FROM uptime_rollups").fetch_all(db).await.expect("rollups");
     rollups.sort();
     assert_eq!(rollups, vec![("day".to_owned(), days(11)), ("hour".to_owned(), days(9))], "daily rollups stay");
+    let mut groups: Vec<(String, String, time::OffsetDateTime, i32)> =
+        sqlx::query_as("SELECT scope, period, starts_at, zones FROM uptime_group_rollups WHERE scope = 'fleet'")
+            .fetch_all(db)
+            .await
+            .expect("group rollups");
+    groups.sort();
+    assert_eq!(
+        groups,
+        vec![("fleet".to_owned(), "day".to_owned(), days(11), 1), ("fleet".to_owned(), "hour".to_owned(), days(9), 1)],
+        "the fleet's hour past retention goes with its zones' hours"
+    );
 }
