@@ -68,7 +68,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, scope: StatusScope, label: 
             }
         }
         StatusScope::Venue(id) => {
-            if !venues::find(&mut *tx, *id).await?.is_some_and(|v| v.archived_at.is_none()) {
+            if venues::find(&mut *tx, *id).await?.is_none_or(|v| v.archived_at.is_some()) {
                 return Err(Invalid::one("venue_id", "no such venue, or it is archived").into());
             }
         }
