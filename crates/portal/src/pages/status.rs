@@ -8,6 +8,7 @@ use crate::layout::{Chrome, render};
 use crate::session::Visit;
 use askama::Template;
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
@@ -150,7 +151,12 @@ impl LinkPage {
 }
 
 /// `/status/{token}`: the shared page, or the 404 page for any token that opens nothing.
-async fn link_page(State(state): State<AppState>, visit: Visit, Path(token): Path<String>) -> PortalResult<Response> {
+async fn link_page(
+    State(state): State<AppState>,
+    visit: Visit,
+    token: Result<Path<String>, PathRejection>,
+) -> PortalResult<Response> {
+    let Ok(Path(token)) = token else { return Err(PortalError::NotFound) };
     let Some(s) = public_view(&state.ctx, &token).await? else { return Err(PortalError::NotFound) };
     let mut c = Chrome::new(&visit, "status-link-title", "/status");
     c.title = s.name.clone();

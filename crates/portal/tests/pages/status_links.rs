@@ -205,7 +205,13 @@ async fn a_revoked_an_unknown_and_a_malformed_link_get_the_same_404_page() {
     let r = app.call(axum::http::Method::DELETE, &format!("/api/v1/status-links/{id}"), Some(&admin), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let unknown = format!("/status/{}", bma_app::security::tokens::random_token());
-    let pages = [v.get(&path).await, v.get(&unknown).await, v.get("/status/abc").await, v.get("/status/%2e%2e").await];
+    let pages = [
+        v.get(&path).await,
+        v.get(&unknown).await,
+        v.get("/status/abc").await,
+        v.get("/status/%2e%2e").await,
+        v.get("/status/%FF").await,
+    ];
     for p in &pages {
         assert_eq!(p.status, StatusCode::NOT_FOUND);
         assert_eq!(p.text, pages[0].text, "indistinguishable");
