@@ -84,6 +84,8 @@ pub enum Permission {
     TeamManage,
     AuditRead,
     JobsManage,
+    /// Public status links: make, list and revoke them (admins only).
+    StatusLinksManage,
 }
 
 impl Permission {
@@ -103,6 +105,7 @@ mod tests {
             Permission::TeamManage,
             Permission::AuditRead,
             Permission::JobsManage,
+            Permission::StatusLinksManage,
             Permission::MonitoringControl,
         ] {
             assert!(Role::Admin.grants(p));
@@ -110,6 +113,7 @@ mod tests {
         }
         assert!(Role::Manager.grants(Permission::VenuesWrite));
         assert!(!Role::Manager.grants(Permission::TeamManage));
+        assert!(!Role::Manager.grants(Permission::StatusLinksManage));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod messaging;
 pub mod monitoring;
 pub mod music;
 pub mod page;
+pub mod status_link;
 pub mod time_zones;
 pub mod venue;
 

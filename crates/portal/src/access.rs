@@ -34,6 +34,7 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { key: "nav-analytics", href: "/analytics", api: (Method::GET, "/api/v1/analytics/satisfaction") },
     NavEntry { key: "nav-team", href: "/team", api: (Method::GET, "/api/v1/team/members") },
     NavEntry { key: "nav-audit", href: "/audit", api: (Method::GET, "/api/v1/audit-log") },
+    NavEntry { key: "nav-status-links", href: "/status-links", api: (Method::GET, "/api/v1/status-links") },
 ];
 
 /// The entries `role` may see.

@@ -50,6 +50,7 @@ pub const AREAS: &[(&str, &str, &str)] = &[
     area!("monitoring"),
     area!("alerts"),
     area!("inbox"),
+    area!("status_links"),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

@@ -39,6 +39,7 @@ pub struct FleetQuery {
     pub zone_type: Option<ZoneType>,
     pub search: Option<String>,
     pub zone_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
 }
 
 fn push_filters(q: &mut QueryBuilder<Postgres>, f: &FleetQuery) {
@@ -69,6 +70,9 @@ fn push_filters(q: &mut QueryBuilder<Postgres>, f: &FleetQuery) {
     }
     if let Some(id) = f.zone_id {
         q.push(" AND z.id = ").push_bind(id);
+    }
+    if let Some(id) = f.venue_id {
+        q.push(" AND v.id = ").push_bind(id);
     }
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let like = format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));

@@ -17,6 +17,7 @@ pub mod retention;
 pub mod seed;
 pub mod seed_history;
 pub mod sessions;
+pub mod status_links;
 pub mod testing;
 pub mod venues;
 

@@ -110,6 +110,9 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/campaigns/analytics", member(CampaignsRead)),
     ("GET", "/api/v1/unsubscribe/{token}", Access::Public),
     ("POST", "/api/v1/unsubscribe/{token}", Access::Public),
+    ("GET", "/api/v1/status-links", member(StatusLinksManage)),
+    ("POST", "/api/v1/status-links", member(StatusLinksManage)),
+    ("DELETE", "/api/v1/status-links/{id}", member(StatusLinksManage)),
 ];
 
 pub fn rule_for(method: &Method, path: &str) -> Option<Access> {

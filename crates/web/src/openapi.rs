@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "campaigns", description = "Campaigns to venues: audience, templates with variables, sending exactly once, the delivery funnel"),
         (name = "analytics", description = "Satisfaction and conversation figures"),
         (name = "admin", description = "Audit log and background jobs"),
+        (name = "status-links", description = "Public status links: the music status of one brand or venue under an unguessable URL (admins only)"),
         (name = "system", description = "Health and metrics"),
     )
 )]

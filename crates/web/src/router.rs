@@ -2,8 +2,8 @@
 //! on every route, and the layers every request passes through.
 
 use crate::api::{
-    admin, analytics, auth, campaigns, conversations, events, health, monitoring, playlists, team, venues, webhooks,
-    zones,
+    admin, analytics, auth, campaigns, conversations, events, health, monitoring, playlists, status_links, team,
+    venues, webhooks, zones,
 };
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
@@ -96,6 +96,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(campaigns::analytics))
         .routes(routes!(campaigns::analytics_across))
         .routes(routes!(campaigns::unsubscribe_page, campaigns::unsubscribe))
+        .routes(routes!(status_links::list, status_links::create))
+        .routes(routes!(status_links::revoke))
         .split_for_parts();
     crate::openapi::complete_responses(&mut openapi);
     (router, openapi)

@@ -49,7 +49,7 @@ pub struct StateCounts {
 }
 
 impl StateCounts {
-    fn add(&mut self, state: FleetState, n: i64) {
+    pub fn add(&mut self, state: FleetState, n: i64) {
         self.zones += n;
         *match state {
             FleetState::Playing => &mut self.playing,

@@ -6,6 +6,7 @@ pub mod control;
 pub mod dashboard;
 pub mod import;
 pub mod jobs_admin;
+pub mod status_links;
 pub mod team;
 pub mod uptime;
 pub mod venues;

@@ -133,6 +133,20 @@ impl Seconds {
         self.unknown += u.unknown.whole_seconds();
         self.excluded += u.excluded.whole_seconds();
     }
+
+    pub fn plus(&mut self, other: Seconds) {
+        self.up += other.up;
+        self.down += other.down;
+        self.unknown += other.unknown;
+        self.excluded += other.excluded;
+    }
+
+    /// `up / (up + down) × 100`; `None` when nothing was measured.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn percentage(&self) -> Option<f64> {
+        let measured = self.up + self.down;
+        (measured > 0).then(|| self.up as f64 * 100.0 / measured as f64)
+    }
 }
 
 /// Splits `[since, until)` into the whole UTC days that are in `rolled` and the stretches left

@@ -22,4 +22,4 @@ pub use alerting::{
 pub use flapping::FlapPolicy;
 pub use observation::{Observation, Problem, classify};
 pub use state::{Policy, Transition, ZoneEvent, ZoneMachine, ZoneStatus};
-pub use uptime::{Health, Interval, Span, Uptime, status_spans, uptime};
+pub use uptime::{Health, Interval, RollupPeriod, Span, Uptime, status_spans, uptime};

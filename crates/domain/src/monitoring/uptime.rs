@@ -88,6 +88,28 @@ impl Health {
 
 crate::sql::text_column!(Health, Health::parse);
 
+/// The length of an uptime rollup: an hour, or a UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RollupPeriod {
+    Hour,
+    Day,
+}
+
+impl RollupPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RollupPeriod::Hour => "hour",
+            RollupPeriod::Day => "day",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [RollupPeriod::Hour, RollupPeriod::Day].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+crate::sql::text_column!(RollupPeriod, RollupPeriod::parse);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub interval: Interval,

@@ -33,6 +33,7 @@ alert-kind-platform = Soundtrack platform trouble
 nav-venues = Venues
 nav-team = Team
 nav-audit = Audit log
+nav-status-links = Status links
 pager-label = Pages
 pager-prev = Previous
 pager-next = Next

@@ -33,6 +33,7 @@ alert-kind-platform = แพลตฟอร์ม Soundtrack ขัดข้อ�
 nav-venues = สถานที่
 nav-team = ทีม
 nav-audit = บันทึกการตรวจสอบ
+nav-status-links = ลิงก์สถานะ
 pager-label = หน้า
 pager-prev = ก่อนหน้า
 pager-next = ถัดไป

@@ -12,6 +12,7 @@ pub mod monitoring;
 pub mod profile;
 pub mod signin;
 pub mod status;
+pub mod status_links;
 pub mod team;
 pub mod venues;
 
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(dashboard::routes())
         .merge(status::routes())
+        .merge(status_links::routes())
         .merge(venues::routes())
         .merge(team::routes())
         .merge(audit::routes())

@@ -70,6 +70,7 @@ impl FleetParams {
             zone_type: ZoneType::parse(&self.zone_type).ok(),
             search: some(&self.q),
             zone_id: None,
+            venue_id: None,
         }
     }
 

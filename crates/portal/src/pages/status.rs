@@ -1,15 +1,21 @@
-//! The public status page (`/status`, no sign-in): the platform's own health and its incident
-//! history from platform alerts. It shows no personal data and no internal ids.
+//! The public status pages (no sign-in): `/status`, the platform's own health and its incident
+//! history from platform alerts; and `/status/{token}`, the music status of the brand or venue
+//! an admin shared under that unguessable link. They show no personal data and no internal ids,
+//! and a link that is malformed, unknown or revoked gets the same 404 page.
 
-use crate::error::PortalResult;
+use crate::error::{PortalError, PortalResult};
 use crate::layout::{Chrome, render};
 use crate::session::Visit;
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
 use bma_app::AppContext;
+use bma_app::services::status_links::{HourMark, PublicStatus, PublicVenue, public_view};
+use bma_domain::analytics::FleetState;
 use bma_domain::monitoring::AlertKind;
 use bma_store::monitoring::AlertFilter;
 use bma_web::AppState;
@@ -101,6 +107,67 @@ async fn page(State(state): State<AppState>, visit: Visit) -> PortalResult<Respo
     render(&StatusPage { c: Chrome::new(&visit, "status-title", "/status"), overall, components, incidents })
 }
 
+#[derive(Template)]
+#[template(path = "status/link.html")]
+struct LinkPage {
+    c: Chrome,
+    s: PublicStatus,
+}
+
+impl LinkPage {
+    /// The zones in each state, states with none left out.
+    fn states(&self) -> Vec<(&'static str, i64)> {
+        let n = &self.s.states;
+        FleetState::ALL
+            .into_iter()
+            .map(|st| {
+                let count = match st {
+                    FleetState::Playing => n.playing,
+                    FleetState::Silent => n.silent,
+                    FleetState::Offline => n.offline,
+                    FleetState::Unknown => n.unknown,
+                };
+                (st.as_str(), count)
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect()
+    }
+
+    fn legend(&self) -> Vec<&'static str> {
+        [HourMark::Up, HourMark::Mixed, HourMark::Down, HourMark::NoData, HourMark::Ahead]
+            .map(HourMark::as_str)
+            .to_vec()
+    }
+
+    /// What today's strip of a venue shows, in words.
+    fn strip_label(&self, v: &PublicVenue) -> String {
+        let count = |m: HourMark| i64::try_from(v.hours.iter().filter(|h| **h == m).count()).unwrap_or(0);
+        [HourMark::Up, HourMark::Mixed, HourMark::Down, HourMark::NoData]
+            .into_iter()
+            .map(|m| self.c.tn(&format!("status-link-hours-{}", m.as_str()), "n", count(m)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `/status/{token}`: the shared page, or the 404 page for any token that opens nothing.
+async fn link_page(
+    State(state): State<AppState>,
+    visit: Visit,
+    token: Result<Path<String>, PathRejection>,
+) -> PortalResult<Response> {
+    let Ok(Path(token)) = token else { return Err(PortalError::NotFound) };
+    let Some(s) = public_view(&state.ctx, &token).await? else { return Err(PortalError::NotFound) };
+    let mut c = Chrome::new(&visit, "status-link-title", "/status");
+    c.title = s.name.clone();
+    let mut res = render(&LinkPage { c, s })?;
+    let h = res.headers_mut();
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(HeaderName::from_static("x-robots-tag"), HeaderValue::from_static("noindex"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/status", get(page))
+    Router::new().route("/status", get(page)).route("/status/{token}", get(link_page))
 }

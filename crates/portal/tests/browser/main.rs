@@ -12,3 +12,4 @@ mod inbox;
 mod journeys;
 mod monitoring;
 mod pages2;
+mod status_links;

@@ -124,6 +124,13 @@ fn every_message_the_templates_and_pages_use_exists() {
         used.extend(r.columns().iter().map(|k| format!("analytics-col-{k}")));
     }
     used.extend(["team", "bot"].iter().map(|k| format!("audit-actor-{k}")));
+    used.extend(["brand", "venue"].iter().map(|k| format!("status-link-kind-{k}")));
+    for m in ["up", "mixed", "down", "no-data", "ahead"] {
+        used.push(format!("status-link-legend-{m}"));
+        if m != "ahead" {
+            used.push(format!("status-link-hours-{m}"));
+        }
+    }
     for k in ["operational", "degraded", "not-configured"] {
         used.push(format!("status-state-{k}"));
         used.push(format!("status-overall-{k}"));

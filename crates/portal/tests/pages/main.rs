@@ -16,5 +16,6 @@ mod profile;
 mod safety;
 mod sessions;
 mod status;
+mod status_links;
 mod team;
 mod venues;

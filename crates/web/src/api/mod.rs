@@ -12,6 +12,7 @@ pub mod monitoring;
 pub mod playlists;
 pub mod report;
 pub mod schema;
+pub mod status_links;
 pub mod team;
 pub mod venues;
 pub mod webhooks;

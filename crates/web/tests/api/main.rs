@@ -21,6 +21,7 @@ mod monitor;
 mod rate_limits;
 mod schema;
 mod soundtrack;
+mod status_links;
 mod system;
 mod team;
 mod uptime_periods;
