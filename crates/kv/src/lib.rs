@@ -52,6 +52,11 @@ pub trait RateLimiter: Send + Sync {
     /// store, so any number of workers together never go faster. A slot further than
     /// `max_wait` away is not reserved.
     async fn reserve(&self, key: &str, interval: Duration, max_wait: Duration) -> Result<Slot, KvError>;
+    /// The provider's own rule, on calls as they actually leave: when fewer than `limit` calls of
+    /// `key` were recorded within the last `window`, records one now and answers `None`; else
+    /// records nothing and answers how long until the oldest of them leaves the window. A call
+    /// that left late thereby holds back the ones after it.
+    async fn admit(&self, key: &str, limit: u32, window: Duration) -> Result<Option<Duration>, KvError>;
     /// Counts one hit for `key` in a fixed window of `window` and says whether it is within `limit`.
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError>;
     /// How many hits `key` has in its current window, without counting one.

@@ -20,6 +20,8 @@ struct Inner {
     counters: Mutex<HashMap<String, (u32, Instant)>>,
     /// Per pace: the theoretical arrival time of its next slot.
     paces: Mutex<HashMap<String, Instant>>,
+    /// Per sender: when its calls within the sliding window left, oldest first.
+    windows: Mutex<HashMap<String, std::collections::VecDeque<Instant>>>,
     channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
     /// Per channel: the last id given and the newest entries.
     journals: Mutex<HashMap<String, Journal>>,
@@ -74,6 +76,23 @@ impl RateLimiter for Memory {
         }
         map.insert(key.to_owned(), tat + interval);
         Ok(Slot { granted: true, wait })
+    }
+
+    async fn admit(&self, key: &str, limit: u32, window: Duration) -> Result<Option<Duration>, KvError> {
+        let mut map = self.inner.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if map.len() >= SWEEP_AT {
+            map.retain(|_, calls| calls.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let calls = map.entry(key.to_owned()).or_default();
+        while calls.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            calls.pop_front();
+        }
+        if calls.len() < limit as usize {
+            calls.push_back(now);
+            return Ok(None);
+        }
+        Ok(calls.front().map(|oldest| (*oldest + window).saturating_duration_since(now).max(Duration::from_micros(1))))
     }
 
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError> {

@@ -19,6 +19,7 @@ pub struct Redis {
 struct Scripts {
     hit: redis::Script,
     reserve: redis::Script,
+    admit: redis::Script,
     journal: redis::Script,
 }
 
@@ -55,6 +56,26 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat + interval), 'PX', math.flo
 return {1, wait}
 ";
 
+/// Sliding-window admission on Redis's own clock (KEYS: the sender's window; ARGV: limit, window
+/// in microseconds, a unique member). Returns 0 when admitted (and recorded), else the wait in
+/// microseconds until the oldest recorded call leaves the window.
+const ADMIT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+";
+
+/// Numbers this process's admitted calls, so that two in one microsecond stay two members.
+static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Redis {
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, KvError> {
         let client = redis::Client::open(url)?;
@@ -70,6 +91,7 @@ impl Redis {
             scripts: std::sync::Arc::new(Scripts {
                 hit: redis::Script::new(HIT),
                 reserve: redis::Script::new(RESERVE),
+                admit: redis::Script::new(ADMIT),
                 journal: redis::Script::new(JOURNAL),
             }),
         })
@@ -121,6 +143,20 @@ impl RateLimiter for Redis {
             .invoke_async(&mut c)
             .await?;
         Ok(Slot { granted: granted == 1, wait: Duration::from_micros(u64::try_from(wait).unwrap_or(0)) })
+    }
+
+    async fn admit(&self, key: &str, limit: u32, window: Duration) -> Result<Option<Duration>, KvError> {
+        let mut c = self.conn.clone();
+        let wait: i64 = self
+            .scripts
+            .admit
+            .key(self.key(key))
+            .arg(limit)
+            .arg(u64::try_from(window.as_micros()).unwrap_or(u64::MAX).max(1))
+            .arg(format!("{}-{}", std::process::id(), CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+            .invoke_async(&mut c)
+            .await?;
+        Ok((wait > 0).then(|| Duration::from_micros(u64::try_from(wait).unwrap_or(0))))
     }
 
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, KvError> {

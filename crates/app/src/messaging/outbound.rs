@@ -339,8 +339,8 @@ impl Handler for SendMessage {
         store::mark_sending(&mut *tx, out.id, method).await?;
         tx.commit().await?;
         // The call leaves at its slot, however long the database took (within PACE_LEAD).
-        if let Some(at) = slot {
-            tokio::time::sleep_until(at).await;
+        if let Some(p) = &slot {
+            leave_at_slot(ctx, p).await;
         }
 
         let outcome = match out.channel {
@@ -410,12 +410,19 @@ pub fn pace_interval(per_second: u32) -> std::time::Duration {
     std::time::Duration::from_secs_f64((1.0 + PACE_HEADROOM) / f64::from(per_second.max(1)))
 }
 
+/// A sender's pace: its key in the shared store, its rate, and when this send's slot comes.
+struct Paced {
+    key: String,
+    per_second: u32,
+    at: tokio::time::Instant,
+}
+
 /// Keeps our own sends under each sender's throughput (WhatsApp: per business phone number;
 /// LINE: per channel), so the provider's limit is not what stops us. Every worker reserves its
 /// slot from one GCRA pace in the shared store and waits until `PACE_LEAD` before it; one too
-/// far off is deferred without spending an attempt (and without holding a slot). Returns when
-/// the call itself may leave (`None`: unpaced).
-async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<Option<tokio::time::Instant>> {
+/// far off is deferred without spending an attempt (and without holding a slot). `None`: the
+/// channel is unpaced.
+async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<Option<Paced>> {
     let m = &ctx.config.messaging;
     let (per_second, key) = match channel {
         Channel::Whatsapp => (
@@ -437,7 +444,32 @@ async fn pace(ctx: &AppContext, channel: Channel) -> anyhow::Result<Option<tokio
     if let Some(wait) = slot.wait.checked_sub(PACE_LEAD) {
         tokio::time::sleep(wait).await;
     }
-    Ok(Some(at))
+    Ok(Some(Paced { key, per_second, at }))
+}
+
+/// The provider's window, with a margin for the time between our check and its count.
+const CALL_WINDOW: std::time::Duration = std::time::Duration::from_millis(1_030);
+
+/// Waits for the slot, then until the sender's last second of calls (as they actually left, by
+/// every worker) has room: a send that left late, held up by a busy machine, would otherwise
+/// let the sends after it reach the provider more than `per_second` within one second. The send
+/// is already marked `sending`, so a store that cannot answer does not stop it (the slot paced it).
+async fn leave_at_slot(ctx: &AppContext, p: &Paced) {
+    tokio::time::sleep_until(p.at).await;
+    let key = format!("{}:calls", p.key);
+    loop {
+        match ctx.kv.limiter.admit(&key, p.per_second.max(1), CALL_WINDOW).await {
+            Ok(None) => return,
+            Ok(Some(wait)) => {
+                metrics::counter!("send_pace_held_total").increment(1);
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sender's call window unavailable; sending at the slot");
+                return;
+            }
+        }
+    }
 }
 
 pub(crate) fn body_of(out: &Outgoing) -> OutboundBody {
