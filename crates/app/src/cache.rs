@@ -59,18 +59,41 @@ where
     if ttl.is_zero() {
         return compute().await;
     }
-    let scope = scopes.join("+");
-    let mut generations = Vec::with_capacity(scopes.len());
-    for s in scopes {
-        generations.push(generation(ctx, s).await?);
-    }
-    let full = format!("q:{scope}:{}:{key}", generations.join("."));
+    let (scope, full) = entry(ctx, scopes, key).await?;
     if let Some(hit) = ctx.kv.cache.get(&full).await? {
-        metrics::counter!("query_cache_total", "scope" => scope.clone(), "result" => "hit").increment(1);
+        metrics::counter!("query_cache_total", "scope" => scope, "result" => "hit").increment(1);
         return Ok(hit);
     }
     metrics::counter!("query_cache_total", "scope" => scope, "result" => "miss").increment(1);
     let fresh = compute().await?;
     ctx.kv.cache.set(&full, &fresh, ttl).await?;
     Ok(fresh)
+}
+
+/// As [`json_over`], made afresh whatever is cached, and cached for the readers after.
+pub async fn refresh_over<F, Fut>(ctx: &AppContext, scopes: &[&str], key: &str, compute: F) -> Result<String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String>>,
+{
+    let ttl = ctx.config.query_cache_ttl;
+    if ttl.is_zero() {
+        return compute().await;
+    }
+    // The generations as they were before the figures were read: a write meanwhile moves them on.
+    let (_, full) = entry(ctx, scopes, key).await?;
+    let fresh = compute().await?;
+    ctx.kv.cache.set(&full, &fresh, ttl).await?;
+    Ok(fresh)
+}
+
+/// The scopes' joined name and the entry's full key under their current generations.
+async fn entry(ctx: &AppContext, scopes: &[&str], key: &str) -> Result<(String, String)> {
+    let scope = scopes.join("+");
+    let mut generations = Vec::with_capacity(scopes.len());
+    for s in scopes {
+        generations.push(generation(ctx, s).await?);
+    }
+    let full = format!("q:{scope}:{}:{key}", generations.join("."));
+    Ok((scope, full))
 }

@@ -17,7 +17,8 @@ impl Registry {
             .add(crate::bot::BotReply)
             .add(crate::campaigns::send::CampaignSend)
             .add(crate::campaigns::multicast::CampaignMulticast)
-            .add(crate::campaigns::send::DueCampaigns);
+            .add(crate::campaigns::send::DueCampaigns)
+            .add(crate::services::dashboard::RefreshDashboard);
         r
     }
 }

@@ -1,7 +1,9 @@
 //! The scheduler: every second it checks which periodic jobs have a new slot and fires each slot
 //! once across all schedulers (see `bma_store::periodic`).
 
-use super::tasks::{DueCampaignsJob, HousekeepingJob, PartitionUpkeepJob, RequeueStalledJob, UptimeRollupJob};
+use super::tasks::{
+    DashboardRefreshJob, DueCampaignsJob, HousekeepingJob, PartitionUpkeepJob, RequeueStalledJob, UptimeRollupJob,
+};
 use super::{Job, Options, Shutdown};
 use crate::AppContext;
 use bma_store::jobs::NewJob;
@@ -43,6 +45,8 @@ impl Scheduler {
             every::<UptimeRollupJob>(3600),
             every::<RequeueStalledJob>(60),
             every::<DueCampaignsJob>(60),
+            // Well within QUERY_CACHE_TTL (5 minutes), so no member waits for an expired section.
+            every::<DashboardRefreshJob>(120),
         ]
     }
 

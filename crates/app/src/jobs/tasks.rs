@@ -110,6 +110,7 @@ periodic_job!(HousekeepingJob, "housekeeping", Priority::LOW);
 periodic_job!(RequeueStalledJob, "requeue_stalled", Priority::URGENT);
 periodic_job!(UptimeRollupJob, "uptime_rollup", Priority::LOW);
 periodic_job!(DueCampaignsJob, "campaign.due", Priority::HIGH);
+periodic_job!(DashboardRefreshJob, "dashboard.refresh", Priority::LOW);
 
 pub struct SendEmail;
 

@@ -226,19 +226,37 @@ pub const IN_FLIGHT: [CampaignStatus; 3] = [CampaignStatus::Scheduled, CampaignS
 /// change it, so a zone changing state rebuilds the fleet section and nothing else; sections of
 /// "today" are keyed by the day. `generated_at` is when the oldest section shown was made.
 pub async fn build(ctx: &AppContext) -> Result<Dashboard> {
+    assemble(ctx, Fetch::Cached).await
+}
+
+/// Every section made afresh and cached, so that members find them made: the scheduler runs it
+/// more often than entries expire ([`RefreshDashboard`]).
+pub async fn refresh(ctx: &AppContext) -> Result<Dashboard> {
+    assemble(ctx, Fetch::Afresh).await
+}
+
+/// Whether a section may come from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    Cached,
+    Afresh,
+}
+
+async fn assemble(ctx: &AppContext, fetch: Fetch) -> Result<Dashboard> {
     use crate::cache::{ALERTS, CAMPAIGNS, FLEET, INBOX, SCORES, UPTIME, VENUE_LISTS};
     let now = ctx.clock.now();
     let today_since = now.replace_time(time::Time::MIDNIGHT);
     let day = today_since.date();
+    let s = |scopes, name| Section { ctx, scopes, name, day, fetch };
     let (fleet, alerts, conversations, response_times, messages, satisfaction, uptime, campaigns) = tokio::try_join!(
-        section(ctx, &[FLEET, VENUE_LISTS], "fleet", day, || fleet(ctx)),
-        section(ctx, &[ALERTS], "alerts", day, || alerts(ctx, now)),
-        section(ctx, &[INBOX], "conversations", day, || conversations(ctx, now)),
-        section(ctx, &[INBOX], "response_times", day, || response_times(ctx, today_since, now)),
-        section(ctx, &[INBOX], "messages", day, || messages(ctx, today_since, now)),
-        section(ctx, &[SCORES], "satisfaction", day, || satisfaction(ctx, now)),
-        section(ctx, &[UPTIME, VENUE_LISTS], "uptime", day, || uptime(ctx, now)),
-        section(ctx, &[CAMPAIGNS], "campaigns", day, || campaigns(ctx, today_since, now)),
+        s(&[FLEET, VENUE_LISTS], "fleet").get(|| fleet(ctx)),
+        s(&[ALERTS], "alerts").get(|| alerts(ctx, now)),
+        s(&[INBOX], "conversations").get(|| conversations(ctx, now)),
+        s(&[INBOX], "response_times").get(|| response_times(ctx, today_since, now)),
+        s(&[INBOX], "messages").get(|| messages(ctx, today_since, now)),
+        s(&[SCORES], "satisfaction").get(|| satisfaction(ctx, now)),
+        s(&[UPTIME, VENUE_LISTS], "uptime").get(|| uptime(ctx, now)),
+        s(&[CAMPAIGNS], "campaigns").get(|| campaigns(ctx, today_since, now)),
     )?;
     let made =
         [fleet.0, alerts.0, conversations.0, response_times.0, messages.0, satisfaction.0, uptime.0, campaigns.0];
@@ -256,6 +274,20 @@ pub async fn build(ctx: &AppContext) -> Result<Dashboard> {
     })
 }
 
+/// The periodic job that keeps the dashboard made ([`refresh`]).
+pub struct RefreshDashboard;
+
+#[async_trait::async_trait]
+impl crate::jobs::Handler for RefreshDashboard {
+    type Job = crate::jobs::tasks::DashboardRefreshJob;
+
+    async fn run(&self, ctx: &AppContext, _job: Self::Job) -> anyhow::Result<()> {
+        let d = refresh(ctx).await?;
+        tracing::debug!(zones = d.fleet.total.zones, "dashboard made afresh");
+        Ok(())
+    }
+}
+
 /// A section as cached: the figures and when they were made.
 #[derive(Serialize, Deserialize)]
 struct Made<T> {
@@ -264,30 +296,40 @@ struct Made<T> {
     figures: T,
 }
 
-/// One section from the query cache, or made now (and cached) when absent or unreadable.
-async fn section<T, F, Fut>(
-    ctx: &AppContext,
-    scopes: &[&str],
-    name: &str,
+/// One section of the dashboard, where it is cached.
+struct Section<'a> {
+    ctx: &'a AppContext,
+    scopes: &'a [&'a str],
+    name: &'a str,
     day: time::Date,
-    compute: F,
-) -> Result<(OffsetDateTime, T)>
-where
-    T: Serialize + serde::de::DeserializeOwned,
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let key = format!("dashboard:{name}:{day}");
-    let json = crate::cache::json_over(ctx, scopes, &key, || async {
-        let made = Made { at: ctx.clock.now(), figures: compute().await? };
-        serde_json::to_string(&made).map_err(|e| crate::Error::Internal(e.into()))
-    })
-    .await?;
-    match serde_json::from_str::<Made<T>>(&json) {
-        Ok(made) => Ok((made.at, made.figures)),
-        Err(e) => {
-            tracing::warn!(error = %e, section = name, "cached dashboard section unreadable; made afresh");
-            Ok((ctx.clock.now(), compute().await?))
+    fetch: Fetch,
+}
+
+impl Section<'_> {
+    /// The section from the query cache (or made now, and cached, when absent, unreadable or
+    /// asked for afresh), with when it was made.
+    async fn get<T, F, Fut>(self, compute: F) -> Result<(OffsetDateTime, T)>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let ctx = self.ctx;
+        let key = format!("dashboard:{}:{}", self.name, self.day);
+        let make = || async {
+            let made = Made { at: ctx.clock.now(), figures: compute().await? };
+            serde_json::to_string(&made).map_err(|e| crate::Error::Internal(e.into()))
+        };
+        let json = match self.fetch {
+            Fetch::Cached => crate::cache::json_over(ctx, self.scopes, &key, make).await?,
+            Fetch::Afresh => crate::cache::refresh_over(ctx, self.scopes, &key, make).await?,
+        };
+        match serde_json::from_str::<Made<T>>(&json) {
+            Ok(made) => Ok((made.at, made.figures)),
+            Err(e) => {
+                tracing::warn!(error = %e, section = self.name, "cached dashboard section unreadable; made afresh");
+                Ok((ctx.clock.now(), compute().await?))
+            }
         }
     }
 }

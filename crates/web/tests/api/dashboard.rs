@@ -172,6 +172,29 @@ async fn each_section_is_cached_on_its_own_and_moves_only_with_the_scope_of_its_
 }
 
 #[tokio::test]
+async fn the_refresh_job_remakes_every_section_so_members_find_them_made() {
+    let app = app_at_noon().await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let v = venue(db, "Hilton Pattaya", None, "TH").await;
+    let first = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(first.body["satisfaction"]["last_7_days"]["answers"], 0, "{}", first.text);
+    // Written behind the application's back: only a remake can show it.
+    score(db, v, 5, now() - Duration::hours(1)).await;
+    zone(db, v, Some("playing"), true, false).await;
+    bma_app::jobs::Handler::run(
+        &bma_app::services::dashboard::RefreshDashboard,
+        &app.ctx,
+        bma_app::jobs::tasks::DashboardRefreshJob::default(),
+    )
+    .await
+    .expect("the refresh runs");
+    let after = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(after.body["satisfaction"]["last_7_days"]["answers"], 1, "{}", after.text);
+    assert_eq!(after.body["fleet"]["total"]["playing"], 1, "{}", after.text);
+}
+
+#[tokio::test]
 async fn group_rollups_follow_every_insert_rewrite_and_delete_of_zone_rollups() {
     use bma_store::monitoring::{Rollup, save_rollups};
     let app = app_at_noon().await;

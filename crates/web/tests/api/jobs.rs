@@ -365,6 +365,7 @@ async fn every_job_kind_the_service_queues_has_a_handler() {
         HousekeepingJob::KIND,
         RequeueStalledJob::KIND,
         UptimeRollupJob::KIND,
+        DashboardRefreshJob::KIND,
     ] {
         assert!(wired.contains(&kind), "{kind} has no handler: {wired:?}");
     }
