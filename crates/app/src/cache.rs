@@ -55,19 +55,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<String>>,
 {
-    let ttl = ctx.config.query_cache_ttl;
-    if ttl.is_zero() {
-        return compute().await;
-    }
-    let (scope, full) = entry(ctx, scopes, key).await?;
-    if let Some(hit) = ctx.kv.cache.get(&full).await? {
-        metrics::counter!("query_cache_total", "scope" => scope, "result" => "hit").increment(1);
-        return Ok(hit);
-    }
-    metrics::counter!("query_cache_total", "scope" => scope, "result" => "miss").increment(1);
-    let fresh = compute().await?;
-    ctx.kv.cache.set(&full, &fresh, ttl).await?;
-    Ok(fresh)
+    through(ctx, scopes, key, true, compute).await
 }
 
 /// As [`json_over`], made afresh whatever is cached, and cached for the readers after.
@@ -76,12 +64,27 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<String>>,
 {
+    through(ctx, scopes, key, false, compute).await
+}
+
+async fn through<F, Fut>(ctx: &AppContext, scopes: &[&str], key: &str, read: bool, compute: F) -> Result<String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String>>,
+{
     let ttl = ctx.config.query_cache_ttl;
     if ttl.is_zero() {
         return compute().await;
     }
-    // The generations as they were before the figures were read: a write meanwhile moves them on.
-    let (_, full) = entry(ctx, scopes, key).await?;
+    // The generations as they are before the figures are read: a write meanwhile moves them on.
+    let (scope, full) = entry(ctx, scopes, key).await?;
+    if read {
+        if let Some(hit) = ctx.kv.cache.get(&full).await? {
+            metrics::counter!("query_cache_total", "scope" => scope, "result" => "hit").increment(1);
+            return Ok(hit);
+        }
+        metrics::counter!("query_cache_total", "scope" => scope, "result" => "miss").increment(1);
+    }
     let fresh = compute().await?;
     ctx.kv.cache.set(&full, &fresh, ttl).await?;
     Ok(fresh)
