@@ -192,19 +192,42 @@ async fn assigning_a_conversation_invalidates_the_cached_dashboard_and_conversat
 }
 
 #[tokio::test]
-async fn cached_analytics_are_kept_apart_per_role() {
+async fn cached_reports_are_kept_apart_per_role_and_the_dashboard_shared_by_all() {
     let app = TestApp::spawn().await;
     let viewer = app.token(Role::Viewer).await;
     let manager = app.token(Role::Manager).await;
-    let (_, zone) = zone_of_a_venue(&app.ctx.db).await;
-    let seen_by_viewer = app.get("/api/v1/analytics/dashboard", &viewer).await;
-    assert_eq!(seen_by_viewer.body["alerts"]["open"], 0, "{}", seen_by_viewer.text);
+    let (venue, zone) = zone_of_a_venue(&app.ctx.db).await;
+    let day = |d: i64| {
+        (OffsetDateTime::now_utc() + time::Duration::days(d))
+            .replace_nanosecond(0)
+            .expect("whole seconds")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an RFC 3339 time")
+    };
+    let range = format!("/api/v1/analytics/conversations?from={}&to={}", day(-1), day(1));
+    let seen_by_viewer = app.get(&range, &viewer).await;
+    assert_eq!(seen_by_viewer.body["conversations"], 0, "{}", seen_by_viewer.text);
+    let dashboard_for_viewer = app.get("/api/v1/analytics/dashboard", &viewer).await;
+    assert_eq!(dashboard_for_viewer.body["alerts"]["open"], 0, "{}", dashboard_for_viewer.text);
 
+    sqlx::query(
+        "INSERT INTO conversations (id, venue_id, channel, external_id, status, created_at) \
+         VALUES ($1, $2, 'line', $1::text, 'open', now() - interval '1 hour')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(venue)
+    .execute(&app.ctx.db)
+    .await
+    .expect("a conversation behind the cache");
     alert_behind_the_cache(&app.ctx.db, zone, "silent", "critical").await;
-    let manager_sees = app.get("/api/v1/analytics/dashboard", &manager).await;
-    assert_eq!(manager_sees.body["alerts"]["open"], 1, "the manager's entry is its own: {}", manager_sees.text);
-    let viewer_again = app.get("/api/v1/analytics/dashboard", &viewer).await;
-    assert_eq!(viewer_again.body["alerts"]["open"], 0, "the viewer's entry is still cached: {}", viewer_again.text);
+    let manager_sees = app.get(&range, &manager).await;
+    assert_eq!(manager_sees.body["conversations"], 1, "the manager's entry is its own: {}", manager_sees.text);
+    let viewer_again = app.get(&range, &viewer).await;
+    assert_eq!(viewer_again.body["conversations"], 0, "the viewer's entry is still cached: {}", viewer_again.text);
+    // The dashboard names no member, so its figures are the same for every role that may read
+    // it: one cached entry serves them all.
+    let dashboard_for_manager = app.get("/api/v1/analytics/dashboard", &manager).await;
+    assert_eq!(dashboard_for_manager.body["alerts"]["open"], 0, "shared: {}", dashboard_for_manager.text);
 }
 
 #[tokio::test]
