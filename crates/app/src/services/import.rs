@@ -35,7 +35,7 @@ pub const COLUMNS: &[&str] = &[
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RowError {
-    /// The line in the file (the header is line 1).
+    /// The line in the file where the row starts (the header is line 1).
     pub row: usize,
     pub field: String,
     pub message: String,
@@ -83,6 +83,29 @@ fn err(row: usize, field: &str, message: impl Into<String>) -> RowError {
     RowError { row, field: field.to_owned(), message: message.into() }
 }
 
+/// Finds the line a row starts on, as an editor shows it, reading the file once. A row's number
+/// (`i + 2`) is off it after a blank line or a line break inside a quoted cell, and so is csv's
+/// own line: its position of a row is where it began looking, before the blank lines it skipped.
+#[derive(Default)]
+struct Lines {
+    /// Bytes of the file already counted, and the newlines among them.
+    counted: usize,
+    newlines: usize,
+}
+
+impl Lines {
+    /// The line of the first byte at or after `byte` that does not end a line.
+    fn line_of(&mut self, bytes: &[u8], byte: u64) -> usize {
+        let from = usize::try_from(byte).unwrap_or(usize::MAX).clamp(self.counted, bytes.len());
+        let tail = bytes.get(from..).unwrap_or_default();
+        let start = from + tail.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let seen = bytes.get(self.counted..start).unwrap_or_default();
+        self.newlines += seen.iter().filter(|b| **b == b'\n').count();
+        self.counted = start;
+        self.newlines + 1
+    }
+}
+
 /// Parses and checks the whole file without touching the database.
 fn plan(bytes: &[u8]) -> std::result::Result<Vec<PlannedVenue>, Vec<RowError>> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(bytes);
@@ -107,11 +130,13 @@ fn plan(bytes: &[u8]) -> std::result::Result<Vec<PlannedVenue>, Vec<RowError>> {
     let col = |name: &str| headers.iter().position(|h| h == name);
     let idx: HashMap<&str, Option<usize>> = COLUMNS.iter().map(|c| (*c, col(c))).collect();
 
+    let mut lines = Lines::default();
     let mut venues: Vec<PlannedVenue> = Vec::new();
     let mut by_ref: HashMap<String, usize> = HashMap::new();
     let mut zone_ids: HashMap<String, usize> = HashMap::new();
     for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
+        let at = record.as_ref().map_or_else(|e| e.position(), |r| r.position()).map(csv::Position::byte);
+        let row = at.map_or(i + 2, |byte| lines.line_of(bytes, byte));
         if i >= MAX_ROWS {
             errors.push(err(row, "row", format!("a file may hold at most {MAX_ROWS} rows")));
             break;
@@ -291,6 +316,9 @@ pub async fn import_csv(ctx: &AppContext, actor: &Actor, bytes: &[u8]) -> Result
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -325,6 +353,23 @@ mod tests {
         assert!(found.contains(&(2, "country")), "{errors:?}");
         assert!(found.contains(&(3, "timezone")), "{errors:?}");
         assert!(found.contains(&(4, "contact_whatsapp")), "{errors:?}");
+    }
+
+    #[test]
+    fn a_reported_line_is_where_the_row_starts_after_blank_lines_and_quoted_line_breaks() {
+        // Found by the fuzz properties: the report said line 2 for a row on line 3.
+        let csv =
+            "venue_name,timezone,country\n\nHotel A,Asia/Bangkok,THA\r\n\"Hotel\nB\",Asia/Bangkok,TH\n\nHotel C,,TH\n";
+        let errors = plan(csv.as_bytes()).err().unwrap_or_default();
+        let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+        assert_eq!(found, vec![(3, "country"), (4, "venue_name"), (7, "timezone")]);
+    }
+
+    #[test]
+    fn a_file_saved_with_a_byte_order_mark_is_read_like_one_without() {
+        let plain = "venue_name,timezone\nHotel A,Asia/Bangkok\n";
+        let with_bom = format!("\u{feff}{plain}");
+        assert_eq!(plan(with_bom.as_bytes()).map(|v| v.len()).ok(), Some(1));
     }
 
     #[test]
