@@ -47,8 +47,30 @@ proptest! {
         };
         let out = bounded(source.len() + v.iter().map(String::len).sum::<usize>(), || t.render(&ctx));
         prop_assert!(!out.contains("{{"), "{:?} rendered as {:?}", source, out);
-        let empty = t.render(&RenderContext::default());
-        let literal: usize = source.len() - t.variables().count() * 4;
-        prop_assert!(empty.len() <= literal, "{:?} rendered empty as {:?}", source, empty);
+
+        // Each variable's value lands once for each time the template names it.
+        prop_assume!(!source.contains('⟦'));
+        let marks: Vec<String> = (0..6).map(|i| format!("⟦{i}⟧")).collect();
+        let marked = RenderContext {
+            venue_name: &marks[0],
+            venue_brand: Some(&marks[1]),
+            venue_country: Some(&marks[2]),
+            contact_name: &marks[3],
+            contact_role: Some(&marks[4]),
+            zone_count: 0,
+            campaign_name: &marks[5],
+        };
+        let out = t.render(&marked);
+        let named = [
+            Variable::VenueName,
+            Variable::VenueBrand,
+            Variable::VenueCountry,
+            Variable::ContactName,
+            Variable::ContactRole,
+            Variable::CampaignName,
+        ];
+        for (mark, var) in marks.iter().zip(named) {
+            prop_assert_eq!(out.matches(mark.as_str()).count(), t.variables().filter(|x| *x == var).count());
+        }
     }
 }
