@@ -82,6 +82,9 @@ pub fn parse(body: &[u8]) -> Result<InboundMessage, EmailWebhookError> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

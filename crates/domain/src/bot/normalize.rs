@@ -124,7 +124,9 @@ pub(crate) fn tokenize(text: &str) -> Tokens {
                 }
                 space_after_thai = false;
                 if k == Kind::Word {
-                    out.buf.extend(c.to_lowercase());
+                    // Only the letters of the lower case: `İ` lowercases to `i` and a combining
+                    // dot, which would end the word when normalised text is read again.
+                    out.buf.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
                 } else {
                     out.buf.push(c);
                 }

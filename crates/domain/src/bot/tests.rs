@@ -345,3 +345,50 @@ fn lounge_music_off_names_the_lounge_zone_but_lounge_music_is_a_style_when_asked
     assert_eq!(u.intent, Intent::ChangePlaylist { query: "lounge".into() });
     assert_eq!(u.zone, ZoneMatch::One(zones[1].id));
 }
+
+// What the fuzz properties (`fuzz.rs`) found, kept as plain tests.
+
+#[test]
+fn a_message_repeating_up_two_hundred_times_is_volume_up_not_an_overflow() {
+    // Each "up" counted 2 in a u8: the 128th overflowed (a panic in a debug build, a wrapped
+    // count in a release one).
+    let u = understand(&"volume up ".repeat(200), &venue());
+    assert!(matches!(u.intent, Intent::VolumeUp { .. }), "{u:?}");
+}
+
+#[test]
+fn a_dotted_capital_i_normalises_to_a_plain_i() {
+    // `İ` lowercases to `i` and U+0307; the combining dot ended the word on a second reading.
+    let once = normalize::tokenize("İstanbul");
+    assert_eq!(once.buf.trim_end(), "istanbul");
+    assert_eq!(normalize::tokenize(&once.buf).buf, once.buf);
+}
+
+#[test]
+fn only_the_first_thousand_characters_of_a_message_are_read() {
+    // 64 KB of "volume up in the lobby" took over half a second in a debug build.
+    let filler = "x".repeat(MAX_READ_CHARS);
+    assert!(matches!(understand(&format!("louder {filler}"), &venue()).intent, Intent::VolumeUp { .. }));
+    assert!(!matches!(understand(&format!("{filler} louder"), &venue()).intent, Intent::VolumeUp { .. }));
+    let long = "volume up in the lobby ".repeat(3000);
+    bma_hostile::bounded(long.len(), || understand(&long, &venue()));
+}
+
+#[test]
+fn many_question_marks_numbers_or_thai_stretches_are_read_within_the_bound() {
+    // Each was quadratic: window checks scanned every hit (2,000 question marks: 50 ms in a debug
+    // build), numbers re-read the whole message each (25 ms), and every unknown Thai stretch was
+    // compared with every zone name (120 ms).
+    for unit in ["? ", "❓\u{7847d}«?>", "1 ", "\0ก", " ก"] {
+        let text = unit.repeat(MAX_READ_CHARS);
+        bma_hostile::bounded(text.len(), || understand(&text, &venue()));
+    }
+}
+
+#[test]
+fn a_long_run_of_one_thai_vowel_is_read_within_the_bound() {
+    // Found by the 20,000-case run: 2,264 × ำ is one unknown stretch, whose key was aligned in
+    // full with every zone name (73 ms in a debug build).
+    let text = "ำ".repeat(2264);
+    bma_hostile::bounded(text.len(), || understand(&text, &venue()));
+}

@@ -410,7 +410,7 @@ impl SoundtrackClient {
     }
 }
 
-fn parse_answer(text: &str) -> Result<Answer, SoundtrackError> {
+pub(super) fn parse_answer(text: &str) -> Result<Answer, SoundtrackError> {
     #[derive(Deserialize)]
     struct Raw {
         #[serde(default)]

@@ -7,5 +7,8 @@ pub mod bucket;
 mod client;
 mod ops;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use client::{Answer, Auth, GqlError, Settings, SoundtrackClient, SoundtrackError, SourceLocation};
 pub use ops::{Account, StatusCount, Troubled, ZoneRef, ZoneSnapshot, cost};

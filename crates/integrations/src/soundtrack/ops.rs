@@ -49,7 +49,7 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str)
 }
 
-fn edges(conn: &Value) -> impl Iterator<Item = &Value> {
+pub(super) fn edges(conn: &Value) -> impl Iterator<Item = &Value> {
     conn.get("edges")
         .and_then(Value::as_array)
         .into_iter()
@@ -63,7 +63,7 @@ fn is_complete(conn: &Value) -> bool {
     conn.get("pageInfo").and_then(|p| p.get("hasNextPage")).and_then(Value::as_bool) != Some(true)
 }
 
-fn next_cursor(conn: &Value) -> Option<String> {
+pub(super) fn next_cursor(conn: &Value) -> Option<String> {
     let page = conn.get("pageInfo")?;
     if page.get("hasNextPage").and_then(Value::as_bool) == Some(true) {
         page.get("endCursor").and_then(Value::as_str).map(str::to_owned)
@@ -352,7 +352,7 @@ impl SoundtrackClient {
     }
 }
 
-fn snapshot(v: &Value, observed_at: time::OffsetDateTime) -> Result<ZoneSnapshot, SoundtrackError> {
+pub(super) fn snapshot(v: &Value, observed_at: time::OffsetDateTime) -> Result<ZoneSnapshot, SoundtrackError> {
     let id = str_at(v, &["id"]).ok_or_else(|| SoundtrackError::Malformed("zone without id".into()))?;
     Ok(ZoneSnapshot {
         id: id.to_owned(),
