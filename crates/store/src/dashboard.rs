@@ -212,6 +212,55 @@ pub async fn daily_uptime(
     .await
 }
 
+/// Which sums of `uptime_group_rollups` a report reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupScope {
+    Fleet,
+    Brand,
+    Country,
+}
+
+impl GroupScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupScope::Fleet => "fleet",
+            GroupScope::Brand => "brand",
+            GroupScope::Country => "country",
+        }
+    }
+}
+
+/// One group's daily sum (`key` '' for the fleet and for venues with no brand or country).
+#[derive(Debug, Clone, FromRow)]
+pub struct GroupDay {
+    pub key: String,
+    pub day: OffsetDateTime,
+    pub up: i64,
+    pub down: i64,
+    pub unknown: i64,
+    pub excluded: i64,
+}
+
+/// The daily sums of `scope`'s groups for the days in `[from, to)` that have rollups.
+pub async fn group_days(
+    db: impl PgExecutor<'_>,
+    scope: GroupScope,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> sqlx::Result<Vec<GroupDay>> {
+    sqlx::query_as(
+        "SELECT key, starts_at AS day, up_seconds AS up, down_seconds AS down, unknown_seconds AS unknown, \
+                excluded_seconds AS excluded \
+         FROM uptime_group_rollups \
+         WHERE scope = $1 AND period = 'day' AND starts_at >= $2 AND starts_at < $3 AND zones > 0",
+    )
+    .bind(scope.as_str())
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
 /// One zone's daily rollup (for uptime reports over long ranges).
 #[derive(Debug, Clone, FromRow)]
 pub struct ZoneDay {

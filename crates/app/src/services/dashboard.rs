@@ -465,7 +465,7 @@ async fn uptime(ctx: &AppContext, now: OffsetDateTime) -> Result<UptimeSection> 
 /// disjoint stretches of time.
 async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64) -> Result<UptimeWindow> {
     let since = now - Duration::hours(hours);
-    let first_midnight = since.replace_time(time::Time::MIDNIGHT) + Duration::DAY;
+    let first_midnight = crate::services::uptime::first_midnight(since);
     let last_midnight = now.replace_time(time::Time::MIDNIGHT);
     let mut w = UptimeWindow {
         hours,

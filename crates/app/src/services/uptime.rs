@@ -149,6 +149,12 @@ impl Seconds {
     }
 }
 
+/// The first UTC midnight at or after `t`: where the whole days from `t` on begin.
+pub fn first_midnight(t: OffsetDateTime) -> OffsetDateTime {
+    let midnight = t.replace_time(time::Time::MIDNIGHT);
+    if midnight == t { t } else { midnight + time::Duration::DAY }
+}
+
 /// Splits `[since, until)` into the whole UTC days that are in `rolled` and the stretches left
 /// (adjacent ones merged), which must be computed from the status log.
 pub fn stretches(
@@ -162,7 +168,7 @@ pub fn stretches(
         _ if from < to => exact.push((from, to)),
         _ => {}
     };
-    let first_midnight = since.replace_time(time::Time::MIDNIGHT) + time::Duration::DAY;
+    let first_midnight = first_midnight(since);
     let last_midnight = until.replace_time(time::Time::MIDNIGHT);
     if first_midnight >= last_midnight {
         add(since, until);
@@ -188,7 +194,7 @@ pub async fn per_zone_rolled(
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Seconds)>> {
-    let first_midnight = since.replace_time(time::Time::MIDNIGHT) + time::Duration::DAY;
+    let first_midnight = first_midnight(since);
     let last_midnight = until.replace_time(time::Time::MIDNIGHT);
     let days = if first_midnight < last_midnight {
         bma_store::dashboard::zone_days(db, first_midnight, last_midnight).await?
@@ -224,8 +230,14 @@ fn row(rows: &mut BTreeMap<String, UptimeRow>, key: String, label: Option<String
 }
 
 impl UptimeRow {
+    /// One zone's seconds.
     fn add(&mut self, u: &Seconds) {
         self.zones += 1;
+        self.plus(u);
+    }
+
+    /// Seconds of zones already counted.
+    fn plus(&mut self, u: &Seconds) {
         self.up_seconds += u.up;
         self.down_seconds += u.down;
         self.unknown_seconds += u.unknown;
@@ -235,7 +247,10 @@ impl UptimeRow {
 
 /// The uptime of `[since, until)` grouped by `group_by`, read through the analytics pool. Periods
 /// follow the calendar of `zone` (each venue's own for [`PeriodZone::Venue`]); the first and
-/// last are cut to the range. Other groupings ignore `zone`.
+/// last are cut to the range. Other groupings ignore `zone`. By brand, by country and by period
+/// in one calendar, whole UTC days are read from the groups' daily sums (zones since archived
+/// still count in the days they were monitored); by venue, zone type or each venue's calendar,
+/// from the zones' own rollups.
 pub async fn report(
     ctx: &AppContext,
     group_by: GroupBy,
@@ -243,31 +258,62 @@ pub async fn report(
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Result<Vec<UptimeRow>> {
+    use bma_store::dashboard::GroupScope;
     let mut rows: BTreeMap<String, UptimeRow> = BTreeMap::new();
-    if let Some(unit) = group_by.calendar() {
-        let zones = match zone {
-            PeriodZone::Named(tz) => vec![tz.clone()],
-            PeriodZone::Venue => bma_store::monitoring::venue_time_zones(&ctx.read_db).await?,
-        };
-        for tz in &zones {
-            for p in bma_store::monitoring::calendar_periods(&ctx.read_db, unit, tz, since, until).await? {
-                for (k, u) in per_zone_rolled(&ctx.read_db, p.starts, p.ends).await? {
-                    if *zone == PeriodZone::Venue && k.timezone != *tz {
-                        continue;
-                    }
-                    row(&mut rows, p.key.clone(), None).add(&u);
+    let db = &ctx.read_db;
+    match (group_by.calendar(), group_by, zone) {
+        (Some(unit), _, PeriodZone::Named(tz)) => {
+            let zones = bma_store::monitoring::zone_keys(db).await?.len();
+            let periods = if zones == 0 {
+                Vec::new()
+            } else {
+                bma_store::monitoring::calendar_periods(db, unit, tz, since, until).await?
+            };
+            for p in periods {
+                let sums = group_sums(db, GroupScope::Fleet, p.starts, p.ends, |_| String::new()).await?;
+                let r = row(&mut rows, p.key.clone(), None);
+                r.zones = zones;
+                if let Some(s) = sums.get("") {
+                    r.plus(s);
                 }
             }
         }
-    } else {
-        for (k, u) in per_zone_rolled(&ctx.read_db, since, until).await? {
-            let (key, label) = match group_by {
-                GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
-                GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
-                GroupBy::Country => (k.country.clone().unwrap_or_else(|| "(none)".into()), None),
-                GroupBy::ZoneType | GroupBy::Day | GroupBy::Week | GroupBy::Month => (k.zone_type.clone(), None),
-            };
-            row(&mut rows, key, label).add(&u);
+        (Some(unit), _, PeriodZone::Venue) => {
+            for tz in &bma_store::monitoring::venue_time_zones(db).await? {
+                for p in bma_store::monitoring::calendar_periods(db, unit, tz, since, until).await? {
+                    for (k, u) in per_zone_rolled(db, p.starts, p.ends).await? {
+                        if k.timezone == *tz {
+                            row(&mut rows, p.key.clone(), None).add(&u);
+                        }
+                    }
+                }
+            }
+        }
+        (None, GroupBy::Brand | GroupBy::Country, _) => {
+            let (scope, key_of): (GroupScope, fn(&bma_store::monitoring::ZoneKeys) -> Option<String>) =
+                if group_by == GroupBy::Brand {
+                    (GroupScope::Brand, |k| k.brand.clone())
+                } else {
+                    (GroupScope::Country, |k| k.country.clone())
+                };
+            let named = |key: Option<String>| key.filter(|k| !k.is_empty()).unwrap_or_else(|| "(none)".into());
+            for k in bma_store::monitoring::zone_keys(db).await? {
+                row(&mut rows, named(key_of(&k)), None).zones += 1;
+            }
+            for (key, s) in group_sums(db, scope, since, until, |k| key_of(k).unwrap_or_default()).await? {
+                row(&mut rows, named(Some(key)), None).plus(&s);
+            }
+        }
+        (None, _, _) => {
+            for (k, u) in per_zone_rolled(db, since, until).await? {
+                let (key, label) = match group_by {
+                    GroupBy::Venue => (k.venue_id.to_string(), Some(k.venue_name.clone())),
+                    GroupBy::Brand => (k.brand.clone().unwrap_or_else(|| "(none)".into()), None),
+                    GroupBy::Country => (k.country.clone().unwrap_or_else(|| "(none)".into()), None),
+                    GroupBy::ZoneType | GroupBy::Day | GroupBy::Week | GroupBy::Month => (k.zone_type.clone(), None),
+                };
+                row(&mut rows, key, label).add(&u);
+            }
         }
     }
     let mut out: Vec<UptimeRow> = rows.into_values().collect();
@@ -278,6 +324,40 @@ pub async fn report(
         r.uptime_percentage = pct;
     }
     Ok(out)
+}
+
+/// The uptime of `[since, until)` per group of `scope` (keyed as the group rollups are: '' for
+/// none): whole UTC days with rollups from the groups' daily sums, the rest computed exactly per
+/// zone from the status log and added to the group `key_of` names.
+async fn group_sums(
+    db: &sqlx::PgPool,
+    scope: bma_store::dashboard::GroupScope,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    key_of: impl Fn(&bma_store::monitoring::ZoneKeys) -> String,
+) -> Result<BTreeMap<String, Seconds>> {
+    let first_midnight = first_midnight(since);
+    let last_midnight = until.replace_time(time::Time::MIDNIGHT);
+    let days = if first_midnight < last_midnight {
+        bma_store::dashboard::group_days(db, scope, first_midnight, last_midnight).await?
+    } else {
+        Vec::new()
+    };
+    let rolled: std::collections::HashSet<OffsetDateTime> = days.iter().map(|d| d.day).collect();
+    let mut sums: BTreeMap<String, Seconds> = BTreeMap::new();
+    for d in days {
+        let s = sums.entry(d.key).or_default();
+        s.up += d.up;
+        s.down += d.down;
+        s.unknown += d.unknown;
+        s.excluded += d.excluded;
+    }
+    for (from, to) in stretches(since, until, &rolled) {
+        for (k, u) in per_zone(db, from, to).await? {
+            sums.entry(key_of(&k)).or_default().add(&u);
+        }
+    }
+    Ok(sums)
 }
 
 /// Stores the hourly rollup of the hour before `now` (and, in the first hour of a UTC day, the
@@ -375,5 +455,14 @@ mod tests {
         );
         let short = (datetime!(2026-03-01 12:00 UTC), datetime!(2026-03-02 06:00 UTC));
         assert_eq!(stretches(short.0, short.1, &rolled), vec![short], "no whole day inside");
+    }
+
+    #[test]
+    fn a_range_from_midnight_to_midnight_is_whole_days_with_nothing_to_compute() {
+        let rolled = [datetime!(2026-03-03 00:00 UTC)].into_iter().collect();
+        let day = (datetime!(2026-03-03 00:00 UTC), datetime!(2026-03-04 00:00 UTC));
+        assert_eq!(stretches(day.0, day.1, &rolled), vec![], "a rolled-up day is read, not computed");
+        assert_eq!(first_midnight(datetime!(2026-03-03 00:00 UTC)), datetime!(2026-03-03 00:00 UTC));
+        assert_eq!(first_midnight(datetime!(2026-03-03 00:00:01 UTC)), datetime!(2026-03-04 00:00 UTC));
     }
 }

@@ -546,6 +546,30 @@ async fn uptime_reports_read_whole_rolled_up_days_from_their_rollups_and_the_res
         (json!(72_000), json!(4 * 86_400), json!(14_400)),
         "day -3 from its rollup, the other four days from the log: {row}"
     );
+    // By brand and by country the rolled-up day comes from the groups' sums, with the same result.
+    for group in ["brand", "country"] {
+        let r = app.get(&path.replace("group_by=venue", &format!("group_by={group}")), &token).await;
+        let row = &r.body[0];
+        assert_eq!(
+            (
+                row["zones"].clone(),
+                row["up_seconds"].clone(),
+                row["down_seconds"].clone(),
+                row["unknown_seconds"].clone()
+            ),
+            (json!(1), json!(72_000), json!(4 * 86_400), json!(14_400)),
+            "by {group}: {}",
+            r.text
+        );
+    }
+    let days = app.get(&path.replace("group_by=venue", "group_by=day"), &token).await;
+    let rolled_day = days.body.as_array().and_then(|d| d.iter().find(|r| r["up_seconds"] == 72_000)).cloned();
+    assert_eq!(
+        rolled_day.map(|r| (r["zones"].clone(), r["down_seconds"].clone(), r["unknown_seconds"].clone())),
+        Some((json!(1), json!(0), json!(14_400))),
+        "the rolled-up day by day in UTC, from the fleet's sum: {}",
+        days.text
+    );
 }
 
 #[tokio::test]
