@@ -147,6 +147,19 @@ async fn the_dashboard_is_served_from_the_cache_until_an_alert_is_resolved() {
     );
 }
 
+/// The conversation figures from a day ago to a day ahead, in whole seconds, so that every request
+/// of a test asks for the same cache entry.
+fn conversations_around_now() -> String {
+    let day = |d: i64| {
+        (OffsetDateTime::now_utc() + time::Duration::days(d))
+            .replace_nanosecond(0)
+            .expect("whole seconds")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an RFC 3339 time")
+    };
+    format!("/api/v1/analytics/conversations?from={}&to={}", day(-1), day(1))
+}
+
 #[tokio::test]
 async fn assigning_a_conversation_invalidates_the_cached_dashboard_and_conversation_figures() {
     let app = TestApp::spawn().await;
@@ -160,15 +173,7 @@ async fn assigning_a_conversation_invalidates_the_cached_dashboard_and_conversat
     sqlx::query(insert).bind(conversation).bind(venue).execute(&app.ctx.db).await.expect("a conversation");
     let before = app.get("/api/v1/analytics/dashboard", &token).await;
     assert_eq!(before.body["conversations"]["unassigned"], 1, "{}", before.text);
-    // A fixed range, so that every request below asks for the same cache entry.
-    let day = |d: i64| {
-        (OffsetDateTime::now_utc() + time::Duration::days(d))
-            .replace_nanosecond(0)
-            .expect("whole seconds")
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("an RFC 3339 time")
-    };
-    let range = format!("/api/v1/analytics/conversations?from={}&to={}", day(-1), day(1));
+    let range = conversations_around_now();
     let figures = app.get(&range, &token).await;
     assert_eq!(figures.body["conversations"], 1, "{}", figures.text);
 
@@ -197,14 +202,7 @@ async fn cached_reports_are_kept_apart_per_role_and_the_dashboard_shared_by_all(
     let viewer = app.token(Role::Viewer).await;
     let manager = app.token(Role::Manager).await;
     let (venue, zone) = zone_of_a_venue(&app.ctx.db).await;
-    let day = |d: i64| {
-        (OffsetDateTime::now_utc() + time::Duration::days(d))
-            .replace_nanosecond(0)
-            .expect("whole seconds")
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("an RFC 3339 time")
-    };
-    let range = format!("/api/v1/analytics/conversations?from={}&to={}", day(-1), day(1));
+    let range = conversations_around_now();
     let seen_by_viewer = app.get(&range, &viewer).await;
     assert_eq!(seen_by_viewer.body["conversations"], 0, "{}", seen_by_viewer.text);
     let dashboard_for_viewer = app.get("/api/v1/analytics/dashboard", &viewer).await;
