@@ -20,6 +20,7 @@ mod mfa;
 mod monitor;
 mod rate_limits;
 mod schema;
+mod server;
 mod soundtrack;
 mod status_links;
 mod system;
