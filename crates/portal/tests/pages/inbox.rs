@@ -1,3 +1,4 @@
+use crate::support::helpers::{venue_body, venue_with_lobby};
 use crate::support::{Inbox, Visitor};
 use axum::http::StatusCode;
 use bma_domain::access::Role;
@@ -86,4 +87,32 @@ async fn message_content_renders_as_text_and_a_viewer_gets_no_controls_and_no_fo
     }
     rig.drain().await;
     assert!(rig.wa.sent().is_empty());
+}
+
+#[tokio::test]
+async fn script_in_a_venue_message_a_reply_or_a_campaign_renders_as_text() {
+    let rig = Inbox::start().await;
+    let evil = "<script>alert(1)</script>";
+    let img = r#"<img src=x onerror="alert(2)">"#;
+    let conv = rig.venue_writes(&format!("Lobby {evil} {img}")).await;
+    let v = member(&rig, Role::Manager).await;
+    let csrf = v.get(&format!("/inbox/{conv}")).await.csrf();
+    v.post(&format!("/inbox/{conv}/note"), &[("csrf", &csrf), ("text", &format!("Note {evil}"))]).await;
+    let token = rig.app.token(Role::Manager).await;
+    let (venue, _) = venue_with_lobby(&rig.app, &token, venue_body("Lotus Sukhumvit")).await;
+    let body = serde_json::json!({"name": format!("Songkran {evil}"), "type": "holiday", "channel": "email",
+        "target_venues": [venue], "message_template": format!("Hello {img}")});
+    let campaign = rig.app.post("/api/v1/campaigns", Some(&token), body).await.body["id"].as_str().map(str::to_owned);
+    let list = v.get("/inbox").await;
+    assert!(!list.text.contains(evil) && !list.text.contains(img), "the inbox list carries live markup");
+    let mut pages = vec![format!("/inbox/{conv}"), "/campaigns".to_owned()];
+    pages.extend(campaign.map(|id| format!("/campaigns/{id}")));
+    assert_eq!(pages.len(), 3, "the campaign was saved as a draft");
+    for path in pages {
+        let page = v.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(!page.text.contains(evil) && !page.text.contains(img), "{path} carries live markup");
+        let escaped = ["&lt;script&gt;", "&#60;script&#62;", "&lt;img", "&#60;img"];
+        assert!(escaped.iter().any(|e| page.text.contains(e)), "{path} shows it as text");
+    }
 }
