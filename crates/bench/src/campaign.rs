@@ -123,6 +123,45 @@ async fn unknown(db: &sqlx::PgPool, campaign_id: Uuid) -> anyhow::Result<Vec<Str
     .await?)
 }
 
+/// When the fake's refusals rose, as seen by the poll: (seconds since the send started, refusals).
+#[derive(Default)]
+struct Refusals {
+    seen: u64,
+    at: Vec<(f64, u64)>,
+}
+
+impl Refusals {
+    fn note(&mut self, elapsed: Duration, total: u64) {
+        if total > self.seen {
+            self.at.push((elapsed.as_secs_f64(), total - self.seen));
+            self.seen = total;
+        }
+    }
+
+    fn timeline(&self) -> String {
+        if self.at.is_empty() {
+            return "none".into();
+        }
+        let shown: Vec<String> = self.at.iter().take(30).map(|(t, n)| format!("{n} by {t:.1} s")).collect();
+        let more = if self.at.len() > 30 { format!(", … {} more polls", self.at.len() - 30) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    }
+}
+
+/// The most sends the fake accepted within any one second (its own clock): at most the rate.
+fn busiest_second(sent: &[bma_fakes::whatsapp::SentMessage]) -> usize {
+    let mut times: Vec<_> = sent.iter().map(|m| m.at).collect();
+    times.sort();
+    let (mut best, mut lo) = (0, 0);
+    for hi in 0..times.len() {
+        while times[hi] - times[lo] >= time::Duration::SECOND {
+            lo += 1;
+        }
+        best = best.max(hi - lo + 1);
+    }
+    best
+}
+
 struct Run {
     seconds: f64,
     accepted: usize,
@@ -144,7 +183,7 @@ async fn whatsapp_run(
     let input = serde_json::from_value(campaign(&format!("Maintenance {brand}"), brand, "whatsapp"))?;
     let system = Actor::member(None, None, None);
     let c = bma_app::campaigns::create(ctx, &system, &input).await?;
-    let before_sent = wa.sent().len();
+    let before_sent = wa.sent_count();
     let before_refusals = wa.throughput_refusals();
     let mut worker = spawn_worker(env, log)?;
     let started = Instant::now();
@@ -152,17 +191,23 @@ async fn whatsapp_run(
     anyhow::ensure!(report.recipients as i64 == n, "audience of {} instead of {n}", report.recipients);
     let kill_at: Vec<usize> = (1..=kills).map(|k| n as usize * k / (kills + 1)).collect();
     let mut killed = 0;
+    let mut refused = Refusals::default();
     let deadline = started + Duration::from_secs(u64::try_from(n).unwrap_or(0) / 10 + 600);
     loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let accepted = wa.sent().len() - before_sent;
+        // The fake's lock is what every send waits on: the poll only counts under it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let accepted = wa.sent_count() - before_sent;
+        refused.note(started.elapsed(), wa.throughput_refusals() - before_refusals);
         if killed < kill_at.len() && accepted >= kill_at[killed] {
             worker.kill()?; // SIGKILL
             worker.wait()?;
             killed += 1;
             // What the scheduler's requeue_stalled does once the worker's lease has run out.
             bma_store::jobs::requeue_stalled(&ctx.db, time::Duration::ZERO).await?;
-            println!("  kill -9 of the worker after {accepted} accepted; restarted");
+            println!(
+                "  kill -9 of the worker after {accepted} accepted ({:.1} s); restarted",
+                started.elapsed().as_secs_f64()
+            );
             worker = spawn_worker(env, log)?;
         }
         if settled(&ctx.db, c.id).await? >= n {
@@ -176,9 +221,11 @@ async fn whatsapp_run(
     let seconds = started.elapsed().as_secs_f64();
     worker.kill()?;
     worker.wait()?;
+    refused.note(started.elapsed(), wa.throughput_refusals() - before_refusals);
     let sent = wa.sent();
     let ours = &sent[before_sent..];
     let distinct = ours.iter().map(|m| m.to.as_str()).collect::<HashSet<_>>().len();
+    println!("  busiest second at the fake: {} accepted; refusals {}", busiest_second(ours), refused.timeline());
     Ok(Run {
         seconds,
         accepted: ours.len(),

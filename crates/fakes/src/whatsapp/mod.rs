@@ -511,6 +511,12 @@ impl WhatsappFake {
         self.shared.lock().throughput_refusals
     }
 
+    /// How many messages were accepted: what a poller reads without copying them under the lock
+    /// every send waits on.
+    pub fn sent_count(&self) -> usize {
+        self.shared.lock().sent.len()
+    }
+
     /// Every message accepted, in order.
     pub fn sent(&self) -> Vec<SentMessage> {
         self.shared.lock().sent.clone()
