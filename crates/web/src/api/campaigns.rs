@@ -166,9 +166,13 @@ pub struct PreviewQuery {
 }
 
 /// The message as one venue's contact would read it.
+///
+/// A rule against the data, which the query's schema cannot state: `venue_id` names a venue that
+/// exists and is not archived; otherwise a 422 names `venue_id`.
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path), PreviewQuery),
-    responses((status = 200, body = Rendered), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Rendered), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn preview(
     State(state): State<AppState>,
     Id(id): Id,
@@ -186,6 +190,9 @@ pub struct TestSendInput {
 
 /// Sends the message, rendered for one venue, to the caller's own email address; no venue
 /// receives anything.
+///
+/// A rule against the data, which the body's schema cannot state: `venue_id` names a venue that
+/// exists and is not archived; otherwise a 422 names `venue_id`.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = TestSendInput,
     responses((status = 202, body = TestSend), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]

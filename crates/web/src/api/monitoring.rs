@@ -135,6 +135,10 @@ pub struct SourceRequest {
 }
 
 /// Plays a playlist or schedule in the zone.
+///
+/// A rule against Soundtrack's data, which the body's schema cannot state: `source_id` names a
+/// playlist or schedule Soundtrack knows; otherwise Soundtrack refuses it and a 422 names
+/// `source_id`.
 #[utoipa::path(post, path = "/api/v1/zones/{id}/playlist", tag = "control", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = SourceRequest,
     responses((status = 200, body = ControlResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign_source(

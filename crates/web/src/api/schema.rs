@@ -68,9 +68,9 @@ pub fn time_zone() -> Object {
     one_of(bma_domain::time_zones::NAMES.iter().copied())
 }
 
-/// The calendar of a report: a time zone, or `venue` for each venue's own.
+/// The calendar of a report: a time zone, `venue` for each venue's own, or empty for UTC.
 pub fn report_time_zone() -> Object {
-    one_of(std::iter::once("venue").chain(bma_domain::time_zones::NAMES.iter().copied()))
+    one_of(["", "venue"].into_iter().chain(bma_domain::time_zones::NAMES.iter().copied()))
 }
 
 /// An RFC 3339 time such as 2026-01-31T09:00:00+07:00.
