@@ -139,6 +139,10 @@ pub struct AcceptInvitationRequest {
 }
 
 /// Sets the password of an invited member from the one-time link.
+///
+/// A rule the body's schema cannot state (`maxLength` counts characters): the password is at
+/// most 71 bytes of UTF-8, bcrypt's limit, so 71 characters of ASCII but fewer of other scripts;
+/// otherwise a 422 names `password`.
 #[utoipa::path(post, path = "/api/v1/auth/accept-invitation", tag = "auth", request_body = AcceptInvitationRequest,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn accept_invitation(

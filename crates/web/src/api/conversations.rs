@@ -287,6 +287,9 @@ impl utoipa::PartialSchema for AssignBody {
 impl utoipa::ToSchema for AssignBody {}
 
 /// Assigns the conversation to a member, to the next member in the round robin, or to nobody.
+///
+/// A rule against the data, which the body's schema cannot state: `member_id` names an active
+/// admin or manager; otherwise a 422 names `member_id`.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = AssignBody, responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign(
@@ -347,6 +350,9 @@ pub struct LinkBody {
 }
 
 /// Links an unknown sender's conversation to a venue contact.
+///
+/// A rule against the data, which the body's schema cannot state: `contact_id` names an existing
+/// contact; otherwise a 422 names `contact_id`.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/link", tag = "conversations", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = LinkBody, responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn link(
