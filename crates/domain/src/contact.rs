@@ -69,7 +69,9 @@ impl LineUserId {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let s = raw.trim();
         if s.len() == 33 && s.starts_with('U') && s[1..].chars().all(|c| c.is_ascii_hexdigit()) {
-            Ok(Self(s.to_owned()))
+            // LINE writes the hex digits in lower case, and so does the database's check: an
+            // id typed in capitals is the same user.
+            Ok(Self(format!("U{}", s[1..].to_ascii_lowercase())))
         } else {
             Err(Invalid::one("line_user_id", "must be U followed by 32 hexadecimal characters"))
         }
@@ -96,6 +98,9 @@ mod tests {
     fn line_user_ids_follow_lines_format() {
         assert!(LineUserId::parse("U4af4980629e7d9f2b4c1b2d0e5e1a9b0").is_ok());
         assert!(LineUserId::parse("u4af4980629").is_err());
+        // Found by schemathesis: capitals passed here and broke the database's check (a 500).
+        let typed = LineUserId::parse(" U4AF4980629E7D9F2B4C1B2D0E5E1A9B0 ").expect("capital hex digits");
+        assert_eq!(typed.as_str(), "U4af4980629e7d9f2b4c1b2d0e5e1a9b0");
     }
 }
 

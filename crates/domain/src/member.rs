@@ -94,6 +94,19 @@ impl PersonName {
     }
 }
 
+/// Every character `str::trim` removes (Unicode White_Space).
+pub const WHITE_SPACE: [char; 25] = [
+    '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}',
+    '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200a}', '\u{2028}',
+    '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+];
+
+/// [`WHITE_SPACE`] as the inside of a regular-expression class (`\uXXXX` each), for the patterns
+/// of the API's schemas, which must agree with what the server trims.
+pub fn white_space_class() -> String {
+    WHITE_SPACE.iter().map(|c| format!("\\u{:04X}", u32::from(*c))).collect()
+}
+
 /// Trimmed text whose length (in characters) lies in `min..=max` and that holds no control
 /// characters.
 pub fn bounded_text(raw: &str, min: usize, max: usize) -> Result<String, String> {
@@ -133,6 +146,17 @@ impl TotpCode {
 impl std::fmt::Debug for TotpCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TotpCode(***)")
+    }
+}
+
+#[cfg(test)]
+mod white_space_tests {
+    #[test]
+    fn the_white_space_list_is_exactly_what_trim_removes() {
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            assert_eq!(c.is_whitespace(), super::WHITE_SPACE.contains(&c), "U+{:04X}", u32::from(c));
+        }
+        assert!(super::white_space_class().starts_with("\\u0009\\u000A"));
     }
 }
 

@@ -12,8 +12,12 @@ use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 use uuid::Uuid;
 
-/// The field a serde error points at ("name: invalid type…" → "name").
+/// The field a serde error points at ("name: invalid type…" → "name", "missing field `group`" →
+/// "group").
 fn field_of(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        return rest.split_once('`').map(|(name, _)| name.to_owned());
+    }
     let (path, rest) = message.split_once(": ")?;
     let ok = !path.is_empty() && !path.contains(' ') && !rest.is_empty();
     ok.then(|| path.to_owned())
@@ -81,6 +85,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No parameter may carry a NUL: no text column can hold one, and PostgreSQL refuses it
+        // even as a search term.
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::BadRequest {
+                code: "invalid_query",
+                message: "invalid query string: a parameter contains a NUL character (%00)".into(),
+                fields: vec![FieldError { field: "query".into(), message: "must not contain NUL characters".into() }],
+            });
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {

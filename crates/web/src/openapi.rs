@@ -92,6 +92,89 @@ pub fn complete_responses(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Says of every free-text string in the document (one with no pattern, enumeration or format of
+/// its own) that it holds no NUL character: PostgreSQL's text cannot, so the server refuses a body
+/// carrying one (422) and never answers with one.
+pub fn forbid_nul(doc: &mut utoipa::openapi::OpenApi) {
+    if let Some(components) = doc.components.as_mut() {
+        for schema in components.schemas.values_mut() {
+            no_nul(schema);
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+        {
+            for p in op.parameters.iter_mut().flatten() {
+                if let utoipa::openapi::RefOr::T(p) = p
+                    && let Some(schema) = p.schema.as_mut()
+                {
+                    no_nul(schema);
+                }
+            }
+            for response in op.responses.responses.values_mut() {
+                if let utoipa::openapi::RefOr::T(response) = response {
+                    for content in response.content.values_mut() {
+                        if let utoipa::openapi::RefOr::T(content) = content
+                            && let Some(schema) = content.schema.as_mut()
+                        {
+                            no_nul(schema);
+                        }
+                    }
+                }
+            }
+            if let Some(utoipa::openapi::RefOr::T(body)) = op.request_body.as_mut() {
+                for content in body.content.values_mut() {
+                    if let utoipa::openapi::RefOr::T(content) = content
+                        && let Some(schema) = content.schema.as_mut()
+                    {
+                        no_nul(schema);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn no_nul(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema, SchemaType, Type};
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            let is_string = match &o.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(ts) => ts.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if is_string && o.pattern.is_none() && o.enum_values.is_none() && o.format.is_none() {
+                o.pattern = Some("^[^\\x00]*$".to_owned());
+            }
+            for p in o.properties.values_mut() {
+                no_nul(p);
+            }
+            if let Some(AdditionalProperties::RefOr(p)) = o.additional_properties.as_deref_mut() {
+                no_nul(p);
+            }
+            if let Some(Schema::Object(names)) = o.property_names.as_deref_mut()
+                && names.pattern.is_none()
+                && names.enum_values.is_none()
+            {
+                names.pattern = Some("^[^\\x00]*$".to_owned());
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                no_nul(items);
+            }
+        }
+        Schema::OneOf(o) => o.items.iter_mut().for_each(no_nul),
+        Schema::AllOf(o) => o.items.iter_mut().for_each(no_nul),
+        Schema::AnyOf(o) => o.items.iter_mut().for_each(no_nul),
+        _ => {}
+    }
+}
+
 fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
@@ -119,6 +202,98 @@ mod tests {
         );
         let volume = &doc["components"]["schemas"]["VolumeRequest"]["properties"]["volume"];
         assert_eq!((volume["minimum"].as_i64(), volume["maximum"].as_i64()), (Some(0), Some(16)), "{volume:#}");
+    }
+
+    fn titles(schema: &Value, key: &str) -> Vec<String> {
+        schema[key].as_array().into_iter().flatten().filter_map(|a| a["title"].as_str().map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn bodies_with_alternatives_state_each_one() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(titles(&schemas["AssignBody"], "oneOf"), ["a member", "the round robin, or nobody"]);
+        let member = &schemas["AssignBody"]["oneOf"][0];
+        assert_eq!(member["properties"]["auto"]["enum"], serde_json::json!([false]), "{member:#}");
+        assert_eq!(member["additionalProperties"], false);
+        assert_eq!(titles(&schemas["PostMessage"], "oneOf"), ["text", "a WhatsApp template"]);
+        assert_eq!(schemas["PostMessage"]["oneOf"][1]["properties"]["private"]["enum"], serde_json::json!([false]));
+        assert_eq!(
+            titles(&schemas["ContactInput"], "oneOf"),
+            ["a WhatsApp contact", "a LINE contact", "an email contact"]
+        );
+        let line = &schemas["ContactInput"]["oneOf"][1];
+        assert!(line["required"].as_array().is_some_and(|r| r.contains(&"line_user_id".into())), "{line:#}");
+        assert_eq!(titles(&schemas["MaintenanceRequest"], "anyOf"), ["a venue", "a zone"]);
+        for name in ["AssignBody", "PostMessage", "ContactInput", "MaintenanceRequest", "CampaignInput"] {
+            let s = &schemas[name];
+            assert!(s["examples"].as_array().is_some_and(|e| !e.is_empty()) || s.get("example").is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_campaign_body_states_its_field_constraints() {
+        let doc = doc();
+        let c = &doc["components"]["schemas"]["CampaignInput"];
+        let required: Vec<&str> = c["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        for f in ["name", "type", "channel", "message_template"] {
+            assert!(required.contains(&f), "{f} not required: {c:#}");
+        }
+        let p = &c["properties"];
+        assert_eq!((p["name"]["minLength"].as_u64(), p["name"]["maxLength"].as_u64()), (Some(1), Some(255)));
+        assert_eq!(p["message_template"]["maxLength"], 4096);
+        assert_eq!(p["channel_fallback"]["uniqueItems"], true);
+        assert_eq!(p["target_venues"]["maxItems"], 50_000);
+        assert_eq!(
+            (p["reply_window_hours"]["minimum"].as_i64(), p["reply_window_hours"]["maximum"].as_i64()),
+            (Some(1), Some(720))
+        );
+        assert!(p["contacts"]["pattern"].as_str().is_some_and(|r| r.contains("role:")), "{:#}", p["contacts"]);
+        assert!(p["send_at_local"]["type"].as_array().is_some_and(|t| t.contains(&"null".into())));
+        let text = doc["paths"]["/api/v1/campaigns"]["post"]["description"].as_str().unwrap_or_default();
+        assert!(text.contains("target_venues") && text.contains("scheduled_at"), "{text}");
+    }
+
+    /// Every string in the document without a pattern, enumeration or format of its own.
+    fn free_strings(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                let string = o
+                    .get("type")
+                    .is_some_and(|t| t == "string" || t.as_array().is_some_and(|a| a.contains(&"string".into())));
+                if string && !["pattern", "enum", "format", "const"].iter().any(|k| o.contains_key(*k)) {
+                    out.push(at.to_owned());
+                }
+                for (k, child) in o {
+                    if k != "examples" && k != "example" {
+                        free_strings(child, &format!("{at}/{k}"), out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().enumerate().for_each(|(i, c)| free_strings(c, &format!("{at}/{i}"), out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn no_string_in_the_document_may_hold_a_nul() {
+        let doc = doc();
+        let mut free = Vec::new();
+        free_strings(&doc["components"], "#/components", &mut free);
+        free_strings(&doc["paths"], "#/paths", &mut free);
+        // Response bodies of other media types (CSV, files) are text the server makes itself.
+        free.retain(|at| !at.contains("/content/text/csv") && !at.contains("/content/application/octet-stream"));
+        assert!(free.is_empty(), "strings that may hold a NUL: {free:#?}");
+    }
+
+    #[test]
+    fn the_campaign_comparison_requires_its_grouping() {
+        let doc = doc();
+        let params =
+            doc["paths"]["/api/v1/campaigns/analytics"]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+        let group = params.iter().find(|p| p["name"] == "group").cloned().unwrap_or_default();
+        assert_eq!(group["required"], true, "{group:#}");
+        assert_eq!(group["schema"]["enum"], serde_json::json!(["template", "country", "brand", "channel"]));
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(status_links::revoke))
         .split_for_parts();
     crate::openapi::complete_responses(&mut openapi);
+    crate::openapi::forbid_nul(&mut openapi);
     (router, openapi)
 }
 

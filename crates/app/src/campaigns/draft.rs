@@ -27,34 +27,59 @@ use uuid::Uuid;
 /// The body of `POST /api/v1/campaigns` and `PUT /api/v1/campaigns/{id}`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Songkran greetings",
+    "type": "holiday",
+    "channel": "line",
+    "channel_fallback": ["email"],
+    "audience_filter": {"country": "TH"},
+    "contacts": "staff",
+    "message_template": "Happy Songkran, {{venue.name}}!",
+    "send_at_local": "2027-04-13T09:00",
+    "quiet_hours": {"start": "21:00", "end": "08:00"}
+}))]
 pub struct CampaignInput {
+    /// 1 to 255 characters, not blank.
+    #[schema(schema_with = doc::name)]
     pub name: String,
     /// marketing, service or holiday.
     #[serde(rename = "type")]
+    #[schema(value_type = CampaignType)]
     pub kind: String,
     /// whatsapp, line, email, or preferred (each contact's own channel).
+    #[schema(value_type = ChannelChoice)]
     pub channel: String,
-    /// Channels to try, in order, for a contact not reachable on the first choice.
+    /// Channels to try, in order, for a contact not reachable on the first choice (each once).
     #[serde(default)]
+    #[schema(schema_with = doc::fallback)]
     pub channel_fallback: Vec<String>,
-    /// Explicit venues; leave empty and give `audience_filter` instead to pick by filter.
+    /// Explicit venues (each once, at most 50,000); leave empty and give `audience_filter` instead
+    /// to pick by filter.
     #[serde(default)]
+    #[schema(schema_with = doc::venues)]
     pub target_venues: Vec<Uuid>,
     pub audience_filter: Option<AudienceFilter>,
-    /// Which contacts of each venue: all, staff (default) or role:<name>.
+    /// Which contacts of each venue: all, staff (default) or role:<name> (a name of 1 to 50
+    /// characters).
+    #[schema(schema_with = doc::contacts)]
     pub contacts: Option<String>,
-    /// The message, with variables such as {{venue.name}}, {{contact.name}}, {{zone.count}}.
+    /// The message, with variables such as {{venue.name}}, {{contact.name}}, {{zone.count}}; not
+    /// blank, at most 4096 characters.
+    #[schema(schema_with = doc::template)]
     pub message_template: String,
     /// Required when the campaign may reach WhatsApp: the approved template sent outside the
     /// 24-hour window, its parameters rendered per recipient like the message.
     pub whatsapp_template: Option<WhatsappTemplateInput>,
     /// How long after the message a reply counts for the campaign (hours, 1–720, default 72).
+    #[schema(minimum = 1, maximum = 720)]
     pub reply_window_hours: Option<i32>,
     /// When to send; the campaign is `scheduled` until then. Absent: a draft, sent on request.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_at: Option<OffsetDateTime>,
     /// Instead of `scheduled_at`: "YYYY-MM-DDTHH:MM" in each venue's own time zone ("09:00
     /// local" goes out zone by zone). It must not have come yet anywhere.
+    #[schema(schema_with = doc::local_time)]
     pub send_at_local: Option<String>,
     /// Local hours of each venue in which nothing is sent ("21:00" to "08:00"); a message due
     /// then goes at the end.
@@ -65,18 +90,109 @@ pub struct CampaignInput {
 #[serde(deny_unknown_fields)]
 pub struct QuietHoursInput {
     /// "HH:MM", venue-local.
+    #[schema(schema_with = doc::clock)]
     pub start: String,
-    /// "HH:MM", venue-local; before `start` means the next morning.
+    /// "HH:MM", venue-local; before `start` means the next morning; not equal to `start`.
+    #[schema(schema_with = doc::clock)]
     pub end: String,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WhatsappTemplateInput {
+    /// The approved template's name (1 to 512 characters).
+    #[schema(schema_with = doc::template_name)]
     pub name: String,
+    /// Its language, such as en_US or th (1 to 15 characters).
+    #[schema(schema_with = doc::template_language)]
     pub language: String,
+    /// The body parameters, each a message template like `message_template`.
     #[serde(default)]
+    #[schema(schema_with = doc::template_params)]
     pub params: Vec<String>,
+}
+
+/// The schemas of the fields above, stating what `CampaignInput::parse` checks field by field.
+mod doc {
+    use bma_domain::campaign::template::MAX_CHARS;
+    use bma_domain::member::white_space_class;
+    use utoipa::openapi::schema::{
+        ArrayBuilder, ArrayItems, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type,
+    };
+    use utoipa::openapi::{Object, RefOr, Schema};
+
+    fn string(pattern: String, max: Option<usize>) -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).max_length(max)
+    }
+
+    /// Text that is not blank (the server trims it) and holds no NUL.
+    fn not_blank(max: usize) -> Object {
+        let ws = white_space_class();
+        string(format!("^[^\\x00]*[^\\x00{ws}][^\\x00]*$"), Some(max)).min_length(Some(1)).build()
+    }
+
+    fn items(o: Object) -> ArrayItems {
+        ArrayItems::RefOrSchema(Box::new(o.into()))
+    }
+
+    fn or_null(b: ObjectBuilder) -> Object {
+        b.schema_type(SchemaType::from_iter([Type::String, Type::Null])).build()
+    }
+
+    pub fn name() -> Object {
+        not_blank(255)
+    }
+
+    pub fn template() -> Object {
+        not_blank(MAX_CHARS)
+    }
+
+    pub fn template_name() -> Object {
+        not_blank(512)
+    }
+
+    pub fn template_language() -> Object {
+        not_blank(15)
+    }
+
+    pub fn template_params() -> RefOr<Schema> {
+        ArrayBuilder::new().items(items(not_blank(MAX_CHARS))).into()
+    }
+
+    pub fn fallback() -> RefOr<Schema> {
+        let channel = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["whatsapp", "line", "email"]));
+        ArrayBuilder::new().items(items(channel.build())).max_items(Some(3)).unique_items(true).into()
+    }
+
+    pub fn venues() -> RefOr<Schema> {
+        let id =
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
+        ArrayBuilder::new().items(items(id.build())).max_items(Some(50_000)).unique_items(true).into()
+    }
+
+    /// all, staff or role:<name>, the name trimmed 1 to 50 characters.
+    pub fn contacts() -> Object {
+        let ws = white_space_class();
+        let c = format!("[^\\x00{ws}]");
+        or_null(string(format!("^[{ws}]*(all|staff|role:[{ws}]*({c}|{c}[^\\x00]{{0,48}}{c}))[{ws}]*$"), None))
+    }
+
+    /// "YYYY-MM-DDTHH:MM".
+    pub fn local_time() -> Object {
+        let ws = white_space_class();
+        or_null(string(
+            format!(
+                "^[{ws}]*[0-9]{{4}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9][{ws}]*$"
+            ),
+            None,
+        ))
+    }
+
+    /// "HH:MM".
+    pub fn clock() -> Object {
+        let ws = white_space_class();
+        string(format!("^[{ws}]*([01][0-9]|2[0-3]):[0-5][0-9][{ws}]*$"), None).build()
+    }
 }
 
 impl CampaignInput {
@@ -84,7 +200,7 @@ impl CampaignInput {
     pub fn parse(&self, now: OffsetDateTime) -> Result<CampaignFields, Invalid> {
         let mut inv = Invalid::default();
         let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 255 {
+        if name.is_empty() || self.name.chars().count() > 255 {
             inv.push("name", "must be 1 to 255 characters");
         }
         let kind = inv.check("type", CampaignType::parse(&self.kind));
@@ -119,11 +235,11 @@ impl CampaignInput {
         let template = inv.check("message_template", MessageTemplate::parse(&self.message_template));
         let whatsapp_template = self.whatsapp_template.as_ref().and_then(|t| {
             let mut bad = false;
-            if t.name.trim().is_empty() || t.name.len() > 512 {
+            if t.name.trim().is_empty() || t.name.chars().count() > 512 {
                 inv.push("whatsapp_template.name", "must be the name of an approved template");
                 bad = true;
             }
-            if t.language.trim().is_empty() || t.language.len() > 15 {
+            if t.language.trim().is_empty() || t.language.chars().count() > 15 {
                 inv.push("whatsapp_template.language", "must be a template language such as en_US or th");
                 bad = true;
             }

@@ -250,8 +250,11 @@ pub(crate) fn render(c: &Campaign, ctx: &RenderContext<'_>) -> Result<(String, V
 /// would reach (or as a placeholder contact when it has none).
 pub async fn preview(ctx: &AppContext, id: Uuid, venue_id: Uuid) -> Result<Rendered> {
     let c = get(ctx, id).await?;
+    // A venue_id naming no live venue is a bad field (422), not a missing campaign (404).
     let venue =
-        store::audience_venues(&ctx.db, &[venue_id], None).await?.into_iter().next().ok_or(Error::NotFound("venue"))?;
+        store::audience_venues(&ctx.db, &[venue_id], None).await?.into_iter().next().ok_or_else(|| {
+            Error::Invalid(Invalid::one("venue_id", "must name a venue that exists and is not archived"))
+        })?;
     let contacts = store::audience_contacts(&ctx.db, &[venue_id], &c.contacts, c.kind.is_promotional()).await?;
     let chosen = contacts.iter().find_map(|ct| {
         c.channel.pick(ct.channel, &c.channel_fallback, |ch| ct.address(ch).is_some()).map(|ch| (ct, ch))

@@ -9,7 +9,6 @@
 use crate::security::unsubscribe as token;
 use crate::services::Actor;
 use crate::{AppContext, Error, Result};
-use bma_domain::Invalid;
 use bma_domain::campaign::CampaignType;
 use bma_integrations::email::ListUnsubscribe;
 use bma_store::audit;
@@ -53,8 +52,8 @@ pub struct Unsubscribe {
 }
 
 fn checked(ctx: &AppContext, t: &str) -> Result<(Uuid, CampaignType)> {
-    token::verify(&ctx.config.data_encryption_key, t)
-        .ok_or_else(|| Invalid::one("token", "this unsubscribe link is not valid").into())
+    // A forged or damaged token names no link: as unknown as a link that never existed.
+    token::verify(&ctx.config.data_encryption_key, t).ok_or(crate::Error::NotFound("unsubscribe link"))
 }
 
 fn what(kind: CampaignType) -> &'static str {

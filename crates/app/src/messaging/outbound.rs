@@ -54,6 +54,7 @@ pub enum OutboundBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Choice {
     pub id: String,
     pub title: String,

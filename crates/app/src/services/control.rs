@@ -134,7 +134,16 @@ pub async fn control(ctx: &AppContext, actor: &Actor, zone_id: Uuid, action: Act
         Action::Skip => client.skip(&sid).await.map(|()| None),
         Action::Source(source) => client.assign_source(&sid, source).await.map(|()| None),
     };
-    let volume = result.map_err(|e| map_error(&zone, e))?;
+    // Soundtrack refusing the input names the field the input came from.
+    let field = match &action {
+        Action::Source(_) => "source_id",
+        Action::Volume(_) | Action::VolumeBy(_) => "volume",
+        Action::Play | Action::Pause | Action::Skip => "action",
+    };
+    let volume = result.map_err(|e| match e {
+        SoundtrackError::BadInput(m) => Error::Invalid(bma_domain::Invalid::one(field, m)),
+        e => map_error(&zone, e),
+    })?;
     let message = match (&action, volume) {
         (Action::Volume(_) | Action::VolumeBy(_), Some(v)) => format!("{} volume is now {v} of 16", zone.name),
         (Action::Play, _) => format!("{} is playing", zone.name),

@@ -111,6 +111,11 @@ impl Lines {
 
 /// Parses and checks the whole file without touching the database.
 fn plan(bytes: &[u8]) -> std::result::Result<Vec<PlannedVenue>, Vec<RowError>> {
+    // No cell can hold a NUL (PostgreSQL's text cannot), and the report must not echo one back.
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+        return Err(vec![err(1, "file", format!("must not contain NUL characters; the first is on line {line}"))]);
+    }
     let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(bytes);
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect(),

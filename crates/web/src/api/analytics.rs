@@ -155,6 +155,10 @@ impl Table for SatisfactionReport {
 }
 
 /// Surveys sent in the range and their answers.
+///
+/// A rule between parameters, which the query's schema cannot state: `to` must not be before
+/// `from`, and at most 366 days after it (with one end given, the other defaults: 30 days before
+/// `to`, or up to now from `from`); otherwise a 400 names `to`.
 #[utoipa::path(get, path = "/api/v1/analytics/satisfaction", tag = "analytics", security(("bearer" = [])), params(RangeQuery),
     responses((status = 200, description = "The report; `format=csv` gives it as a table",
         content((SatisfactionReport = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody)))]
@@ -224,6 +228,10 @@ impl Table for ConversationReport {
 }
 
 /// Conversations started in the range: volumes, first-response and resolution times.
+///
+/// A rule between parameters, which the query's schema cannot state: `to` must not be before
+/// `from`, and at most 366 days after it (with one end given, the other defaults: 30 days before
+/// `to`, or up to now from `from`); otherwise a 400 names `to`.
 #[utoipa::path(get, path = "/api/v1/analytics/conversations", tag = "analytics", security(("bearer" = [])), params(RangeQuery),
     responses((status = 200, description = "The report; `format=csv` gives it as a table",
         content((ConversationReport = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody)))]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -48,6 +49,7 @@ pub async fn login(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -106,6 +108,7 @@ pub async fn enroll_mfa(State(state): State<AppState>, CurrentUser(claims): Curr
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmMfaRequest {
     /// The six digits the authenticator app shows (spaces allowed).
     #[schema(pattern = "^\\s*[0-9]{3}\\s?[0-9]{3}\\s*$")]
@@ -127,6 +130,7 @@ pub async fn confirm_mfa(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
     pub token: String,
     /// At least 10 characters and at most 71 bytes of UTF-8 (bcrypt's limit).
@@ -135,6 +139,10 @@ pub struct AcceptInvitationRequest {
 }
 
 /// Sets the password of an invited member from the one-time link.
+///
+/// A rule the body's schema cannot state (`maxLength` counts characters): the password is at
+/// most 71 bytes of UTF-8, bcrypt's limit, so 71 characters of ASCII but fewer of other scripts;
+/// otherwise a 422 names `password`.
 #[utoipa::path(post, path = "/api/v1/auth/accept-invitation", tag = "auth", request_body = AcceptInvitationRequest,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn accept_invitation(

@@ -54,6 +54,15 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> 
 
 /// Creates a campaign: a draft, or scheduled when `scheduled_at` is given. Variables and the
 /// WhatsApp template are checked now.
+///
+/// Rules the body's schema cannot state (each refused with a 422 naming the field): give
+/// `target_venues` or `audience_filter`, not both and not neither; every venue in
+/// `target_venues` exists and is not archived; every `{{variable}}` of `message_template` and of
+/// the template's `params` is a known one and is closed; a campaign that may go out on WhatsApp
+/// (`channel` whatsapp or preferred, or whatsapp in `channel_fallback`) needs a
+/// `whatsapp_template` that the WhatsApp account has approved; `scheduled_at` is in the future,
+/// `send_at_local` has not yet come in any time zone, and not both are given; `quiet_hours`
+/// starts and ends at different times.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), request_body = CampaignInput,
     responses((status = 201, body = Campaign), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(
@@ -70,7 +79,8 @@ pub async fn get(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Ca
     Ok(Json(svc::get(&state.ctx, id).await?))
 }
 
-/// Replaces a draft or scheduled campaign; once sending has started it is read-only (409).
+/// Replaces a draft or scheduled campaign; once sending has started it is read-only (409). The
+/// body follows the rules of `POST /api/v1/campaigns` (a 422 naming the field otherwise).
 #[utoipa::path(put, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = CampaignInput,
     responses((status = 200, body = Campaign), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -156,9 +166,13 @@ pub struct PreviewQuery {
 }
 
 /// The message as one venue's contact would read it.
+///
+/// A rule against the data, which the query's schema cannot state: `venue_id` names a venue that
+/// exists and is not archived; otherwise a 422 names `venue_id`.
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path), PreviewQuery),
-    responses((status = 200, body = Rendered), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Rendered), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn preview(
     State(state): State<AppState>,
     Id(id): Id,
@@ -176,6 +190,9 @@ pub struct TestSendInput {
 
 /// Sends the message, rendered for one venue, to the caller's own email address; no venue
 /// receives anything.
+///
+/// A rule against the data, which the body's schema cannot state: `venue_id` names a venue that
+/// exists and is not archived; otherwise a 422 names `venue_id`.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = TestSendInput,
     responses((status = 202, body = TestSend), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -238,7 +255,19 @@ pub async fn recipients_csv(State(state): State<AppState>, Id(id): Id) -> ApiRes
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AcrossQuery {
     /// template, country, brand or channel.
-    pub group: Option<String>,
+    #[param(value_type = CampaignGroup, inline)]
+    pub group: String,
+}
+
+/// How campaigns are compared (the parameter's values; the handler reads the text).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CampaignGroup {
+    Template,
+    Country,
+    Brand,
+    Channel,
 }
 
 /// Every campaign's recipients compared by WhatsApp template, venue country, venue brand or
@@ -250,11 +279,11 @@ pub async fn analytics_across(
     Query(q): Query<AcrossQuery>,
 ) -> ApiResult<Json<AnalyticsAcross>> {
     use bma_store::campaigns::Breakdown;
-    let group = match q.group.as_deref() {
-        Some("template") => Breakdown::Template,
-        Some("country") => Breakdown::Country,
-        Some("brand") => Breakdown::Brand,
-        Some("channel") => Breakdown::Channel,
+    let group = match q.group.as_str() {
+        "template" => Breakdown::Template,
+        "country" => Breakdown::Country,
+        "brand" => Breakdown::Brand,
+        "channel" => Breakdown::Channel,
         _ => {
             let mut inv = Invalid::default();
             inv.push("group", "must be one of template, country, brand, channel");
@@ -267,7 +296,7 @@ pub async fn analytics_across(
 /// What the unsubscribe link of a campaign email would do; changes nothing (mail scanners
 /// follow links). Public: the signed token is the credential.
 #[utoipa::path(get, path = "/api/v1/unsubscribe/{token}", tag = "campaigns", params(("token" = String, Path)),
-    responses((status = 200, body = Unsubscribe), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Unsubscribe), (status = 404, body = ErrorBody, description = "A forged or damaged token: no such link")))]
 pub async fn unsubscribe_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -279,7 +308,7 @@ pub async fn unsubscribe_page(
 /// body): sets the contact's opt-out for the kind of campaign the token names; later campaigns
 /// of that kind skip them. A forged or damaged token is refused and nothing changes.
 #[utoipa::path(post, path = "/api/v1/unsubscribe/{token}", tag = "campaigns", params(("token" = String, Path)),
-    responses((status = 200, body = Unsubscribe), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Unsubscribe), (status = 404, body = ErrorBody, description = "A forged or damaged token: no such link")))]
 pub async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<Unsubscribe>> {
     Ok(Json(unsubscribe::confirm(&state.ctx, &token).await?))
 }

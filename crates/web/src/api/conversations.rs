@@ -110,6 +110,7 @@ pub async fn get(State(state): State<AppState>, Id(id): Id) -> ApiResult<Json<Co
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TemplateRef {
     pub name: String,
     /// e.g. en_US or th.
@@ -118,7 +119,8 @@ pub struct TemplateRef {
     pub params: Vec<String>,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// A reply or a note: `text` (not blank), or an approved WhatsApp `template` (never private).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostMessage {
     /// The text (required unless a template is given).
@@ -133,6 +135,57 @@ pub struct PostMessage {
     pub choices: Vec<Choice>,
 }
 
+impl utoipa::PartialSchema for PostMessage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::api::schema::{
+            array, boolean, closed_object, exactly, exactly_one_of, non_blank_text, null, or_null, text,
+        };
+        use utoipa::openapi::Ref;
+        let choices = || array(Ref::from_schema_name("Choice"), MAX_CHOICES, false);
+        exactly_one_of(
+            "A team reply or a private note with `text` (not blank, at most 4096 characters), with up to 10 \
+             `choices` (buttons or quick replies) under it; or an approved WhatsApp `template`, which is never \
+             private (its `text`, optional, is what the inbox shows).",
+            vec![
+                closed_object(
+                    "text",
+                    vec![
+                        ("text", non_blank_text(MAX_TEXT).into()),
+                        ("private", boolean().into()),
+                        ("template", null().into()),
+                        ("choices", choices()),
+                    ],
+                    &["text"],
+                ),
+                closed_object(
+                    "a WhatsApp template",
+                    vec![
+                        ("template", Ref::from_schema_name("TemplateRef").into()),
+                        ("text", or_null(text(MAX_TEXT)).into()),
+                        ("private", exactly(false).into()),
+                        ("choices", choices()),
+                    ],
+                    &["template"],
+                ),
+            ],
+            vec![
+                serde_json::json!({"text": "The lobby music is back on; thank you for telling us."}),
+                serde_json::json!({"text": "Called the venue, waiting for the manager.", "private": true}),
+                serde_json::json!({"template": {"name": "music_check", "language": "en_US", "params": ["Lobby"]}}),
+            ],
+        )
+    }
+}
+
+impl utoipa::ToSchema for PostMessage {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use utoipa::{PartialSchema, ToSchema};
+        schemas.push((Choice::name().into_owned(), Choice::schema()));
+        schemas.push((TemplateRef::name().into_owned(), TemplateRef::schema()));
+        <TemplateRef as ToSchema>::schemas(schemas);
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Posted {
     pub message_id: Uuid,
@@ -141,6 +194,7 @@ pub struct Posted {
 }
 
 const MAX_TEXT: usize = 4096;
+const MAX_CHOICES: usize = 10;
 
 /// A team reply (sent through the conversation's channel) or a private note.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])), params(("id" = Uuid, Path)),
@@ -154,11 +208,11 @@ pub async fn post_message(
 ) -> ApiResult<Response> {
     let text = body.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let mut inv = Invalid::default();
-    if text.is_some_and(|t| t.chars().count() > MAX_TEXT) {
+    if body.text.as_deref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
         inv.push("text", format!("must be at most {MAX_TEXT} characters"));
     }
-    if body.choices.len() > 10 {
-        inv.push("choices", "at most 10");
+    if body.choices.len() > MAX_CHOICES {
+        inv.push("choices", format!("at most {MAX_CHOICES}"));
     }
     let outbound = match (&body.template, text) {
         (Some(_), _) if body.private => {
@@ -192,16 +246,50 @@ pub async fn post_message(
     Ok((axum::http::StatusCode::ACCEPTED, Json(posted)).into_response())
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// Who gets the conversation: `member_id` names a member; without it (or null), `auto: true`
+/// picks the next member in the round robin and nothing (or `auto: false`) unassigns. Both at
+/// once is refused.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
-    /// The member to assign; null to unassign. Omit and set `auto` for the round robin.
     pub member_id: Option<Uuid>,
     #[serde(default)]
     pub auto: bool,
 }
 
+impl utoipa::PartialSchema for AssignBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::api::schema::{boolean, closed_object, exactly, exactly_one_of, null, uuid};
+        exactly_one_of(
+            "Who gets the conversation: a member by id, the next member in the round robin (`auto: true`), or \
+             nobody (an empty object, or `member_id: null`). `member_id` and `auto: true` together are refused.",
+            vec![
+                closed_object(
+                    "a member",
+                    vec![("member_id", uuid().into()), ("auto", exactly(false).into())],
+                    &["member_id"],
+                ),
+                closed_object(
+                    "the round robin, or nobody",
+                    vec![("member_id", null().into()), ("auto", boolean().into())],
+                    &[],
+                ),
+            ],
+            vec![
+                serde_json::json!({"member_id": "0191d0a2-7c4e-7b7e-8d2a-3f1c2b4a5d6e"}),
+                serde_json::json!({"auto": true}),
+                serde_json::json!({}),
+            ],
+        )
+    }
+}
+
+impl utoipa::ToSchema for AssignBody {}
+
 /// Assigns the conversation to a member, to the next member in the round robin, or to nobody.
+///
+/// A rule against the data, which the body's schema cannot state: `member_id` names an active
+/// admin or manager; otherwise a 422 names `member_id`.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = AssignBody, responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign(
@@ -234,11 +322,14 @@ pub async fn close(
 #[serde(deny_unknown_fields)]
 pub struct SnoozeBody {
     /// RFC 3339, in the future; a message from the venue wakes the conversation earlier.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-24T09:00:00+07:00")]
     pub until: String,
 }
 
 /// Snoozes the conversation until a time.
+///
+/// A rule against the clock, which the body's schema cannot state: `until` must be in the
+/// future; otherwise a 422 names `until`.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/snooze", tag = "conversations", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = SnoozeBody, responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn snooze(
@@ -259,6 +350,9 @@ pub struct LinkBody {
 }
 
 /// Links an unknown sender's conversation to a venue contact.
+///
+/// A rule against the data, which the body's schema cannot state: `contact_id` names an existing
+/// contact; otherwise a 422 names `contact_id`.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/link", tag = "conversations", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = LinkBody, responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn link(

@@ -68,6 +68,7 @@ pub async fn zone_history(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VolumeRequest {
     /// 0 (mute) to 16.
     #[schema(minimum = 0, maximum = 16)]
@@ -122,6 +123,7 @@ pub async fn skip(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SourceRequest {
     /// The Soundtrack id of a playlist or schedule.
     #[schema(
@@ -133,6 +135,10 @@ pub struct SourceRequest {
 }
 
 /// Plays a playlist or schedule in the zone.
+///
+/// A rule against Soundtrack's data, which the body's schema cannot state: `source_id` names a
+/// playlist or schedule Soundtrack knows; otherwise Soundtrack refuses it and a 422 names
+/// `source_id`.
 #[utoipa::path(post, path = "/api/v1/zones/{id}/playlist", tag = "control", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = SourceRequest,
     responses((status = 200, body = ControlResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign_source(
@@ -254,20 +260,54 @@ pub async fn resolve_alert(
     Ok(Json(control::resolve_alert(&state.ctx, &actor, id).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// A maintenance window of a venue, a zone, or both.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceRequest {
     pub venue_id: Option<uuid::Uuid>,
     pub zone_id: Option<uuid::Uuid>,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
     pub starts_at: String,
-    /// RFC 3339; after starts_at and at most 31 days after it.
-    #[schema(format = DateTime)]
     pub ends_at: String,
     #[serde(default)]
     pub reason: String,
 }
+
+/// The longest a maintenance reason may be, in characters.
+const MAX_REASON: usize = 500;
+
+impl utoipa::PartialSchema for MaintenanceRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::api::schema::{any_of, closed_object, or_null, text, time, uuid};
+        let alternative = |title: &str, required: &str| {
+            let id = |field: &str| if field == required { uuid() } else { or_null(uuid()) };
+            closed_object(
+                title,
+                vec![
+                    ("venue_id", id("venue_id").into()),
+                    ("zone_id", id("zone_id").into()),
+                    ("starts_at", time().into()),
+                    ("ends_at", time().into()),
+                    ("reason", text(MAX_REASON).into()),
+                ],
+                &[required, "starts_at", "ends_at"],
+            )
+        };
+        any_of(
+            "A venue's or a zone's maintenance window (give `venue_id`, `zone_id` or both), from `starts_at` to \
+             `ends_at` (RFC 3339). `ends_at` must be after `starts_at` and at most 31 days after it (a 422 naming \
+             `ends_at` otherwise).",
+            vec![alternative("a venue", "venue_id"), alternative("a zone", "zone_id")],
+            vec![serde_json::json!({
+                "venue_id": "0191d0a2-7c4e-7b7e-8d2a-3f1c2b4a5d6e",
+                "starts_at": "2026-12-24T22:00:00+07:00",
+                "ends_at": "2026-12-25T06:00:00+07:00",
+                "reason": "Sound system replaced",
+            })],
+        )
+    }
+}
+
+impl utoipa::ToSchema for MaintenanceRequest {}
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Created {
@@ -275,6 +315,9 @@ pub struct Created {
 }
 
 /// A maintenance window or silence for a venue or a zone: no alerts while it lasts.
+///
+/// Rules between fields, which the body's schema cannot state: `ends_at` must be after
+/// `starts_at`, and at most 31 days after it; otherwise a 422 names `ends_at`.
 #[utoipa::path(post, path = "/api/v1/monitoring/maintenance", tag = "monitoring", security(("bearer" = [])), request_body = MaintenanceRequest,
     responses((status = 201, body = Created), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_maintenance(
@@ -288,8 +331,8 @@ pub async fn add_maintenance(
         .ok();
     let ends =
         OffsetDateTime::parse(&b.ends_at, &Rfc3339).map_err(|_| inv.push("ends_at", "must be an RFC 3339 time")).ok();
-    if b.reason.chars().count() > 500 {
-        inv.push("reason", "must be at most 500 characters");
+    if b.reason.chars().count() > MAX_REASON {
+        inv.push("reason", format!("must be at most {MAX_REASON} characters"));
     }
     let (Some(starts), Some(ends)) = (starts, ends) else { return Err(inv.into()) };
     inv.into_result()?;
@@ -339,6 +382,10 @@ pub struct UptimeQuery {
 /// instants); the first and last periods are cut to the range, and `key` is the local date each
 /// period starts on. Whole UTC days are read from the daily rollups when they exist; everything
 /// else is computed from the status log, with the same result.
+///
+/// A rule between parameters, which the query's schema cannot state: `until` must not be before
+/// `since`, and at most 400 days after it (with one end given, the other defaults: 7 days before
+/// `until`, or up to now from `since`); otherwise a 400 names `until`.
 #[utoipa::path(get, path = "/api/v1/analytics/uptime", tag = "monitoring", security(("bearer" = [])), params(UptimeQuery),
     responses((status = 200, description = "One row per group (periods in order); `format=csv` gives them as a table",
         content((Vec<bma_app::services::uptime::UptimeRow> = "application/json"), (String = "text/csv"))),

@@ -18,6 +18,9 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Catalogue
     Ok(Json(store::catalogue(&state.ctx.db).await?))
 }
 
+pub const MAX_MOODS: usize = 20;
+pub const MAX_MOOD_CHARS: usize = 40;
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaylistBody {
@@ -34,9 +37,10 @@ pub struct PlaylistBody {
         pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
     )]
     pub name: String,
-    /// Lower-case mood words such as jazz, calm, upbeat, lounge.
+    /// Mood words such as jazz, calm, upbeat, lounge (kept trimmed and in lower case): at most
+    /// 20, each at most 40 characters without control characters.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(schema_with = crate::api::schema::moods)]
     pub moods: Vec<String>,
 }
 
@@ -54,12 +58,13 @@ pub async fn upsert(
     };
     let sid = text("soundtrack_id", &body.soundtrack_id, &mut inv);
     let name = text("name", &body.name, &mut inv);
-    let moods: Vec<String> = body.moods.iter().map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty()).collect();
-    let bad_mood = |m: &String| bma_domain::member::bounded_text(m, 1, 40).is_err();
-    if moods.len() > 20 || moods.iter().any(bad_mood) {
+    // Checked as sent (the document states the same), then kept trimmed and in lower case.
+    let bad_mood = |m: &String| m.chars().count() > MAX_MOOD_CHARS || m.chars().any(char::is_control);
+    if body.moods.len() > MAX_MOODS || body.moods.iter().any(bad_mood) {
         inv.push("moods", "at most 20 moods of at most 40 characters, without control characters");
     }
     inv.into_result()?;
+    let moods: Vec<String> = body.moods.iter().map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty()).collect();
     let mut tx = state.ctx.db.begin().await?;
     let p = store::upsert_playlist(&mut *tx, &sid, &name, &moods).await?;
     bma_store::audit::record(

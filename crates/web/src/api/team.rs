@@ -49,6 +49,7 @@ pub async fn list_members(State(state): State<AppState>) -> ApiResult<Json<Vec<M
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     pub email: String,
     pub name: String,

@@ -87,6 +87,7 @@ pub async fn list_venues(State(state): State<AppState>, Query(q): Query<ListVenu
 }
 
 #[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OpeningPeriodInput {
     /// 0 = Monday … 6 = Sunday.
     #[schema(maximum = 6)]
@@ -274,27 +275,86 @@ pub async fn list_contacts(State(state): State<AppState>, Id(id): Id) -> ApiResu
     Ok(Json(store::contacts_of(&state.ctx.db, id).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// A venue contact: a name, the channel to reach them on and that channel's address (the other
+/// addresses may be given too).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub name: Option<String>,
-    #[schema(max_length = 50, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub role: Option<String>,
-    /// whatsapp, line or email; the matching address below is then required.
-    #[schema(value_type = bma_domain::contact::Channel, required = true)]
+    /// whatsapp, line or email; the matching address is then required.
     pub channel: Option<String>,
     /// International form such as +66812345678.
-    #[schema(pattern = "^(\\+?[1-9][0-9]{7,14})?$")]
     pub whatsapp_number: Option<String>,
     /// U followed by 32 hexadecimal characters.
-    #[schema(pattern = "^(U[0-9a-fA-F]{32})?$")]
     pub line_user_id: Option<String>,
-    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Staff may control the venue's music through the bot (default true).
     pub is_staff: Option<bool>,
 }
+
+/// Text of a name or a role: no control characters, not blank, `max` characters at most.
+const PRINTABLE_NOT_BLANK: &str = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$";
+/// A number as `PhoneNumber::parse` reads it: spaces, hyphens, brackets and dots anywhere, an
+/// optional leading +, then 8 to 15 digits, the first not 0.
+const PHONE: &str = "[ ().-]*(\\+[ ().-]*)?[1-9]([ ().-]*[0-9]){7,14}[ ().-]*";
+const LINE_USER: &str = "U[0-9a-fA-F]{32}";
+/// What the server takes for an address (ASCII here: a local part of the dot-atom characters, a
+/// domain of letters, digits and hyphens with at least one dot).
+const EMAIL: &str = "[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+";
+
+impl utoipa::PartialSchema for ContactInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::api::schema::{boolean, closed_object, enumeration, exactly_one_of, or_null};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let text = |min: usize, max: usize, pattern: String| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(min))
+                .max_length(Some(max))
+                .pattern(Some(pattern))
+                .build()
+        };
+        // The server trims white space around an address, and takes a blank one for none.
+        let address = |pattern: &str, required: bool| {
+            let ws = crate::api::schema::white_space();
+            let p =
+                if required { format!("^[{ws}]*{pattern}[{ws}]*$") } else { format!("^[{ws}]*({pattern})?[{ws}]*$") };
+            let b = ObjectBuilder::new().schema_type(Type::String).pattern(Some(p));
+            if pattern == EMAIL { b.max_length(Some(254)).build() } else { b.build() }
+        };
+        let alternative = |channel: &str, title: &str, required: &str| {
+            let fields = [("whatsapp_number", PHONE), ("line_user_id", LINE_USER), ("email", EMAIL)];
+            let mut props = vec![
+                ("name", text(1, 100, PRINTABLE_NOT_BLANK.to_owned()).into()),
+                ("role", or_null(text(0, 50, "^[^\\x00-\\x1F\\x7F-\\x9F]*$".to_owned())).into()),
+                ("channel", enumeration([channel]).into()),
+                ("is_staff", or_null(boolean()).into()),
+            ];
+            for (field, pattern) in fields {
+                let schema = if field == required { address(pattern, true) } else { or_null(address(pattern, false)) };
+                props.push((field, schema.into()));
+            }
+            closed_object(title, props, &["name", "channel", required])
+        };
+        exactly_one_of(
+            "A venue contact: `channel` says how to reach them, and the address of that channel is required \
+             (`whatsapp_number` for whatsapp, `line_user_id` for line, `email` for email); the other addresses \
+             may be given too, or be empty or null.",
+            vec![
+                alternative("whatsapp", "a WhatsApp contact", "whatsapp_number"),
+                alternative("line", "a LINE contact", "line_user_id"),
+                alternative("email", "an email contact", "email"),
+            ],
+            vec![
+                serde_json::json!({"name": "Khun Somchai", "role": "General manager", "channel": "whatsapp", "whatsapp_number": "+66812345678"}),
+                serde_json::json!({"name": "Front desk", "channel": "email", "email": "frontdesk@hotel.example", "is_staff": true}),
+            ],
+        )
+    }
+}
+
+impl utoipa::ToSchema for ContactInput {}
 
 /// Adds a contact to a venue.
 #[utoipa::path(post, path = "/api/v1/venues/{id}/contacts", tag = "venues", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = ContactInput,
@@ -338,8 +398,14 @@ pub struct ImportRejected {
 /// venue_ref, venue_name, brand, country, timezone, soundtrack_account_id, opening_hours,
 /// zone_name, zone_type, soundtrack_zone_id, contact_name, contact_role, contact_channel,
 /// contact_whatsapp, contact_line_user_id, contact_email. One row per zone.
+///
+/// Rules the body's schema (plain text) cannot state: the first line is a header naming only
+/// these columns (any case), among them venue_name and timezone; every row has as many cells as
+/// the header, and its cells follow the rules of the venue, zone and contact bodies. Any problem
+/// refuses the whole file with a 422 listing every bad line.
 #[utoipa::path(post, path = "/api/v1/venues/import", tag = "venues", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv"),
+    request_body(content = String, content_type = "text/csv",
+        example = json!("venue_ref,venue_name,brand,country,timezone,zone_name,zone_type\nH1,Hilton Pattaya,Hilton,TH,Asia/Bangkok,Lobby,lobby\nH1,Hilton Pattaya,Hilton,TH,Asia/Bangkok,Pool bar,bar\n")),
     responses((status = 201, body = ImportReport), (status = 422, body = ImportRejected), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn import_venues(
     State(state): State<AppState>,

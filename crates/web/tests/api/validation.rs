@@ -148,6 +148,21 @@ async fn a_body_with_a_nul_character_is_a_422_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_query_parameter_with_a_nul_character_is_a_400_naming_the_query() {
+    // Found by schemathesis: PostgreSQL refused the search term, a 500.
+    let app = TestApp::spawn().await;
+    let t = app.token(Role::Viewer).await;
+    for path in
+        ["/api/v1/venues?q=ab%00c", "/api/v1/monitoring/status?brand=%00", "/api/v1/conversations?status=open%00"]
+    {
+        let r = app.get(path, &t).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text);
+        assert_eq!(r.code(), "invalid_query");
+        assert_eq!(r.body["error"]["fields"][0]["field"], "query", "{}", r.text);
+    }
+}
+
+#[tokio::test]
 async fn whole_numbers_written_with_a_decimal_point_are_whole_numbers() {
     let app = TestApp::spawn().await;
     let t = app.token(Role::Manager).await;
