@@ -96,7 +96,12 @@ impl Drop for Children {
 }
 
 /// The real `bma-social <role>` next to this binary, with the bench's settings.
-fn spawn(role: &str, env: &HashMap<&'static str, String>, port: Option<u16>, log: &std::path::Path) -> anyhow::Result<Child> {
+fn spawn(
+    role: &str,
+    env: &HashMap<&'static str, String>,
+    port: Option<u16>,
+    log: &std::path::Path,
+) -> anyhow::Result<Child> {
     let exe = std::env::current_exe()?.with_file_name("bma-social");
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     let mut cmd = Command::new(&exe);
@@ -202,10 +207,10 @@ fn take_zone_events(buffer: &mut String) -> Vec<String> {
     while let Some(end) = buffer.find("\n\n") {
         let block: String = buffer.drain(..end + 2).collect();
         let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()));
-        if field("event:").as_deref() == Some("zone.changed") {
-            if let Some(data) = field("data:") {
-                out.push(data);
-            }
+        if field("event:").as_deref() == Some("zone.changed")
+            && let Some(data) = field("data:")
+        {
+            out.push(data);
         }
     }
     out
@@ -303,12 +308,7 @@ fn base32_decode(s: &str) -> Option<Vec<u8>> {
 /// p50 / p99 / max in milliseconds of `v`, as table cells.
 fn cells(v: &mut [f64]) -> String {
     let max = v.iter().copied().fold(f64::NAN, f64::max);
-    format!(
-        "{:.0} | {:.0} | {:.0}",
-        crate::stats::percentile(v, 0.50),
-        crate::stats::percentile(v, 0.99),
-        max
-    )
+    format!("{:.0} | {:.0} | {:.0}", crate::stats::percentile(v, 0.50), crate::stats::percentile(v, 0.99), max)
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -419,10 +419,10 @@ pub async fn run() -> anyhow::Result<()> {
             while let Some(raw) = published.next().await {
                 let at = Instant::now();
                 let e = bma_app::events::Incoming::parse(&raw);
-                if e.kind == "zone.changed" {
-                    if let Some(k) = board.arrive(&e.json, at, &mut slots) {
-                        let _ = pub_tx.send((k, at));
-                    }
+                if e.kind == "zone.changed"
+                    && let Some(k) = board.arrive(&e.json, at, &mut slots)
+                {
+                    let _ = pub_tx.send((k, at));
                 }
             }
         });
@@ -598,7 +598,9 @@ pub async fn run() -> anyhow::Result<()> {
          other zone.changed events received (initial states, repeats): {}",
         board.other.load(Ordering::SeqCst)
     );
-    println!("\n| server | RSS before clients MiB | RSS with clients MiB | at the end MiB | clients | KiB per client |");
+    println!(
+        "\n| server | RSS before clients MiB | RSS with clients MiB | at the end MiB | clients | KiB per client |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     for i in 0..2 {
         let per = (rss_connected[i] as f64 - rss_idle[i] as f64) / per_server[i].max(1) as f64;
