@@ -117,6 +117,16 @@ fn spawn(
     cmd.spawn().with_context(|| format!("starting {} (build it: cargo build --release -p bma-social)", exe.display()))
 }
 
+/// How many Redis connections are subscribed to the feed's channel under `prefix` (one per open
+/// stream, as `PubSub::subscribe` opens one each).
+async fn redis_subscribers(redis: &str, prefix: &str) -> anyhow::Result<i64> {
+    let client = redis::Client::open(redis)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let channel = format!("{prefix}{}", bma_app::events::CHANNEL);
+    let (_, n): (String, i64) = redis::cmd("PUBSUB").arg("NUMSUB").arg(&channel).query_async(&mut conn).await?;
+    Ok(n)
+}
+
 /// A port free now on the loopback.
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -430,6 +440,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle = [rss_kib(children.pid(1))?, rss_kib(children.pid(2))?];
+    let subscribers_idle = redis_subscribers(&redis, &prefix).await?;
 
     // The clients, half on each server, members of each role in turn.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -465,6 +476,7 @@ pub async fn run() -> anyhow::Result<()> {
     let connect_secs = connecting.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_connected = [rss_kib(children.pid(1))?, rss_kib(children.pid(2))?];
+    let subscribers_connected = redis_subscribers(&redis, &prefix).await?;
 
     // The changes: a zone goes offline, then comes back; the next zone; and so on.
     let mut changed_at = Vec::with_capacity(o.changes);
@@ -614,6 +626,30 @@ pub async fn run() -> anyhow::Result<()> {
             per
         );
     }
+    println!(
+        "\nRedis connections subscribed to the feed's channel: {subscribers_idle} before the clients \
+         (this bench's own subscriber), {subscribers_connected} with them connected"
+    );
     println!("\ncommand: {command}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_reads_back_what_enrolment_writes() {
+        let secret: Vec<u8> = (0_u8..20).map(|b| b.wrapping_mul(37)).collect();
+        assert_eq!(base32_decode(&bma_app::security::totp::base32(&secret)), Some(secret));
+    }
+
+    #[test]
+    fn only_whole_zone_events_are_taken_and_the_rest_waits() {
+        let mut buffer = String::from(
+            ": keep-alive\n\nevent: monitoring\ndata: {}\nid: 1\n\nevent: zone.changed\ndata: {\"to\":\"offline\"}\nid: 2\n\nevent: zone.ch",
+        );
+        assert_eq!(take_zone_events(&mut buffer), vec![r#"{"to":"offline"}"#.to_owned()]);
+        assert_eq!(buffer, "event: zone.ch");
+    }
 }
