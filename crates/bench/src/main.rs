@@ -1,13 +1,15 @@
 //! Benchmarks that print their figures (they are not timed tests). `bma-bench api` seeds a fleet,
 //! serves the real router in this process and loads it with wrk (a separate process) at 1,000
 //! connections: a hello-world route of the same server first, then the venue endpoints, so the
-//! ratio to the baseline is measured in the same run.
+//! ratio to the baseline is measured in the same run. `bma-bench sse` times the live feed from a
+//! zone's change on the Soundtrack fake to 1,000 clients of two server processes.
 
 mod bot;
 mod campaign;
 mod monitor;
 mod openloop;
 mod portal;
+mod sse;
 mod stats;
 mod webhooks;
 
@@ -311,8 +313,9 @@ fn main() -> anyhow::Result<()> {
         Some("bot") => rt.block_on(bot::run()),
         Some("campaign") => rt.block_on(campaign::run()),
         Some("portal") => rt.block_on(portal::run()),
+        Some("sse") => rt.block_on(sse::run()),
         _ => bail!(
-            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench portal [--venues N] [--zones N] [--history-days D] [--samples N] [--database NAME]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
+            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench sse [--clients N] [--changes N] [--accounts N] [--zones N] [--latency-ms MS] [--refill R] [--members-per-role N]\n       bma-bench portal [--venues N] [--zones N] [--history-days D] [--samples N] [--database NAME]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
         ),
     }
 }
