@@ -277,7 +277,8 @@ pub async fn conversation_figures(
     let query = |key: &str, label: &str| {
         format!(
             "SELECT {key} AS key, {label} AS label, count(*) AS conversations, \
-                COALESCE(sum(mi.n), 0)::bigint AS inbound_messages, COALESCE(sum(mo.n), 0)::bigint AS outbound_messages, \
+                COALESCE(sum(c.inbound_messages), 0)::bigint AS inbound_messages, \
+                COALESCE(sum(c.outbound_messages), 0)::bigint AS outbound_messages, \
                 count(c.first_response_at) AS responded, \
                 avg(extract(epoch FROM c.first_response_at - c.created_at))::float8 AS avg_first_response_seconds, \
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.first_response_at - c.created_at))::float8 \
@@ -288,8 +289,6 @@ pub async fn conversation_figures(
                     AS median_resolution_seconds \
              FROM (SELECT *, created_at AS t FROM conversations) c \
              LEFT JOIN team_members m ON m.id = c.assigned_to LEFT JOIN venues v ON v.id = c.venue_id \
-             LEFT JOIN LATERAL (SELECT count(*) AS n FROM messages WHERE conversation_id = c.id AND direction = 'in') mi ON true \
-             LEFT JOIN LATERAL (SELECT count(*) AS n FROM messages WHERE conversation_id = c.id AND direction = 'out') mo ON true \
              WHERE c.created_at >= $1 AND c.created_at < $2 GROUP BY 1, 2 ORDER BY 2"
         )
     };

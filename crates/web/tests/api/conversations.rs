@@ -213,6 +213,9 @@ async fn closing_sends_one_survey_and_a_low_answer_reaches_the_team() {
     assert_eq!(convs.body["conversations"], 1);
     assert_eq!(convs.body["closed"], 1);
     assert_eq!(convs.body["inbound_messages"], 3);
+    let outbound = r.app.count("SELECT count(*) FROM messages WHERE direction = 'out'").await;
+    assert!(outbound >= 1, "the survey went out");
+    assert_eq!(convs.body["outbound_messages"], outbound, "the stored count is the messages'");
 }
 
 #[tokio::test]
