@@ -13,6 +13,17 @@ use std::time::Duration;
 pub use memory::Memory;
 pub use redis_impl::Redis;
 
+/// How many messages a subscriber may fall behind its feed before its stream ends.
+pub const FEED_BUFFER: usize = 1024;
+
+/// A subscriber's stream over a process's shared feed. It ends when the feed closes (its
+/// connection is gone) or when the subscriber fell more than [`FEED_BUFFER`] messages behind:
+/// never skipping silently, so a live-feed client reconnects and replays what it missed.
+fn feed_stream(rx: tokio::sync::broadcast::Receiver<String>) -> BoxStream<'static, String> {
+    use futures_util::StreamExt;
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.ok().map(|v| (v, rx)) }).boxed()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
     #[error("redis: {0}")]
@@ -106,7 +117,7 @@ pub struct Kv {
 #[derive(Clone)]
 enum Backend {
     Memory,
-    Redis(Redis),
+    Redis(Box<Redis>),
 }
 
 impl Kv {
@@ -123,7 +134,7 @@ impl Kv {
             cache: Arc::new(r.clone()),
             limiter: Arc::new(r.clone()),
             pubsub: Arc::new(r.clone()),
-            backend: Backend::Redis(r),
+            backend: Backend::Redis(Box::new(r)),
         })
     }
 

@@ -2,7 +2,6 @@
 
 use super::{Cache, Decision, KvError, PubSub, RateLimiter, Replay, Slot};
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -138,18 +137,9 @@ impl PubSub for Memory {
     async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, KvError> {
         let rx = {
             let mut map = self.inner.channels.lock().unwrap_or_else(PoisonError::into_inner);
-            map.entry(channel.to_owned()).or_insert_with(|| broadcast::channel(1024).0).subscribe()
+            map.entry(channel.to_owned()).or_insert_with(|| broadcast::channel(super::FEED_BUFFER).0).subscribe()
         };
-        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(v) => return Some((v, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        });
-        Ok(stream.boxed())
+        Ok(super::feed_stream(rx))
     }
 
     async fn publish_journaled(&self, channel: &str, payload: &str, keep: usize) -> Result<u64, KvError> {
@@ -180,6 +170,7 @@ impl PubSub for Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::StreamExt;
 
     #[tokio::test]
     async fn a_journal_replays_what_came_after_an_id_and_says_when_some_of_it_is_gone() {

@@ -6,7 +6,10 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 #[derive(Clone)]
 pub struct Redis {
@@ -14,7 +17,12 @@ pub struct Redis {
     conn: ConnectionManager,
     prefix: String,
     scripts: std::sync::Arc<Scripts>,
+    feeds: Feeds,
 }
+
+/// Per subscribed channel, the process's one subscription, fanned out to every subscriber: a
+/// thousand live-feed clients hold one Redis connection, not a thousand.
+type Feeds = Arc<Mutex<HashMap<String, broadcast::Sender<String>>>>;
 
 struct Scripts {
     hit: redis::Script,
@@ -94,6 +102,7 @@ impl Redis {
                 admit: redis::Script::new(ADMIT),
                 journal: redis::Script::new(JOURNAL),
             }),
+            feeds: Feeds::default(),
         })
     }
 
@@ -193,10 +202,47 @@ impl PubSub for Redis {
         Ok(())
     }
 
+    /// Joins the process's subscription to `channel`, opening it first when there is none; what is
+    /// published after this returns reaches the stream.
     async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, KvError> {
+        let key = self.key(channel);
+        let joined =
+            |feeds: &Feeds| feeds.lock().unwrap_or_else(PoisonError::into_inner).get(&key).map(|tx| tx.subscribe());
+        if let Some(rx) = joined(&self.feeds) {
+            return Ok(super::feed_stream(rx));
+        }
         let mut ps = self.client.get_async_pubsub().await?;
-        ps.subscribe(self.key(channel)).await?;
-        Ok(ps.into_on_message().filter_map(|m| async move { m.get_payload::<String>().ok() }).boxed())
+        ps.subscribe(&key).await?;
+        let (rx, opened) = {
+            let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+            match feeds.get(&key) {
+                // Another caller opened it meanwhile: theirs serves, this connection closes.
+                Some(tx) => (tx.subscribe(), None),
+                None => {
+                    let (tx, rx) = broadcast::channel(super::FEED_BUFFER);
+                    feeds.insert(key.clone(), tx.clone());
+                    (rx, Some(tx))
+                }
+            }
+        };
+        if let Some(tx) = opened {
+            let feeds = self.feeds.clone();
+            tokio::spawn(async move {
+                let mut messages = ps.into_on_message();
+                while let Some(m) = messages.next().await {
+                    if let Ok(payload) = m.get_payload::<String>() {
+                        let _ = tx.send(payload);
+                    }
+                }
+                // The connection is gone: the next subscriber opens a new one, and every stream on
+                // this one ends (a live-feed client then reconnects and replays what it missed).
+                let mut feeds = feeds.lock().unwrap_or_else(PoisonError::into_inner);
+                if feeds.get(&key).is_some_and(|t| t.same_channel(&tx)) {
+                    feeds.remove(&key);
+                }
+            });
+        }
+        Ok(super::feed_stream(rx))
     }
 
     async fn publish_journaled(&self, channel: &str, payload: &str, keep: usize) -> Result<u64, KvError> {
