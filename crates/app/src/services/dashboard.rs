@@ -6,6 +6,7 @@
 //! "Today" is the UTC day of the moment the dashboard is made, up to that moment.
 
 use crate::campaigns::Funnel;
+use crate::services::uptime::Seconds;
 use crate::{AppContext, Result};
 use bma_domain::analytics::{AlertAge, FleetState, Trend};
 use bma_domain::campaign::{CampaignStatus, ChannelChoice};
@@ -454,51 +455,60 @@ fn window(days: i64, now: store::Answers, before: store::Answers) -> Satisfactio
 }
 
 async fn uptime(ctx: &AppContext, now: OffsetDateTime) -> Result<UptimeSection> {
-    let (last_24_hours, last_7_days, last_30_days) =
-        tokio::try_join!(uptime_over(ctx, now, 24), uptime_over(ctx, now, 24 * 7), uptime_over(ctx, now, 24 * 30))?;
+    // Today so far ends every window: computed from the status log once, not once a window.
+    let midnight = now.replace_time(time::Time::MIDNIGHT);
+    let today = exact_seconds(ctx, midnight, now).await?;
+    let (last_24_hours, last_7_days, last_30_days) = tokio::try_join!(
+        uptime_over(ctx, now, 24, today),
+        uptime_over(ctx, now, 24 * 7, today),
+        uptime_over(ctx, now, 24 * 30, today)
+    )?;
     Ok(UptimeSection { last_24_hours, last_7_days, last_30_days })
 }
 
-/// The fleet's uptime over the last `hours`: whole UTC days that have daily rollups are read from
-/// them; the rest of the window (its partial first and last days, and any day not rolled up) is
-/// computed exactly from the status log, which gives the same figures, as uptime adds up over
-/// disjoint stretches of time.
-async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64) -> Result<UptimeWindow> {
+/// The fleet's seconds over `[from, to)`, computed exactly from the status log.
+async fn exact_seconds(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<Seconds> {
+    let mut s = Seconds::default();
+    if from < to {
+        for (_, u) in crate::services::uptime::per_zone(&ctx.read_db, from, to).await? {
+            s.add(&u);
+        }
+    }
+    Ok(s)
+}
+
+/// The fleet's uptime over the last `hours`, `today` being its seconds since midnight: whole UTC
+/// days that have daily rollups are read from them; the rest before midnight (the partial first
+/// day, and any day not rolled up) is computed exactly from the status log, which gives the same
+/// figures, as uptime adds up over disjoint stretches of time.
+async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64, today: Seconds) -> Result<UptimeWindow> {
     let since = now - Duration::hours(hours);
+    let midnight = now.replace_time(time::Time::MIDNIGHT);
     let first_midnight = crate::services::uptime::first_midnight(since);
-    let last_midnight = now.replace_time(time::Time::MIDNIGHT);
-    let mut w = UptimeWindow {
-        hours,
-        up_seconds: 0,
-        down_seconds: 0,
-        unknown_seconds: 0,
-        excluded_seconds: 0,
-        uptime_percentage: None,
-    };
+    let mut s = Seconds::default();
     let mut rolled = std::collections::HashSet::new();
-    if first_midnight < last_midnight {
-        for d in store::daily_uptime(&ctx.read_db, first_midnight, last_midnight).await? {
-            w.up_seconds += d.up;
-            w.down_seconds += d.down;
-            w.unknown_seconds += d.unknown;
-            w.excluded_seconds += d.excluded;
+    if first_midnight < midnight {
+        for d in store::daily_uptime(&ctx.read_db, first_midnight, midnight).await? {
+            s.plus(Seconds { up: d.up, down: d.down, unknown: d.unknown, excluded: d.excluded });
             rolled.insert(d.day);
         }
     }
-    let exact = crate::services::uptime::stretches(since, now, &rolled);
-    for (from, to) in exact {
-        for (_, u) in crate::services::uptime::per_zone(&ctx.read_db, from, to).await? {
-            w.up_seconds += u.up.whole_seconds();
-            w.down_seconds += u.down.whole_seconds();
-            w.unknown_seconds += u.unknown.whole_seconds();
-            w.excluded_seconds += u.excluded.whole_seconds();
+    if since < midnight {
+        for (from, to) in crate::services::uptime::stretches(since, midnight, &rolled) {
+            s.plus(exact_seconds(ctx, from, to).await?);
         }
+        s.plus(today);
+    } else {
+        s.plus(exact_seconds(ctx, since, now).await?);
     }
-    let measured = w.up_seconds + w.down_seconds;
-    #[allow(clippy::cast_precision_loss)]
-    let pct = (measured > 0).then(|| w.up_seconds as f64 * 100.0 / measured as f64);
-    w.uptime_percentage = pct;
-    Ok(w)
+    Ok(UptimeWindow {
+        hours,
+        up_seconds: s.up,
+        down_seconds: s.down,
+        unknown_seconds: s.unknown,
+        excluded_seconds: s.excluded,
+        uptime_percentage: s.percentage(),
+    })
 }
 
 async fn campaigns(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<CampaignsSection> {
