@@ -47,6 +47,16 @@ async fn distinguishable_figures(db: &sqlx::PgPool, venue_name: &str) {
 }
 
 #[tokio::test]
+async fn both_pools_run_their_queries_without_postgresqls_jit_compiler() {
+    let (_replica, replica_url) = bma_store::testing::fresh_database().await.expect("a second database");
+    let app = TestApp::with(Options { env: vec![("DATABASE_READ_URL", replica_url)], ..Options::default() }).await;
+    for pool in [&app.ctx.db, &app.ctx.read_db] {
+        let jit: String = sqlx::query_scalar("SHOW jit").fetch_one(pool).await.expect("shown");
+        assert_eq!(jit, "off");
+    }
+}
+
+#[tokio::test]
 async fn with_a_read_url_analytics_read_the_replica_while_writes_go_to_the_primary() {
     let (replica, replica_url) = bma_store::testing::fresh_database().await.expect("a second database");
     let app = TestApp::with(Options { env: vec![("DATABASE_READ_URL", replica_url)], ..Options::default() }).await;
