@@ -262,11 +262,14 @@ pub struct ConversationGroup {
 struct ConversationRow {
     key: Option<String>,
     label: Option<String>,
+    /// The row of the whole range, not of a group.
+    total: bool,
     #[sqlx(flatten)]
     figures: ConversationFigures,
 }
 
-/// Volumes, first-response and resolution times of conversations started in `[from, to)`.
+/// Volumes, first-response and resolution times of conversations started in `[from, to)`,
+/// overall and by `group`, in one pass over them (the total's medians need every row too).
 pub async fn conversation_figures(
     db: impl sqlx::PgExecutor<'_> + Copy,
     from: OffsetDateTime,
@@ -274,42 +277,49 @@ pub async fn conversation_figures(
     group: Option<GroupBy>,
     zone: &PeriodZone,
 ) -> sqlx::Result<(ConversationFigures, Vec<ConversationGroup>)> {
-    let query = |key: &str, label: &str| {
-        format!(
-            "SELECT {key} AS key, {label} AS label, count(*) AS conversations, \
-                COALESCE(sum(c.inbound_messages), 0)::bigint AS inbound_messages, \
-                COALESCE(sum(c.outbound_messages), 0)::bigint AS outbound_messages, \
-                count(c.first_response_at) AS responded, \
-                avg(extract(epoch FROM c.first_response_at - c.created_at))::float8 AS avg_first_response_seconds, \
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.first_response_at - c.created_at))::float8 \
-                    AS median_first_response_seconds, \
-                count(c.closed_at) AS closed, \
-                avg(extract(epoch FROM c.closed_at - c.created_at))::float8 AS avg_resolution_seconds, \
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.closed_at - c.created_at))::float8 \
-                    AS median_resolution_seconds \
-             FROM (SELECT *, created_at AS t FROM conversations) c \
-             LEFT JOIN team_members m ON m.id = c.assigned_to LEFT JOIN venues v ON v.id = c.venue_id \
-             WHERE c.created_at >= $1 AND c.created_at < $2 GROUP BY 1, 2 ORDER BY 2"
-        )
+    let ((key, label), head, grouping) = match group {
+        Some(g) => (
+            g.sql("c.assigned_to", &zone.expr(3)),
+            "g.key, g.label, GROUPING(g.key, g.label) = 3 AS total",
+            "GROUP BY GROUPING SETS ((), (g.key, g.label))",
+        ),
+        None => (
+            ("NULL::text".to_owned(), "NULL::text".to_owned()),
+            "NULL::text AS key, NULL::text AS label, true AS total",
+            "",
+        ),
     };
-    let total: Option<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(query("NULL::text", "'all'")))
-        .bind(from)
-        .bind(to)
-        .fetch_optional(db)
-        .await?;
-    let groups = match group {
-        None => Vec::new(),
-        Some(g) => {
-            let (key, label) = g.sql("c.assigned_to", &zone.expr(3));
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(query(&key, &label))).bind(from).bind(to);
-            if g.is_period() {
-                q = q.bind(zone.bound().to_owned());
-            }
-            let rows: Vec<ConversationRow> = q.fetch_all(db).await?;
-            rows.into_iter()
-                .map(|r| ConversationGroup { key: r.key, label: r.label.unwrap_or_default(), figures: r.figures })
-                .collect()
+    let sql = format!(
+        "SELECT {head}, count(*) AS conversations, \
+            COALESCE(sum(g.inbound_messages), 0)::bigint AS inbound_messages, \
+            COALESCE(sum(g.outbound_messages), 0)::bigint AS outbound_messages, \
+            count(g.first_response) AS responded, \
+            avg(g.first_response)::float8 AS avg_first_response_seconds, \
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY g.first_response)::float8 AS median_first_response_seconds, \
+            count(g.resolution) AS closed, \
+            avg(g.resolution)::float8 AS avg_resolution_seconds, \
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY g.resolution)::float8 AS median_resolution_seconds \
+         FROM (SELECT {key} AS key, {label} AS label, c.inbound_messages, c.outbound_messages, \
+                      extract(epoch FROM c.first_response_at - c.created_at) AS first_response, \
+                      extract(epoch FROM c.closed_at - c.created_at) AS resolution \
+               FROM (SELECT *, created_at AS t FROM conversations) c \
+               LEFT JOIN team_members m ON m.id = c.assigned_to LEFT JOIN venues v ON v.id = c.venue_id \
+               WHERE c.created_at >= $1 AND c.created_at < $2) g \
+         {grouping} ORDER BY 3 DESC, 2"
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(from).bind(to);
+    if group.is_some_and(GroupBy::is_period) {
+        q = q.bind(zone.bound().to_owned());
+    }
+    let rows: Vec<ConversationRow> = q.fetch_all(db).await?;
+    let mut total = ConversationFigures::default();
+    let mut groups = Vec::new();
+    for r in rows {
+        if r.total {
+            total = r.figures;
+        } else {
+            groups.push(ConversationGroup { key: r.key, label: r.label.unwrap_or_default(), figures: r.figures });
         }
-    };
-    Ok((total.map(|r| r.figures).unwrap_or_default(), groups))
+    }
+    Ok((total, groups))
 }
