@@ -494,8 +494,11 @@ async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64, today: S
         }
     }
     if since < midnight {
-        for (from, to) in crate::services::uptime::stretches(since, midnight, &rolled) {
-            s.plus(exact_seconds(ctx, from, to).await?);
+        let stretches = crate::services::uptime::stretches(since, midnight, &rolled);
+        for zones in crate::services::uptime::exact_stretches(&ctx.read_db, stretches).await? {
+            for (_, u) in zones {
+                s.add(&u);
+            }
         }
         s.plus(today);
     } else {
