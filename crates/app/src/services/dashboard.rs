@@ -494,11 +494,8 @@ async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64, today: S
         }
     }
     if since < midnight {
-        let stretches = crate::services::uptime::stretches(since, midnight, &rolled);
-        for zones in crate::services::uptime::exact_stretches(&ctx.read_db, stretches).await? {
-            for (_, u) in zones {
-                s.add(&u);
-            }
+        for (from, to) in crate::services::uptime::stretches(since, midnight, &rolled) {
+            s.plus(exact_seconds(ctx, from, to).await?);
         }
         s.plus(today);
     } else {

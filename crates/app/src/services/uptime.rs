@@ -79,23 +79,18 @@ pub async fn per_zone(
     until: OffsetDateTime,
 ) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Uptime)>> {
     use bma_store::monitoring as store;
-    let (keys, health, opening, maintenance) = tokio::try_join!(
-        store::zone_keys(db),
-        store::all_health_changes(db, since, until),
-        store::all_opening_intervals(db, since, until),
-        store::all_maintenance(db, since, until)
-    )?;
+    let keys = store::zone_keys(db).await?;
     let mut changes: HashMap<Uuid, Vec<(OffsetDateTime, Health)>> = HashMap::new();
-    for (zone, at, h) in health {
+    for (zone, at, h) in store::all_health_changes(db, since, until).await? {
         changes.entry(zone).or_default().push((at.max(since), h));
     }
     let mut hours: HashMap<Uuid, Vec<Interval>> = HashMap::new();
-    for (venue, start, end) in opening {
+    for (venue, start, end) in store::all_opening_intervals(db, since, until).await? {
         hours.entry(venue).or_default().push(Interval { start, end });
     }
     let mut maint_venue: HashMap<Uuid, Vec<Interval>> = HashMap::new();
     let mut maint_zone: HashMap<Uuid, Vec<Interval>> = HashMap::new();
-    for (venue, zone, start, end) in maintenance {
+    for (venue, zone, start, end) in store::all_maintenance(db, since, until).await? {
         if let Some(v) = venue {
             maint_venue.entry(v).or_default().push(Interval { start, end });
         }
@@ -216,7 +211,8 @@ pub async fn per_zone_rolled(
         s.excluded += d.excluded;
     }
     let mut keys: Option<Vec<bma_store::monitoring::ZoneKeys>> = None;
-    for zones in exact_stretches(db, stretches(since, until, &rolled)).await? {
+    for (from, to) in stretches(since, until, &rolled) {
+        let zones = per_zone(db, from, to).await?;
         for (k, u) in &zones {
             sums.entry(k.zone_id).or_default().add(u);
         }
@@ -356,21 +352,12 @@ async fn group_sums(
         s.unknown += d.unknown;
         s.excluded += d.excluded;
     }
-    for zones in exact_stretches(db, stretches(since, until, &rolled)).await? {
-        for (k, u) in zones {
+    for (from, to) in stretches(since, until, &rolled) {
+        for (k, u) in per_zone(db, from, to).await? {
             sums.entry(key_of(&k)).or_default().add(&u);
         }
     }
     Ok(sums)
-}
-
-/// [`per_zone`] of each stretch, computed side by side (a report's first and last partial days
-/// are independent).
-pub async fn exact_stretches(
-    db: &sqlx::PgPool,
-    stretches: Vec<(OffsetDateTime, OffsetDateTime)>,
-) -> Result<Vec<Vec<(bma_store::monitoring::ZoneKeys, Uptime)>>> {
-    futures_util::future::try_join_all(stretches.into_iter().map(|(from, to)| per_zone(db, from, to))).await
 }
 
 /// Stores the hourly rollup of the hour before `now` (and, in the first hour of a UTC day, the
