@@ -7,7 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .bma
 source scripts/services.sh
-ensure_test_postgres
-unset DATABASE_URL
-cargo build --release --locked -p bma-bench -p bma-social
-RUST_LOG=error "${CARGO_TARGET_DIR:-target}/release/bma-bench" campaign "$@"
+run_release_bench campaign "$@"

@@ -85,3 +85,13 @@ ensure_chromium() {
     apt_install chromium chromium-driver fonts-noto-core
   fi
 }
+
+# Runs `bma-bench NAME ARGS…` from a release build made with the `bma-social` binary it starts as
+# separate processes (the campaign worker, the live feed's servers and scheduler), against the
+# test PostgreSQL; Redis from REDIS_URL or TEST_REDIS_URL.
+run_release_bench() {
+  ensure_test_postgres
+  unset DATABASE_URL
+  cargo build --release --locked -p bma-bench -p bma-social
+  RUST_LOG=error "${CARGO_TARGET_DIR:-target}/release/bma-bench" "$@"
+}

@@ -9,7 +9,6 @@
 
 use anyhow::{Context, bail};
 use bma_app::AppContext;
-use bma_app::config::{Config, Strictness};
 use bma_app::services::Actor;
 use bma_fakes::line::{LineFake, LineFakeConfig};
 use bma_fakes::whatsapp::{WhatsappFake, WhatsappFakeConfig};
@@ -241,21 +240,9 @@ pub async fn run() -> anyhow::Result<()> {
     let wa = WhatsappFake::start(WhatsappFakeConfig { throughput_per_second: o.rate, ..WhatsappFakeConfig::default() })
         .await?;
     let line = LineFake::start(LineFakeConfig::default()).await?;
-    let redis = std::env::var("REDIS_URL")
-        .or_else(|_| std::env::var("TEST_REDIS_URL"))
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("bench-campaign-{}:", Uuid::new_v4().simple());
+    let (redis, prefix, mut env) = crate::child_env(&url, "bench-campaign");
     let w = wa.config().clone();
-    let env: HashMap<&'static str, String> = HashMap::from([
-        ("DATABASE_URL", url.clone()),
-        ("DATABASE_MAX_CONNECTIONS", "20".into()),
-        ("REDIS_URL", redis.clone()),
-        ("REDIS_KEY_PREFIX", prefix.clone()),
-        ("JWT_SECRET_KEY", "bench-secret-bench-secret-bench-secret".into()),
-        ("DATA_ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into()),
-        ("BOT_ENABLED", "false".into()),
-        ("LOG_LEVEL", "warn".into()),
-        ("RUST_LOG", "warn".into()),
+    env.extend([
         ("WHATSAPP_APP_SECRET", w.app_secret.clone()),
         ("WHATSAPP_VERIFY_TOKEN", "bench-verify".into()),
         ("WHATSAPP_ACCESS_TOKEN", w.access_token.clone()),
@@ -268,8 +255,7 @@ pub async fn run() -> anyhow::Result<()> {
         ("LINE_API_URL", line.url()),
         ("LINE_DATA_URL", line.url()),
     ]);
-    let view: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let config = Config::from_source(&view, Strictness::Production).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = crate::config_of(&env)?;
     db.close().await;
     let db = bma_store::connect(&url, 10).await?;
     let kv = bma_kv::Kv::redis(&redis, &prefix).await?;

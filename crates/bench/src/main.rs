@@ -47,6 +47,34 @@ fn opts() -> anyhow::Result<Opts> {
     Ok(o)
 }
 
+/// The environment of the `bma-social` processes a bench starts, and of its own context: the
+/// bench's database, Redis under a prefix of the run's own (`{name}-…:`), fixed secrets and quiet
+/// logs. Each bench adds its fakes' settings. Returns the Redis URL, the prefix and the variables.
+fn child_env(url: &str, name: &str) -> (String, String, HashMap<&'static str, String>) {
+    let redis = std::env::var("REDIS_URL")
+        .or_else(|_| std::env::var("TEST_REDIS_URL"))
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("{name}-{}:", uuid::Uuid::new_v4().simple());
+    let env = HashMap::from([
+        ("DATABASE_URL", url.to_owned()),
+        ("DATABASE_MAX_CONNECTIONS", "20".into()),
+        ("REDIS_URL", redis.clone()),
+        ("REDIS_KEY_PREFIX", prefix.clone()),
+        ("JWT_SECRET_KEY", "bench-secret-bench-secret-bench-secret".into()),
+        ("DATA_ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into()),
+        ("BOT_ENABLED", "false".into()),
+        ("LOG_LEVEL", "warn".into()),
+        ("RUST_LOG", "warn".into()),
+    ]);
+    (redis, prefix, env)
+}
+
+/// The configuration `env` gives, checked as in production.
+fn config_of(env: &HashMap<&'static str, String>) -> anyhow::Result<Config> {
+    let view: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Config::from_source(&view, Strictness::Production).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 #[derive(Debug)]
 struct WrkResult {
     rps: f64,

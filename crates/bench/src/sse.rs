@@ -11,7 +11,6 @@
 
 use anyhow::{Context, bail};
 use bma_app::AppContext;
-use bma_app::config::{Config, Strictness};
 use bma_domain::access::Role;
 use bma_domain::member::{Email, Password, PersonName};
 use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
@@ -335,30 +334,17 @@ pub async fn run() -> anyhow::Result<()> {
         ..FleetConfig::default()
     })
     .await?;
-    let redis = std::env::var("REDIS_URL")
-        .or_else(|_| std::env::var("TEST_REDIS_URL"))
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("bench-sse-{}:", Uuid::new_v4().simple());
-    let env: HashMap<&'static str, String> = HashMap::from([
-        ("DATABASE_URL", url.clone()),
-        ("DATABASE_MAX_CONNECTIONS", "20".into()),
-        ("REDIS_URL", redis.clone()),
-        ("REDIS_KEY_PREFIX", prefix.clone()),
-        ("JWT_SECRET_KEY", "bench-secret-bench-secret-bench-secret".into()),
-        ("DATA_ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into()),
+    let (redis, prefix, mut env) = crate::child_env(&url, "bench-sse");
+    env.extend([
         ("BCRYPT_COST", "4".into()),
         ("RATE_LIMIT_PER_IP", "1000000000".into()),
         ("RATE_LIMIT_PER_USER", "1000000000".into()),
-        ("BOT_ENABLED", "false".into()),
-        ("LOG_LEVEL", "warn".into()),
-        ("RUST_LOG", "warn".into()),
         ("SOUNDTRACK_API_URL", fake.url()),
         ("SOUNDTRACK_CLIENT_ID", fake.client_id().to_owned()),
         ("SOUNDTRACK_CLIENT_SECRET", fake.client_secret().to_owned()),
         ("SOUNDTRACK_REFILL_PER_SEC", o.refill.to_string()),
     ]);
-    let view: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let config = Config::from_source(&view, Strictness::Production).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = crate::config_of(&env)?;
     let db = bma_store::connect(&url, 10).await?;
     let kv = bma_kv::Kv::redis(&redis, &prefix).await?;
     let ctx = AppContext::new(db.clone(), kv, Arc::new(bma_integrations::email::Unconfigured), config);
