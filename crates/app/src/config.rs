@@ -137,6 +137,9 @@ pub struct Config {
     pub dead_job_retention_days: u32,
     /// Days of hourly uptime rollups kept; daily ones stay (UPTIME_HOURLY_RETENTION_DAYS, at least 2).
     pub uptime_hourly_retention_days: u32,
+    /// Days of the fleet's, brands' and countries' hourly uptime kept
+    /// (UPTIME_GROUP_HOURLY_RETENTION_DAYS, at least UPTIME_HOURLY_RETENTION_DAYS).
+    pub uptime_group_hourly_retention_days: u32,
 }
 
 /// A long-running process of a deployment, as `bma-social <role>` starts it.
@@ -202,6 +205,7 @@ pub const VARIABLES: &[Variable] = &[
     var("AUDIT_LOG_RETENTION_DAYS", OPTIONAL, false),
     var("DEAD_JOB_RETENTION_DAYS", OPTIONAL, false),
     var("UPTIME_HOURLY_RETENTION_DAYS", OPTIONAL, false),
+    var("UPTIME_GROUP_HOURLY_RETENTION_DAYS", OPTIONAL, false),
     var("SENTRY_DSN", OPTIONAL, true),
     var("SMTP_HOST", WORKER, false),
     var("SMTP_PORT", OPTIONAL, false),
@@ -441,6 +445,11 @@ impl Config {
         let audit_log_retention_days = at_least("AUDIT_LOG_RETENTION_DAYS", 730, 30)?;
         let dead_job_retention_days = at_least("DEAD_JOB_RETENTION_DAYS", 30, 1)?;
         let uptime_hourly_retention_days = at_least("UPTIME_HOURLY_RETENTION_DAYS", 90, 2)?;
+        let uptime_group_hourly_retention_days = at_least(
+            "UPTIME_GROUP_HOURLY_RETENTION_DAYS",
+            400.max(uptime_hourly_retention_days),
+            uptime_hourly_retention_days,
+        )?;
         let music_log_retention_days: u32 = parsed(src, "MUSIC_LOG_RETENTION_DAYS", 400)?;
         if music_log_retention_days < 2 {
             return Err(ConfigError::Malformed {
@@ -515,6 +524,7 @@ impl Config {
             audit_log_retention_days,
             dead_job_retention_days,
             uptime_hourly_retention_days,
+            uptime_group_hourly_retention_days,
         })
     }
 

@@ -124,9 +124,17 @@ async fn database(o: &Opts) -> anyhow::Result<String> {
         println!("seeding: fleet {fleet_secs:.1} s, history {:.1} s", started.elapsed().as_secs_f64());
     }
     let mut counts = Vec::new();
-    for table in
-        ["venues", "zones", "uptime_rollups", "alerts", "conversations", "messages", "satisfaction_scores", "campaigns"]
-    {
+    for table in [
+        "venues",
+        "zones",
+        "uptime_rollups",
+        "uptime_group_rollups",
+        "alerts",
+        "conversations",
+        "messages",
+        "satisfaction_scores",
+        "campaigns",
+    ] {
         let n: i64 =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&db).await?;
         counts.push(format!("{table} {n}"));
@@ -140,6 +148,13 @@ pub async fn run() -> anyhow::Result<()> {
     let o = opts()?;
     let url = database(&o).await?;
     let ctx: AppContext = crate::bench_context(&url).await?;
+    // What the hourly job would have left: the hours since the history ends, rolled up.
+    let started = Instant::now();
+    let rows = bma_app::services::uptime::roll_up(&ctx, ctx.clock.now()).await?;
+    println!(
+        "rolled up the hours and days missing, as the hourly job would: {rows} zone rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let pair = crate::bench_member(&ctx, Role::Manager).await?;
     let cookie = format!(
         "{}={}; {}={}",

@@ -4,7 +4,7 @@
 
 use bma_domain::campaign::{CampaignStatus, ChannelChoice, RecipientStatus};
 use bma_domain::contact::Channel;
-use bma_domain::monitoring::{Observation, Severity};
+use bma_domain::monitoring::{Observation, RollupPeriod, Severity};
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
@@ -182,36 +182,6 @@ pub async fn answers_in(
     .await
 }
 
-/// The fleet's uptime over one UTC day: the sum of its zones' daily rollups, kept in
-/// `uptime_group_rollups` as they were written (a zone archived since still counts in the days it
-/// was monitored).
-#[derive(Debug, Clone, FromRow)]
-pub struct DayUptime {
-    pub day: OffsetDateTime,
-    pub up: i64,
-    pub down: i64,
-    pub unknown: i64,
-    pub excluded: i64,
-}
-
-/// The days in `[from, to)` that have daily rollups, with their sums: one row per day.
-pub async fn daily_uptime(
-    db: impl PgExecutor<'_>,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-) -> sqlx::Result<Vec<DayUptime>> {
-    sqlx::query_as(
-        "SELECT starts_at AS day, up_seconds AS up, down_seconds AS down, unknown_seconds AS unknown, \
-                excluded_seconds AS excluded \
-         FROM uptime_group_rollups \
-         WHERE scope = 'fleet' AND key = '' AND period = 'day' AND starts_at >= $1 AND starts_at < $2 AND zones > 0",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await
-}
-
 /// Which sums of `uptime_group_rollups` a report reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupScope {
@@ -230,65 +200,69 @@ impl GroupScope {
     }
 }
 
-/// One group's daily sum (`key` '' for the fleet and for venues with no brand or country).
+/// Which uptime rollups a report reads: the sums of a scope's groups (kept as they were written,
+/// so a zone archived since still counts in the periods it was monitored), or each live zone's
+/// own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rolled {
+    Groups(GroupScope),
+    Zones,
+}
+
+/// One rollup as read. `key` is the group's ('' for the fleet and for venues with no brand or
+/// country) or the zone's id.
 #[derive(Debug, Clone, FromRow)]
-pub struct GroupDay {
+pub struct RolledRow {
     pub key: String,
-    pub day: OffsetDateTime,
+    pub starts: OffsetDateTime,
     pub up: i64,
     pub down: i64,
     pub unknown: i64,
     pub excluded: i64,
 }
 
-/// The daily sums of `scope`'s groups for the days in `[from, to)` that have rollups.
-pub async fn group_days(
+/// The rollups of `period` that start inside any of `ranges` (each `[from, to)`; a rollup inside
+/// two overlapping ranges comes twice).
+pub async fn rolled(
     db: impl PgExecutor<'_>,
-    scope: GroupScope,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-) -> sqlx::Result<Vec<GroupDay>> {
-    sqlx::query_as(
-        "SELECT key, starts_at AS day, up_seconds AS up, down_seconds AS down, unknown_seconds AS unknown, \
-                excluded_seconds AS excluded \
-         FROM uptime_group_rollups \
-         WHERE scope = $1 AND period = 'day' AND starts_at >= $2 AND starts_at < $3 AND zones > 0",
-    )
-    .bind(scope.as_str())
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await
-}
-
-/// One zone's daily rollup (for uptime reports over long ranges).
-#[derive(Debug, Clone, FromRow)]
-pub struct ZoneDay {
-    pub zone_id: uuid::Uuid,
-    pub day: OffsetDateTime,
-    pub up: i64,
-    pub down: i64,
-    pub unknown: i64,
-    pub excluded: i64,
-}
-
-/// The daily rollups of live zones for the days in `[from, to)`.
-pub async fn zone_days(
-    db: impl PgExecutor<'_>,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-) -> sqlx::Result<Vec<ZoneDay>> {
-    sqlx::query_as(
-        "SELECT r.zone_id, r.starts_at AS day, r.up_seconds::bigint AS up, r.down_seconds::bigint AS down, \
-                r.unknown_seconds::bigint AS unknown, r.excluded_seconds::bigint AS excluded \
-         FROM uptime_rollups r JOIN zones z ON z.id = r.zone_id JOIN venues v ON v.id = z.venue_id \
-         WHERE r.period = 'day' AND r.starts_at >= $1 AND r.starts_at < $2 \
-           AND z.archived_at IS NULL AND v.archived_at IS NULL",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await
+    by: Rolled,
+    period: RollupPeriod,
+    ranges: &[(OffsetDateTime, OffsetDateTime)],
+) -> sqlx::Result<Vec<RolledRow>> {
+    let (from, to): (Vec<OffsetDateTime>, Vec<OffsetDateTime>) = ranges.iter().copied().unzip();
+    match by {
+        Rolled::Groups(scope) => {
+            sqlx::query_as(
+                "SELECT g.key, g.starts_at AS starts, g.up_seconds AS up, g.down_seconds AS down, \
+                        g.unknown_seconds AS unknown, g.excluded_seconds AS excluded \
+                 FROM UNNEST($3::timestamptz[], $4::timestamptz[]) AS r(f, t) \
+                 JOIN uptime_group_rollups g ON g.starts_at >= r.f AND g.starts_at < r.t \
+                 WHERE g.scope = $1 AND g.period = $2 AND g.zones > 0",
+            )
+            .bind(scope.as_str())
+            .bind(period)
+            .bind(from)
+            .bind(to)
+            .fetch_all(db)
+            .await
+        }
+        Rolled::Zones => {
+            sqlx::query_as(
+                "SELECT u.zone_id::text AS key, u.starts_at AS starts, u.up_seconds::bigint AS up, \
+                        u.down_seconds::bigint AS down, u.unknown_seconds::bigint AS unknown, \
+                        u.excluded_seconds::bigint AS excluded \
+                 FROM UNNEST($2::timestamptz[], $3::timestamptz[]) AS r(f, t) \
+                 JOIN uptime_rollups u ON u.starts_at >= r.f AND u.starts_at < r.t \
+                 JOIN zones z ON z.id = u.zone_id JOIN venues v ON v.id = z.venue_id \
+                 WHERE u.period = $1 AND z.archived_at IS NULL AND v.archived_at IS NULL",
+            )
+            .bind(period)
+            .bind(from)
+            .bind(to)
+            .fetch_all(db)
+            .await
+        }
+    }
 }
 
 /// The recipients of one campaign at one funnel stage as it stands (the stage of

@@ -1,9 +1,9 @@
 //! Monitoring records: check samples and transitions in the partitioned `music_status_logs`,
 //! and the zone's last check.
 
-use bma_domain::monitoring::{AlertKind, Health, Observation, Severity, ZoneStatus};
+use bma_domain::monitoring::{AlertKind, Health, Observation, RollupPeriod, Severity, ZoneStatus};
 use bma_domain::venue::ZoneType;
-use sqlx::{FromRow, PgExecutor};
+use sqlx::{FromRow, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -491,36 +491,87 @@ pub async fn flag_missing_zones(
 
 /// Health changes of every zone in `[since, until)`, each zone's last one before `since` first.
 pub async fn all_health_changes(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, Health)>> {
-    sqlx::query_as(
-        "SELECT zone_id, created_at, status FROM ( \
-           (SELECT DISTINCT ON (zone_id) zone_id, created_at, status FROM music_status_logs \
-             WHERE kind = 'health' AND created_at < $1 ORDER BY zone_id, created_at DESC) \
-           UNION ALL \
-           (SELECT zone_id, created_at, status FROM music_status_logs WHERE kind = 'health' AND created_at >= $1 AND created_at < $2) \
-         ) h ORDER BY zone_id, created_at",
+    // The health at `since` is read from the latest rollup that ended at most two days before it
+    // and recorded the health at its end, plus the log after that rollup; only without one is
+    // the whole log before `since` searched.
+    let anchor: Option<(RollupPeriod, OffsetDateTime)> = sqlx::query_as(
+        "(SELECT period, starts_at FROM uptime_rollups \
+          WHERE period = 'hour' AND starts_at <= $1 - interval '1 hour' AND starts_at > $1 - interval '2 days' \
+            AND ends_health IS NOT NULL ORDER BY starts_at DESC LIMIT 1) \
+         UNION ALL \
+         (SELECT period, starts_at FROM uptime_rollups \
+          WHERE period = 'day' AND starts_at <= $1 - interval '1 day' AND starts_at > $1 - interval '3 days' \
+            AND ends_health IS NOT NULL ORDER BY starts_at DESC LIMIT 1)",
     )
     .bind(since)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .max_by_key(|(p, starts): &(RollupPeriod, OffsetDateTime)| *starts + p.length());
+    let Some((period, starts)) = anchor else {
+        return sqlx::query_as(
+            "SELECT zone_id, created_at, status FROM ( \
+               (SELECT DISTINCT ON (zone_id) zone_id, created_at, status FROM music_status_logs \
+                 WHERE kind = 'health' AND created_at < $1 ORDER BY zone_id, created_at DESC) \
+               UNION ALL \
+               (SELECT zone_id, created_at, status FROM music_status_logs \
+                 WHERE kind = 'health' AND created_at >= $1 AND created_at < $2) \
+             ) h ORDER BY zone_id, created_at",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(db)
+        .await;
+    };
+    // Live zones the anchor's rollups do not hold (archived then, say) take their last change
+    // before it from the log, one index probe each.
+    sqlx::query_as(
+        "WITH anchored AS (SELECT zone_id, ends_health FROM uptime_rollups \
+                           WHERE period = $1 AND starts_at = $2 AND ends_health IS NOT NULL) \
+         SELECT zone_id, created_at, status FROM ( \
+           SELECT zone_id, $3 AS created_at, ends_health AS status FROM anchored \
+           UNION ALL \
+           SELECT z.id, l.created_at, l.status FROM zones z \
+           CROSS JOIN LATERAL (SELECT created_at, status FROM music_status_logs \
+                               WHERE zone_id = z.id AND kind = 'health' AND created_at < $3 \
+                               ORDER BY created_at DESC LIMIT 1) l \
+           WHERE z.archived_at IS NULL AND NOT EXISTS (SELECT 1 FROM anchored a WHERE a.zone_id = z.id) \
+           UNION ALL \
+           SELECT zone_id, created_at, status FROM music_status_logs \
+           WHERE kind = 'health' AND created_at >= $3 AND created_at < $4 \
+         ) h ORDER BY zone_id, created_at",
+    )
+    .bind(period)
+    .bind(starts)
+    .bind(starts + period.length())
     .bind(until)
     .fetch_all(db)
     .await
 }
 
-/// Opening periods of every live venue in `[since, until)`, as UTC intervals.
+/// Opening periods of every live venue that overlap `[since, until)`, as UTC intervals. The
+/// local dates are made once per time zone, not once per venue.
 pub async fn all_opening_intervals(
     db: impl PgExecutor<'_>,
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, OffsetDateTime)>> {
     sqlx::query_as(
-        "SELECT v.id, ((d::date + h.opens_at * interval '1 minute') AT TIME ZONE v.timezone), \
-                ((d::date + (CASE WHEN h.closes_at <= h.opens_at THEN h.closes_at + 1440 ELSE h.closes_at END) * interval '1 minute') AT TIME ZONE v.timezone) \
-         FROM venues v JOIN venue_opening_hours h ON h.venue_id = v.id, \
-              generate_series(($1 AT TIME ZONE v.timezone)::date - 1, ($2 AT TIME ZONE v.timezone)::date, interval '1 day') d \
-         WHERE v.archived_at IS NULL AND EXTRACT(ISODOW FROM d)::int - 1 = h.weekday",
+        "WITH time_zones AS (SELECT DISTINCT timezone FROM venues WHERE archived_at IS NULL), \
+              days AS (SELECT t.timezone, d::date AS day, EXTRACT(ISODOW FROM d)::int - 1 AS weekday \
+                       FROM time_zones t, generate_series(($1 AT TIME ZONE t.timezone)::date - 1, \
+                                                          ($2 AT TIME ZONE t.timezone)::date, interval '1 day') d) \
+         SELECT id, opens, closes FROM ( \
+           SELECT v.id, ((d.day + h.opens_at * interval '1 minute') AT TIME ZONE v.timezone) AS opens, \
+                  ((d.day + (CASE WHEN h.closes_at <= h.opens_at THEN h.closes_at + 1440 ELSE h.closes_at END) \
+                            * interval '1 minute') AT TIME ZONE v.timezone) AS closes \
+           FROM days d JOIN venues v ON v.timezone = d.timezone AND v.archived_at IS NULL \
+           JOIN venue_opening_hours h ON h.venue_id = v.id AND h.weekday = d.weekday) o \
+         WHERE opens < $2 AND closes > $1",
     )
     .bind(since)
     .bind(until)
@@ -648,20 +699,25 @@ pub struct Rollup {
     pub down: i32,
     pub unknown: i32,
     pub excluded: i32,
+    /// The zone's health at the period's end, where the next stretch starts from.
+    pub ends: Health,
 }
 
 pub async fn save_rollups(
     db: impl PgExecutor<'_>,
-    period: &str,
+    period: RollupPeriod,
     starts_at: OffsetDateTime,
     rows: &[Rollup],
 ) -> sqlx::Result<u64> {
     let col = |f: fn(&Rollup) -> i32| rows.iter().map(f).collect::<Vec<i32>>();
     sqlx::query(
-        "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, excluded_seconds) \
-         SELECT z, v, $3, $4, u, d, k, e FROM UNNEST($1::uuid[], $2::uuid[], $5::int[], $6::int[], $7::int[], $8::int[]) AS t(z, v, u, d, k, e) \
-         ON CONFLICT (zone_id, period, starts_at) DO UPDATE SET up_seconds = EXCLUDED.up_seconds, down_seconds = EXCLUDED.down_seconds, \
-             unknown_seconds = EXCLUDED.unknown_seconds, excluded_seconds = EXCLUDED.excluded_seconds",
+        "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, \
+             excluded_seconds, ends_health) \
+         SELECT z, v, $3, $4, u, d, k, e, h \
+         FROM UNNEST($1::uuid[], $2::uuid[], $5::int[], $6::int[], $7::int[], $8::int[], $9::text[]) AS t(z, v, u, d, k, e, h) \
+         ON CONFLICT (zone_id, period, starts_at) DO UPDATE SET up_seconds = EXCLUDED.up_seconds, \
+             down_seconds = EXCLUDED.down_seconds, unknown_seconds = EXCLUDED.unknown_seconds, \
+             excluded_seconds = EXCLUDED.excluded_seconds, ends_health = EXCLUDED.ends_health",
     )
     .bind(rows.iter().map(|r| r.zone_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.venue_id).collect::<Vec<_>>())
@@ -671,6 +727,7 @@ pub async fn save_rollups(
     .bind(col(|r| r.down))
     .bind(col(|r| r.unknown))
     .bind(col(|r| r.excluded))
+    .bind(rows.iter().map(|r| r.ends).collect::<Vec<Health>>())
     .execute(db)
     .await
     .map(|r| r.rows_affected())

@@ -14,8 +14,8 @@ pub enum Kept {
     DeadJobs,
     /// Hourly uptime rollups, by the hour they describe.
     HourlyUptime,
-    /// The fleet's, brands' and countries' hourly uptime, once no zone's hourly rollup is left
-    /// in them (after [`Kept::HourlyUptime`]).
+    /// The fleet's, brands' and countries' hourly uptime (they outlive the zones' hourly
+    /// rollups, whose deletion here leaves the groups' sums as they are).
     HourlyGroupUptime,
 }
 
@@ -35,7 +35,7 @@ impl Kept {
             Kept::HourlyGroupUptime => {
                 "DELETE FROM uptime_group_rollups WHERE (scope, period, starts_at, key) IN \
                  (SELECT scope, period, starts_at, key FROM uptime_group_rollups \
-                  WHERE period = 'hour' AND starts_at < $1 AND zones = 0 LIMIT $2)"
+                  WHERE period = 'hour' AND starts_at < $1 LIMIT $2)"
             }
         }
     }
@@ -45,7 +45,12 @@ impl Kept {
 pub async fn purge(db: &PgPool, what: Kept, before: OffsetDateTime, batch: i64) -> sqlx::Result<u64> {
     let mut total = 0;
     loop {
-        let n = sqlx::query(what.sql()).bind(before).bind(batch).execute(db).await?.rows_affected();
+        let mut tx = db.begin().await?;
+        if what == Kept::HourlyUptime {
+            sqlx::query("SELECT set_config('bma.rollup_retention', 'on', true)").execute(&mut *tx).await?;
+        }
+        let n = sqlx::query(what.sql()).bind(before).bind(batch).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
         total += n;
         if n < u64::try_from(batch).unwrap_or(u64::MAX) {
             return Ok(total);

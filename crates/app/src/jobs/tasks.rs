@@ -156,7 +156,7 @@ impl Handler for Housekeeping {
             (bma_store::retention::Kept::AuditLog, days(c.audit_log_retention_days)),
             (bma_store::retention::Kept::DeadJobs, days(c.dead_job_retention_days)),
             (bma_store::retention::Kept::HourlyUptime, days(c.uptime_hourly_retention_days)),
-            (bma_store::retention::Kept::HourlyGroupUptime, days(c.uptime_hourly_retention_days)),
+            (bma_store::retention::Kept::HourlyGroupUptime, days(c.uptime_group_hourly_retention_days)),
         ] {
             purged += bma_store::retention::purge(&ctx.db, what, before, 5_000).await?;
         }

@@ -170,13 +170,17 @@ pub struct SatisfactionSection {
     pub last_30_days: SatisfactionWindow,
 }
 
-/// Uptime of the fleet over the last `hours` hours, as `/api/v1/analytics/uptime` defines it:
-/// only opening hours count, maintenance is excluded, time without evidence is unknown;
+/// Uptime of the fleet over the last `hours` whole hours and the current hour so far (from
+/// `since`, on the hour, to the dashboard's time), as `/api/v1/analytics/uptime` defines it: only
+/// opening hours count, maintenance is excluded, time without evidence is unknown;
 /// `uptime_percentage` = up / (up + down) × 100, null when nothing was measured. Whole UTC days
-/// are read from the daily uptime rollups where they exist, the rest from the status log.
+/// and hours are read from the uptime rollups where they exist, the rest from the status log.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UptimeWindow {
     pub hours: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub since: OffsetDateTime,
     pub up_seconds: i64,
     pub down_seconds: i64,
     pub unknown_seconds: i64,
@@ -455,60 +459,39 @@ fn window(days: i64, now: store::Answers, before: store::Answers) -> Satisfactio
 }
 
 async fn uptime(ctx: &AppContext, now: OffsetDateTime) -> Result<UptimeSection> {
-    // Today so far ends every window: computed from the status log once, not once a window.
-    let midnight = now.replace_time(time::Time::MIDNIGHT);
-    let today = exact_seconds(ctx, midnight, now).await?;
-    let (last_24_hours, last_7_days, last_30_days) = tokio::try_join!(
-        uptime_over(ctx, now, 24, today),
-        uptime_over(ctx, now, 24 * 7, today),
-        uptime_over(ctx, now, 24 * 30, today)
+    use crate::services::uptime::{per_zone, sums_over};
+    use bma_store::dashboard::{GroupScope, Rolled};
+    // Windows start on the hour, so that each is whole days and hours of rollups plus the current
+    // hour so far, computed from the status log once for all three.
+    let hour = bma_domain::monitoring::RollupPeriod::Hour.floor(now);
+    let hours = [24, 24 * 7, 24 * 30];
+    let ranges = hours.map(|h| (hour - Duration::hours(h), hour));
+    let (rolled, current) = tokio::try_join!(
+        sums_over(&ctx.read_db, Rolled::Groups(GroupScope::Fleet), &ranges, |_| String::new()),
+        async {
+            let mut s = Seconds::default();
+            if hour < now {
+                for z in per_zone(&ctx.read_db, hour, now).await? {
+                    s.add(&z.uptime);
+                }
+            }
+            Ok(s)
+        }
     )?;
-    Ok(UptimeSection { last_24_hours, last_7_days, last_30_days })
-}
-
-/// The fleet's seconds over `[from, to)`, computed exactly from the status log.
-async fn exact_seconds(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<Seconds> {
-    let mut s = Seconds::default();
-    if from < to {
-        for (_, u) in crate::services::uptime::per_zone(&ctx.read_db, from, to).await? {
-            s.add(&u);
+    let window = |i: usize| {
+        let mut s = rolled.get(i).and_then(|sums| sums.get("")).copied().unwrap_or_default();
+        s.plus(current);
+        UptimeWindow {
+            hours: hours[i],
+            since: ranges[i].0,
+            up_seconds: s.up,
+            down_seconds: s.down,
+            unknown_seconds: s.unknown,
+            excluded_seconds: s.excluded,
+            uptime_percentage: s.percentage(),
         }
-    }
-    Ok(s)
-}
-
-/// The fleet's uptime over the last `hours`, `today` being its seconds since midnight: whole UTC
-/// days that have daily rollups are read from them; the rest before midnight (the partial first
-/// day, and any day not rolled up) is computed exactly from the status log, which gives the same
-/// figures, as uptime adds up over disjoint stretches of time.
-async fn uptime_over(ctx: &AppContext, now: OffsetDateTime, hours: i64, today: Seconds) -> Result<UptimeWindow> {
-    let since = now - Duration::hours(hours);
-    let midnight = now.replace_time(time::Time::MIDNIGHT);
-    let first_midnight = crate::services::uptime::first_midnight(since);
-    let mut s = Seconds::default();
-    let mut rolled = std::collections::HashSet::new();
-    if first_midnight < midnight {
-        for d in store::daily_uptime(&ctx.read_db, first_midnight, midnight).await? {
-            s.plus(Seconds { up: d.up, down: d.down, unknown: d.unknown, excluded: d.excluded });
-            rolled.insert(d.day);
-        }
-    }
-    if since < midnight {
-        for (from, to) in crate::services::uptime::stretches(since, midnight, &rolled) {
-            s.plus(exact_seconds(ctx, from, to).await?);
-        }
-        s.plus(today);
-    } else {
-        s.plus(exact_seconds(ctx, since, now).await?);
-    }
-    Ok(UptimeWindow {
-        hours,
-        up_seconds: s.up,
-        down_seconds: s.down,
-        unknown_seconds: s.unknown,
-        excluded_seconds: s.excluded,
-        uptime_percentage: s.percentage(),
-    })
+    };
+    Ok(UptimeSection { last_24_hours: window(0), last_7_days: window(1), last_30_days: window(2) })
 }
 
 async fn campaigns(ctx: &AppContext, from: OffsetDateTime, to: OffsetDateTime) -> Result<CampaignsSection> {

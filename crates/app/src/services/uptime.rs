@@ -4,11 +4,12 @@
 //! month in the calendar of a time zone (the viewer's, or each venue's own).
 
 use crate::{AppContext, Result};
-use bma_domain::monitoring::{Health, Interval, Uptime, status_spans, uptime};
+use bma_domain::monitoring::{Health, Interval, RollupPeriod, Uptime, status_spans, uptime};
+use bma_store::dashboard::{GroupScope, Rolled};
 use bma_store::messaging::PeriodZone;
-use bma_store::monitoring::CalendarUnit;
+use bma_store::monitoring::{CalendarUnit, ZoneKeys};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -71,13 +72,17 @@ pub struct UptimeRow {
     pub uptime_percentage: Option<f64>,
 }
 
+/// One zone's exact uptime over a stretch, and its health at the stretch's end.
+#[derive(Debug, Clone)]
+pub struct ZoneUptime {
+    pub keys: ZoneKeys,
+    pub uptime: Uptime,
+    pub ends: Health,
+}
+
 /// The exact uptime of every live zone over `[since, until)`, read from `db` (the primary for
 /// rollups, the read pool for reports).
-pub async fn per_zone(
-    db: &sqlx::PgPool,
-    since: OffsetDateTime,
-    until: OffsetDateTime,
-) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Uptime)>> {
+pub async fn per_zone(db: &sqlx::PgPool, since: OffsetDateTime, until: OffsetDateTime) -> Result<Vec<ZoneUptime>> {
     use bma_store::monitoring as store;
     let keys = store::zone_keys(db).await?;
     let mut changes: HashMap<Uuid, Vec<(OffsetDateTime, Health)>> = HashMap::new();
@@ -102,7 +107,9 @@ pub async fn per_zone(
     Ok(keys
         .into_iter()
         .map(|k| {
-            let spans = status_spans(changes.get(&k.zone_id).map_or(&[][..], Vec::as_slice), until);
+            let zone_changes = changes.get(&k.zone_id).map_or(&[][..], Vec::as_slice);
+            let ends = zone_changes.last().map_or(Health::Unknown, |c| c.1);
+            let spans = status_spans(zone_changes, until);
             let mut excluded = maint_venue.get(&k.venue_id).cloned().unwrap_or_default();
             excluded.extend(maint_zone.get(&k.zone_id).cloned().unwrap_or_default());
             let expected = match hours.get(&k.venue_id) {
@@ -111,8 +118,8 @@ pub async fn per_zone(
                 None if k.has_hours => vec![Interval { start: since, end: since }],
                 None => Vec::new(),
             };
-            let u = uptime(&spans, window, &expected, &excluded);
-            (k, u)
+            let uptime = uptime(&spans, window, &expected, &excluded);
+            ZoneUptime { keys: k, uptime, ends }
         })
         .collect())
 }
@@ -149,80 +156,103 @@ impl Seconds {
     }
 }
 
-/// The first UTC midnight at or after `t`: where the whole days from `t` on begin.
-pub fn first_midnight(t: OffsetDateTime) -> OffsetDateTime {
-    let midnight = t.replace_time(time::Time::MIDNIGHT);
-    if midnight == t { t } else { midnight + time::Duration::DAY }
-}
-
-/// Splits `[since, until)` into the whole UTC days that are in `rolled` and the stretches left
-/// (adjacent ones merged), which must be computed from the status log.
+/// Splits `[since, until)` into the whole periods of `unit` (UTC hours or days) that start in
+/// `rolled` and the stretches left (adjacent ones merged), which must be read at a finer grain.
 pub fn stretches(
     since: OffsetDateTime,
     until: OffsetDateTime,
-    rolled: &std::collections::HashSet<OffsetDateTime>,
+    unit: RollupPeriod,
+    rolled: &HashSet<OffsetDateTime>,
 ) -> Vec<(OffsetDateTime, OffsetDateTime)> {
-    let mut exact: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
-    let mut add = |from: OffsetDateTime, to: OffsetDateTime| match exact.last_mut() {
+    let mut left: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
+    let mut add = |from: OffsetDateTime, to: OffsetDateTime| match left.last_mut() {
         Some(last) if last.1 == from => last.1 = to,
-        _ if from < to => exact.push((from, to)),
+        _ if from < to => left.push((from, to)),
         _ => {}
     };
-    let first_midnight = first_midnight(since);
-    let last_midnight = until.replace_time(time::Time::MIDNIGHT);
-    if first_midnight >= last_midnight {
+    let (first, last) = (unit.ceil(since), unit.floor(until));
+    if first >= last {
         add(since, until);
-        return exact;
+        return left;
     }
-    add(since, first_midnight);
-    let mut day = first_midnight;
-    while day < last_midnight {
-        if !rolled.contains(&day) {
-            add(day, day + time::Duration::DAY);
+    add(since, first);
+    let mut t = first;
+    while t < last {
+        if !rolled.contains(&t) {
+            add(t, t + unit.length());
         }
-        day += time::Duration::DAY;
+        t += unit.length();
     }
-    add(last_midnight, until);
-    exact
+    add(last, until);
+    left
 }
 
-/// The uptime of every live zone over `[since, until)`: whole UTC days from the daily rollups
-/// where they exist, the rest computed from the status log (uptime adds up over disjoint
-/// stretches, so the figures are the same).
+/// The seconds of each key over each of `periods`: whole UTC days from the daily rollups of
+/// `by`, whole hours of the days without them from the hourly rollups, and what is left (at most
+/// the hours not rolled up yet, and the ends of a range that does not start or end on the hour)
+/// computed exactly from the status log, the zone's share going to `key_of(zone)`. Uptime adds
+/// up over disjoint stretches, so the figures are the same as computing each period whole.
+pub async fn sums_over(
+    db: &sqlx::PgPool,
+    by: Rolled,
+    periods: &[(OffsetDateTime, OffsetDateTime)],
+    key_of: impl Fn(&ZoneKeys) -> String,
+) -> Result<Vec<BTreeMap<String, Seconds>>> {
+    let mut sums: Vec<BTreeMap<String, Seconds>> = vec![BTreeMap::new(); periods.len()];
+    let mut left: Vec<(usize, OffsetDateTime, OffsetDateTime)> =
+        periods.iter().enumerate().map(|(i, &(from, to))| (i, from, to)).collect();
+    for unit in [RollupPeriod::Day, RollupPeriod::Hour] {
+        let ranges: Vec<(OffsetDateTime, OffsetDateTime)> =
+            left.iter().map(|&(_, from, to)| (unit.ceil(from), unit.floor(to))).filter(|(a, b)| a < b).collect();
+        let mut found: HashMap<OffsetDateTime, BTreeMap<String, Seconds>> = HashMap::new();
+        if !ranges.is_empty() {
+            for r in bma_store::dashboard::rolled(db, by, unit, &ranges).await? {
+                let s = Seconds { up: r.up, down: r.down, unknown: r.unknown, excluded: r.excluded };
+                found.entry(r.starts).or_default().insert(r.key, s);
+            }
+        }
+        let mut next = Vec::new();
+        for (i, from, to) in left {
+            let mut rolled = HashSet::new();
+            let mut t = unit.ceil(from);
+            while t + unit.length() <= to {
+                if let Some(keys) = found.get(&t) {
+                    rolled.insert(t);
+                    for (key, s) in keys {
+                        sums[i].entry(key.clone()).or_default().plus(*s);
+                    }
+                }
+                t += unit.length();
+            }
+            next.extend(stretches(from, to, unit, &rolled).into_iter().map(|(a, b)| (i, a, b)));
+        }
+        left = next;
+    }
+    for (i, from, to) in left {
+        for z in per_zone(db, from, to).await? {
+            sums[i].entry(key_of(&z.keys)).or_default().add(&z.uptime);
+        }
+    }
+    Ok(sums)
+}
+
+/// The uptime of every live zone over `[since, until)`, from its own rollups where they exist
+/// (see [`sums_over`]).
 pub async fn per_zone_rolled(
     db: &sqlx::PgPool,
     since: OffsetDateTime,
     until: OffsetDateTime,
-) -> Result<Vec<(bma_store::monitoring::ZoneKeys, Seconds)>> {
-    let first_midnight = first_midnight(since);
-    let last_midnight = until.replace_time(time::Time::MIDNIGHT);
-    let days = if first_midnight < last_midnight {
-        bma_store::dashboard::zone_days(db, first_midnight, last_midnight).await?
-    } else {
-        Vec::new()
-    };
-    let rolled: std::collections::HashSet<OffsetDateTime> = days.iter().map(|d| d.day).collect();
-    let mut sums: HashMap<Uuid, Seconds> = HashMap::new();
-    for d in &days {
-        let s = sums.entry(d.zone_id).or_default();
-        s.up += d.up;
-        s.down += d.down;
-        s.unknown += d.unknown;
-        s.excluded += d.excluded;
-    }
-    let mut keys: Option<Vec<bma_store::monitoring::ZoneKeys>> = None;
-    for (from, to) in stretches(since, until, &rolled) {
-        let zones = per_zone(db, from, to).await?;
-        for (k, u) in &zones {
-            sums.entry(k.zone_id).or_default().add(u);
-        }
-        keys.get_or_insert_with(|| zones.into_iter().map(|(k, _)| k).collect());
-    }
-    let keys = match keys {
-        Some(k) => k,
-        None => bma_store::monitoring::zone_keys(db).await?,
-    };
-    Ok(keys.into_iter().map(|k| (k.clone(), sums.get(&k.zone_id).copied().unwrap_or_default())).collect())
+) -> Result<Vec<(ZoneKeys, Seconds)>> {
+    let keys = bma_store::monitoring::zone_keys(db).await?;
+    let sums = sums_over(db, Rolled::Zones, &[(since, until)], |k| k.zone_id.to_string()).await?;
+    let sums = sums.into_iter().next().unwrap_or_default();
+    Ok(keys
+        .into_iter()
+        .map(|k| {
+            let s = sums.get(&k.zone_id.to_string()).copied().unwrap_or_default();
+            (k, s)
+        })
+        .collect())
 }
 
 fn row(rows: &mut BTreeMap<String, UptimeRow>, key: String, label: Option<String>) -> &mut UptimeRow {
@@ -248,9 +278,9 @@ impl UptimeRow {
 /// The uptime of `[since, until)` grouped by `group_by`, read through the analytics pool. Periods
 /// follow the calendar of `zone` (each venue's own for [`PeriodZone::Venue`]); the first and
 /// last are cut to the range. Other groupings ignore `zone`. By brand, by country and by period
-/// in one calendar, whole UTC days are read from the groups' daily sums (zones since archived
-/// still count in the days they were monitored); by venue, zone type or each venue's calendar,
-/// from the zones' own rollups.
+/// in one calendar, the groups' rollups are read (zones since archived still count in the
+/// periods they were monitored); by venue, zone type or each venue's calendar, the zones' own
+/// (see [`sums_over`]).
 pub async fn report(
     ctx: &AppContext,
     group_by: GroupBy,
@@ -258,7 +288,6 @@ pub async fn report(
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Result<Vec<UptimeRow>> {
-    use bma_store::dashboard::GroupScope;
     let mut rows: BTreeMap<String, UptimeRow> = BTreeMap::new();
     let db = &ctx.read_db;
     match (group_by.calendar(), group_by, zone) {
@@ -269,9 +298,10 @@ pub async fn report(
             } else {
                 bma_store::monitoring::calendar_periods(db, unit, tz, since, until).await?
             };
-            for p in periods {
-                let sums = group_sums(db, GroupScope::Fleet, p.starts, p.ends, |_| String::new()).await?;
-                let r = row(&mut rows, p.key.clone(), None);
+            let ranges: Vec<_> = periods.iter().map(|p| (p.starts, p.ends)).collect();
+            let sums = sums_over(db, Rolled::Groups(GroupScope::Fleet), &ranges, |_| String::new()).await?;
+            for (p, sums) in periods.into_iter().zip(sums) {
+                let r = row(&mut rows, p.key, None);
                 r.zones = zones;
                 if let Some(s) = sums.get("") {
                     r.plus(s);
@@ -290,17 +320,18 @@ pub async fn report(
             }
         }
         (None, GroupBy::Brand | GroupBy::Country, _) => {
-            let (scope, key_of): (GroupScope, fn(&bma_store::monitoring::ZoneKeys) -> Option<String>) =
-                if group_by == GroupBy::Brand {
-                    (GroupScope::Brand, |k| k.brand.clone())
-                } else {
-                    (GroupScope::Country, |k| k.country.clone())
-                };
+            let (scope, key_of): (GroupScope, fn(&ZoneKeys) -> Option<String>) = if group_by == GroupBy::Brand {
+                (GroupScope::Brand, |k| k.brand.clone())
+            } else {
+                (GroupScope::Country, |k| k.country.clone())
+            };
             let named = |key: Option<String>| key.filter(|k| !k.is_empty()).unwrap_or_else(|| "(none)".into());
             for k in bma_store::monitoring::zone_keys(db).await? {
                 row(&mut rows, named(key_of(&k)), None).zones += 1;
             }
-            for (key, s) in group_sums(db, scope, since, until, |k| key_of(k).unwrap_or_default()).await? {
+            let sums =
+                sums_over(db, Rolled::Groups(scope), &[(since, until)], |k| key_of(k).unwrap_or_default()).await?;
+            for (key, s) in sums.into_iter().flatten() {
                 row(&mut rows, named(Some(key)), None).plus(&s);
             }
         }
@@ -326,61 +357,46 @@ pub async fn report(
     Ok(out)
 }
 
-/// The uptime of `[since, until)` per group of `scope` (keyed as the group rollups are: '' for
-/// none): whole UTC days with rollups from the groups' daily sums, the rest computed exactly per
-/// zone from the status log and added to the group `key_of` names.
-async fn group_sums(
-    db: &sqlx::PgPool,
-    scope: bma_store::dashboard::GroupScope,
-    since: OffsetDateTime,
-    until: OffsetDateTime,
-    key_of: impl Fn(&bma_store::monitoring::ZoneKeys) -> String,
-) -> Result<BTreeMap<String, Seconds>> {
-    let first_midnight = first_midnight(since);
-    let last_midnight = until.replace_time(time::Time::MIDNIGHT);
-    let days = if first_midnight < last_midnight {
-        bma_store::dashboard::group_days(db, scope, first_midnight, last_midnight).await?
-    } else {
-        Vec::new()
-    };
-    let rolled: std::collections::HashSet<OffsetDateTime> = days.iter().map(|d| d.day).collect();
-    let mut sums: BTreeMap<String, Seconds> = BTreeMap::new();
-    for d in days {
-        let s = sums.entry(d.key).or_default();
-        s.up += d.up;
-        s.down += d.down;
-        s.unknown += d.unknown;
-        s.excluded += d.excluded;
-    }
-    for (from, to) in stretches(since, until, &rolled) {
-        for (k, u) in per_zone(db, from, to).await? {
-            sums.entry(key_of(&k)).or_default().add(&u);
-        }
-    }
-    Ok(sums)
-}
-
 /// Stores the hourly rollup of the hour before `now` (and, in the first hour of a UTC day, the
-/// daily rollup of the day before). Idempotent: running it twice rewrites the same rows.
+/// daily rollup of the day before), rewriting them if they exist; then any hour of the last day
+/// and any of the last two days that has none, as when no scheduler ran for a while. Running it
+/// twice rewrites the same rows.
 pub async fn roll_up(ctx: &AppContext, now: OffsetDateTime) -> Result<usize> {
-    let hour_end =
-        now.replace_minute(0).and_then(|t| t.replace_second(0)).and_then(|t| t.replace_nanosecond(0)).unwrap_or(now);
-    let mut written = 0;
-    let mut periods = vec![("hour", hour_end - time::Duration::HOUR, hour_end)];
+    let hour_end = RollupPeriod::Hour.floor(now);
+    let mut periods = vec![(RollupPeriod::Hour, hour_end - time::Duration::HOUR)];
     if hour_end.hour() == 0 {
-        periods.push(("day", hour_end - time::Duration::DAY, hour_end));
+        periods.push((RollupPeriod::Day, hour_end - time::Duration::DAY));
     }
-    for (period, start, end) in periods {
-        let rows: Vec<bma_store::monitoring::Rollup> = per_zone(&ctx.db, start, end)
+    for (unit, back) in [(RollupPeriod::Hour, time::Duration::DAY), (RollupPeriod::Day, 2 * time::Duration::DAY)] {
+        let (from, to) = (unit.floor(hour_end - back), unit.floor(hour_end));
+        let fleet = Rolled::Groups(GroupScope::Fleet);
+        let done: HashSet<OffsetDateTime> = bma_store::dashboard::rolled(&ctx.db, fleet, unit, &[(from, to)])
             .await?
             .into_iter()
-            .map(|(k, u)| bma_store::monitoring::Rollup {
-                zone_id: k.zone_id,
-                venue_id: k.venue_id,
-                up: i32::try_from(u.up.whole_seconds()).unwrap_or(i32::MAX),
-                down: i32::try_from(u.down.whole_seconds()).unwrap_or(i32::MAX),
-                unknown: i32::try_from(u.unknown.whole_seconds()).unwrap_or(i32::MAX),
-                excluded: i32::try_from(u.excluded.whole_seconds()).unwrap_or(i32::MAX),
+            .map(|r| r.starts)
+            .collect();
+        let mut t = from;
+        while t < to {
+            if !done.contains(&t) && !periods.contains(&(unit, t)) {
+                periods.push((unit, t));
+            }
+            t += unit.length();
+        }
+    }
+    let mut written = 0;
+    for (period, start) in periods {
+        let seconds = |d: time::Duration| i32::try_from(d.whole_seconds()).unwrap_or(i32::MAX);
+        let rows: Vec<bma_store::monitoring::Rollup> = per_zone(&ctx.db, start, start + period.length())
+            .await?
+            .into_iter()
+            .map(|z| bma_store::monitoring::Rollup {
+                zone_id: z.keys.zone_id,
+                venue_id: z.keys.venue_id,
+                up: seconds(z.uptime.up),
+                down: seconds(z.uptime.down),
+                unknown: seconds(z.uptime.unknown),
+                excluded: seconds(z.uptime.excluded),
+                ends: z.ends,
             })
             .collect();
         written += rows.len();
@@ -397,7 +413,7 @@ impl crate::jobs::Handler for UptimeRollup {
     type Job = crate::jobs::tasks::UptimeRollupJob;
 
     async fn run(&self, ctx: &AppContext, _job: Self::Job) -> anyhow::Result<()> {
-        let rows = roll_up(ctx, OffsetDateTime::now_utc()).await?;
+        let rows = roll_up(ctx, ctx.clock.now()).await?;
         tracing::info!(rows, "uptime rolled up");
         Ok(())
     }
@@ -450,19 +466,32 @@ mod tests {
         let until = datetime!(2026-03-06 06:00 UTC);
         let rolled = [datetime!(2026-03-03 00:00 UTC), datetime!(2026-03-04 00:00 UTC)].into_iter().collect();
         assert_eq!(
-            stretches(since, until, &rolled),
+            stretches(since, until, RollupPeriod::Day, &rolled),
             vec![(since, datetime!(2026-03-03 00:00 UTC)), (datetime!(2026-03-05 00:00 UTC), until)]
         );
         let short = (datetime!(2026-03-01 12:00 UTC), datetime!(2026-03-02 06:00 UTC));
-        assert_eq!(stretches(short.0, short.1, &rolled), vec![short], "no whole day inside");
+        assert_eq!(stretches(short.0, short.1, RollupPeriod::Day, &rolled), vec![short], "no whole day inside");
     }
 
     #[test]
     fn a_range_from_midnight_to_midnight_is_whole_days_with_nothing_to_compute() {
         let rolled = [datetime!(2026-03-03 00:00 UTC)].into_iter().collect();
         let day = (datetime!(2026-03-03 00:00 UTC), datetime!(2026-03-04 00:00 UTC));
-        assert_eq!(stretches(day.0, day.1, &rolled), vec![], "a rolled-up day is read, not computed");
-        assert_eq!(first_midnight(datetime!(2026-03-03 00:00 UTC)), datetime!(2026-03-03 00:00 UTC));
-        assert_eq!(first_midnight(datetime!(2026-03-03 00:00:01 UTC)), datetime!(2026-03-04 00:00 UTC));
+        assert_eq!(
+            stretches(day.0, day.1, RollupPeriod::Day, &rolled),
+            vec![],
+            "a rolled-up day is read, not computed"
+        );
+    }
+
+    #[test]
+    fn what_the_days_leave_splits_into_rolled_hours_and_the_minutes_at_either_end() {
+        let since = datetime!(2026-03-01 16:20 UTC);
+        let until = datetime!(2026-03-01 19:45 UTC);
+        let rolled = [datetime!(2026-03-01 17:00 UTC), datetime!(2026-03-01 18:00 UTC)].into_iter().collect();
+        assert_eq!(
+            stretches(since, until, RollupPeriod::Hour, &rolled),
+            vec![(since, datetime!(2026-03-01 17:00 UTC)), (datetime!(2026-03-01 19:00 UTC), until)]
+        );
     }
 }

@@ -106,6 +106,26 @@ impl RollupPeriod {
     pub fn parse(s: &str) -> Option<Self> {
         [RollupPeriod::Hour, RollupPeriod::Day].into_iter().find(|p| p.as_str() == s)
     }
+
+    pub fn length(self) -> Duration {
+        match self {
+            RollupPeriod::Hour => Duration::HOUR,
+            RollupPeriod::Day => Duration::DAY,
+        }
+    }
+
+    /// The start of the period that holds `t` (UTC hours and days).
+    pub fn floor(self, t: OffsetDateTime) -> OffsetDateTime {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        let len = self.length().whole_nanoseconds();
+        t - Duration::nanoseconds_i128(t.unix_timestamp_nanos().rem_euclid(len))
+    }
+
+    /// The first period boundary at or after `t`.
+    pub fn ceil(self, t: OffsetDateTime) -> OffsetDateTime {
+        let floor = self.floor(t);
+        if floor == t { floor } else { floor + self.length() }
+    }
 }
 
 crate::sql::text_column!(RollupPeriod, RollupPeriod::parse);
@@ -448,5 +468,17 @@ mod tests {
             }
             prop_assert!(spans.iter().all(|s| !s.interval.is_empty()));
         }
+    }
+
+    #[test]
+    fn rollup_periods_start_on_the_utc_hour_and_the_utc_midnight_whatever_the_offset_given() {
+        use time::macros::datetime;
+        let t = datetime!(2026-03-01 07:30:15 +07:00);
+        assert_eq!(RollupPeriod::Hour.floor(t), datetime!(2026-03-01 00:00 UTC));
+        assert_eq!(RollupPeriod::Hour.ceil(t), datetime!(2026-03-01 01:00 UTC));
+        assert_eq!(RollupPeriod::Day.floor(t), datetime!(2026-03-01 00:00 UTC));
+        assert_eq!(RollupPeriod::Day.ceil(t), datetime!(2026-03-02 00:00 UTC));
+        let midnight = datetime!(2026-03-02 00:00 UTC);
+        assert_eq!((RollupPeriod::Day.floor(midnight), RollupPeriod::Day.ceil(midnight)), (midnight, midnight));
     }
 }

@@ -255,7 +255,7 @@ pub async fn conversations(
 /// venues with silent or offline zones), open alerts by severity and age, conversations open /
 /// unassigned / waiting with the longest wait, today's first-response and resolution times and
 /// messages by channel (today: since midnight UTC), satisfaction over 7 and 30 days with its
-/// trend, and uptime over 24 hours, 7 and 30 days.
+/// trend, and uptime over the last 24 hours, 7 and 30 days (each from the hour, `since`, to now).
 /// Every figure is defined on its field in the schema. Read from the analytics read pool and
 /// cached up to QUERY_CACHE_TTL (5 minutes) section by section; a zone changing state, opening or
 /// resolving an alert, a message, a conversation's status or assignment, a survey answer or a

@@ -380,8 +380,9 @@ pub struct UptimeQuery {
 /// midnight to local midnight in the calendar of `tz` (UTC by default; with `tz=venue` each venue's
 /// zones fall into their venue's own days, so one row sums venues whose days start at different
 /// instants); the first and last periods are cut to the range, and `key` is the local date each
-/// period starts on. Whole UTC days are read from the daily rollups when they exist; everything
-/// else is computed from the status log, with the same result.
+/// period starts on. Whole UTC days are read from the daily rollups when they exist, whole hours
+/// of the rest from the hourly ones; everything else is computed from the status log, with the
+/// same result.
 ///
 /// A rule between parameters, which the query's schema cannot state: `until` must not be before
 /// `since`, and at most 400 days after it (with one end given, the other defaults: 7 days before

@@ -617,7 +617,32 @@ async fn seeded_history_fills_every_analytics_figure_and_the_dashboard_reads_its
     .fetch_one(db)
     .await
     .expect("rolled-up seconds");
-    assert_eq!(week["up_seconds"], rolled, "the six whole days come from the rollups (the log is empty): {week}");
+    let fleet_up = |period: &'static str, from: OffsetDateTime, to: OffsetDateTime| async move {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT sum(up_seconds)::bigint FROM uptime_group_rollups \
+             WHERE scope = 'fleet' AND period = $1 AND starts_at >= $2 AND starts_at < $3",
+        )
+        .bind(period)
+        .bind(from)
+        .bind(to)
+        .fetch_one(db)
+        .await
+        .expect("the fleet's seconds")
+        .unwrap_or(0)
+    };
+    let (seventh, sixth) = (test_day_at(-7, 0, 0), test_day_at(-6, 0, 0));
+    assert_eq!(
+        fleet_up("hour", seventh, sixth).await,
+        fleet_up("day", seventh, sixth).await,
+        "a day's hours add up to it"
+    );
+    let afternoon = fleet_up("hour", now - time::Duration::days(7), sixth).await;
+    assert!(afternoon > 0, "the seed wrote the fleet's hours");
+    assert_eq!(
+        week["up_seconds"],
+        rolled + afternoon,
+        "six whole days from the daily rollups, the seventh's last 12 hours from the fleet's hourly sums (the log is empty): {week}"
+    );
     assert!(d.body["satisfaction"]["last_30_days"]["answers"].as_i64().unwrap_or(0) > 0, "{}", d.text);
     let convs = app.get("/api/v1/analytics/conversations?group_by=week", &token).await;
     assert!(convs.body["conversations"].as_i64().unwrap_or(0) > 0, "{}", convs.text);

@@ -203,9 +203,12 @@ async fn group_rollups_follow_every_insert_rewrite_and_delete_of_zone_rollups() 
     let plain = venue(db, "Corner Cafe", None, "SG").await;
     let (a, b) = (zone(db, hilton, None, true, false).await, zone(db, plain, None, true, false).await);
     let day = test_day_at(-1, 0, 0);
-    let r = |zone_id, venue_id, up, down| Rollup { zone_id, venue_id, up, down, unknown: 0, excluded: 0 };
-    save_rollups(db, "day", day, &[r(a, hilton, 100, 10), r(b, plain, 200, 20)]).await.expect("written");
-    save_rollups(db, "day", day, &[r(b, plain, 300, 30)]).await.expect("rewritten");
+    let r =
+        |zone_id, venue_id, up, down| Rollup { zone_id, venue_id, up, down, unknown: 0, excluded: 0, ends: Health::Up };
+    save_rollups(db, bma_domain::monitoring::RollupPeriod::Day, day, &[r(a, hilton, 100, 10), r(b, plain, 200, 20)])
+        .await
+        .expect("written");
+    save_rollups(db, bma_domain::monitoring::RollupPeriod::Day, day, &[r(b, plain, 300, 30)]).await.expect("rewritten");
     let groups = || async {
         let mut g: Vec<(String, String, i32, i64, i64)> = sqlx::query_as(
             "SELECT scope, key, zones, up_seconds, down_seconds FROM uptime_group_rollups WHERE starts_at = $1",
@@ -597,6 +600,72 @@ async fn whole_days_with_daily_rollups_are_read_from_them_and_the_rest_is_comput
     );
     let day = &r.body["uptime"]["last_24_hours"];
     assert_eq!(day["down_seconds"], 86_400, "no whole day in the last 24 hours: {day}");
+}
+
+#[tokio::test]
+async fn dashboard_windows_start_on_the_hour_read_whole_hours_from_the_fleets_hourly_rollups_and_compute_the_hour_so_far()
+ {
+    let later = now() + mins(20);
+    let app = TestApp::with(Options { clock: Some(Clock::virtual_at(later)), ..Options::default() }).await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let v = venue(db, "Hourly Hotel", None, "TH").await;
+    let z = zone(db, v, Some("playing"), true, false).await;
+    // The status log says down for 10 days; the hourly rollup of 10:00 today (distinguishable on
+    // purpose) says up for the whole hour.
+    health(db, z, Health::Down, now() - Duration::days(10)).await;
+    sqlx::query(
+        "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, \
+             excluded_seconds) VALUES ($1, $2, 'hour', $3, 3600, 0, 0, 0)",
+    )
+    .bind(z)
+    .bind(v)
+    .bind(test_day_at(0, 10, 0))
+    .execute(db)
+    .await
+    .expect("an hourly rollup");
+    let r = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let u = &r.body["uptime"]["last_24_hours"];
+    let since = (now() - Duration::hours(24)).format(&time::format_description::well_known::Rfc3339).expect("a time");
+    assert_eq!(u["since"], json!(since), "on the hour: {u}");
+    assert_eq!(
+        (u["up_seconds"].clone(), u["down_seconds"].clone(), u["unknown_seconds"].clone()),
+        (json!(3600), json!(23 * 3600 + 20 * 60), json!(0)),
+        "the rolled-up hour from its rollup, the other 23 and the 20 minutes so far from the log: {u}"
+    );
+}
+
+#[tokio::test]
+async fn a_stretch_starts_from_the_health_the_latest_rollup_recorded_at_its_end_not_from_the_log_before_it() {
+    let later = now() + mins(20);
+    let app = TestApp::with(Options { clock: Some(Clock::virtual_at(later)), ..Options::default() }).await;
+    let token = app.token(Role::Viewer).await;
+    let db = &app.ctx.db;
+    let v = venue(db, "Anchored Hotel", None, "TH").await;
+    let z = zone(db, v, Some("playing"), true, false).await;
+    // The log's last word is "down" ten days ago; the rollup of 10:00 today (distinguishable on
+    // purpose) says the zone was up at 11:00. From 11:00 on, no log: the stretches after the
+    // rollup start from its word, the ones before it from the log's.
+    health(db, z, Health::Down, now() - Duration::days(10)).await;
+    sqlx::query(
+        "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, \
+             excluded_seconds, ends_health) VALUES ($1, $2, 'hour', $3, 3600, 0, 0, 0, 'up')",
+    )
+    .bind(z)
+    .bind(v)
+    .bind(test_day_at(0, 10, 0))
+    .execute(db)
+    .await
+    .expect("an hourly rollup");
+    let r = app.get("/api/v1/analytics/dashboard", &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let u = &r.body["uptime"]["last_24_hours"];
+    assert_eq!(
+        (u["up_seconds"].clone(), u["down_seconds"].clone()),
+        (json!(3600 + 3600 + 20 * 60), json!(22 * 3600)),
+        "10:00 from its rollup, 11:00 and the 20 minutes so far up from its end, the 22 hours before down: {u}"
+    );
 }
 
 async fn campaign(db: &PgPool, name: &str, channel: &str, status: &str, created: OffsetDateTime) -> Uuid {

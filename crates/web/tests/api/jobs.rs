@@ -383,6 +383,7 @@ async fn housekeeping_deletes_audit_entries_dead_jobs_and_hourly_rollups_past_th
             ("AUDIT_LOG_RETENTION_DAYS", "100".into()),
             ("DEAD_JOB_RETENTION_DAYS", "7".into()),
             ("UPTIME_HOURLY_RETENTION_DAYS", "10".into()),
+            ("UPTIME_GROUP_HOURLY_RETENTION_DAYS", "30".into()),
         ],
         ..Default::default()
     })
@@ -422,7 +423,7 @@ async fn housekeeping_deletes_audit_entries_dead_jobs_and_hourly_rollups_past_th
         .execute(db)
         .await
         .expect("a zone");
-    for (period, age) in [("hour", 11), ("hour", 9), ("day", 11)] {
+    for (period, age) in [("hour", 31), ("hour", 11), ("hour", 9), ("day", 11)] {
         sqlx::query(
             "INSERT INTO uptime_rollups (zone_id, venue_id, period, starts_at, up_seconds, down_seconds, unknown_seconds, \
                  excluded_seconds) VALUES ($1, $2, $3, $4, 1, 0, 0, 0)",
@@ -464,7 +465,11 @@ async fn housekeeping_deletes_audit_entries_dead_jobs_and_hourly_rollups_past_th
     groups.sort();
     assert_eq!(
         groups,
-        vec![("fleet".to_owned(), "day".to_owned(), days(11), 1), ("fleet".to_owned(), "hour".to_owned(), days(9), 1)],
-        "the fleet's hour past retention goes with its zones' hours"
+        vec![
+            ("fleet".to_owned(), "day".to_owned(), days(11), 1),
+            ("fleet".to_owned(), "hour".to_owned(), days(11), 1),
+            ("fleet".to_owned(), "hour".to_owned(), days(9), 1)
+        ],
+        "the fleet's hours outlive the zones' (their sums unchanged) and go at their own retention"
     );
 }

@@ -494,10 +494,12 @@ async fn a_silent_lobby_turns_critical_after_ten_minutes_and_the_venue_hears_of_
 }
 
 #[tokio::test]
-async fn hourly_and_daily_rollups_hold_the_exact_uptime_per_zone_and_venue() {
+async fn hourly_and_daily_rollups_hold_the_exact_uptime_per_zone_and_venue_and_missed_ones_are_caught_up() {
     let (app, _, _, _) = crafted_venue().await;
     let n = bma_app::services::uptime::roll_up(&app.ctx, at(9, 5)).await.expect("hourly rollup");
-    assert_eq!(n, 1);
+    assert_eq!(n, 24 + 2, "the hour before, the 23 before it and the two days before, never rolled up");
+    let n = bma_app::services::uptime::roll_up(&app.ctx, at(9, 5)).await.expect("hourly rollup again");
+    assert_eq!(n, 1, "only the hour before is rewritten");
     let hour: (i32, i32, i32) = sqlx::query_as("SELECT up_seconds, down_seconds, excluded_seconds FROM uptime_rollups WHERE period = 'hour' AND starts_at = $1")
         .bind(at(8, 0))
         .fetch_one(&app.ctx.db)
