@@ -492,6 +492,7 @@ pub async fn flag_missing_zones(
 /// Health changes of every zone in `[since, until)`, each zone's last one before `since` first.
 pub async fn all_health_changes(
     db: &PgPool,
+    zones: &[Uuid],
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, Health)>> {
@@ -527,30 +528,45 @@ pub async fn all_health_changes(
         .fetch_all(db)
         .await;
     };
-    // Live zones the anchor's rollups do not hold (archived then, say) take their last change
-    // before it from the log, one index probe each.
-    sqlx::query_as(
-        "WITH anchored AS (SELECT zone_id, ends_health FROM uptime_rollups \
-                           WHERE period = $1 AND starts_at = $2 AND ends_health IS NOT NULL) \
-         SELECT zone_id, created_at, status FROM ( \
-           SELECT zone_id, $3 AS created_at, ends_health AS status FROM anchored \
-           UNION ALL \
-           SELECT z.id, l.created_at, l.status FROM zones z \
-           CROSS JOIN LATERAL (SELECT created_at, status FROM music_status_logs \
-                               WHERE zone_id = z.id AND kind = 'health' AND created_at < $3 \
-                               ORDER BY created_at DESC LIMIT 1) l \
-           WHERE z.archived_at IS NULL AND NOT EXISTS (SELECT 1 FROM anchored a WHERE a.zone_id = z.id) \
-           UNION ALL \
-           SELECT zone_id, created_at, status FROM music_status_logs \
-           WHERE kind = 'health' AND created_at >= $3 AND created_at < $4 \
-         ) h ORDER BY zone_id, created_at",
+    let at = starts + period.length();
+    let anchored: Vec<(Uuid, Health)> = sqlx::query_as(
+        "SELECT zone_id, ends_health FROM uptime_rollups WHERE period = $1 AND starts_at = $2 AND ends_health IS NOT NULL",
     )
     .bind(period)
     .bind(starts)
-    .bind(starts + period.length())
-    .bind(until)
     .fetch_all(db)
-    .await
+    .await?;
+    let held: std::collections::HashSet<Uuid> = anchored.iter().map(|(z, _)| *z).collect();
+    let mut changes: Vec<(Uuid, OffsetDateTime, Health)> = anchored.into_iter().map(|(z, h)| (z, at, h)).collect();
+    // Zones the anchor's rollups do not hold (archived then, say) take their last change before
+    // it from the log, one index probe each.
+    let missing: Vec<Uuid> = zones.iter().copied().filter(|z| !held.contains(z)).collect();
+    if !missing.is_empty() {
+        changes.extend(
+            sqlx::query_as::<_, (Uuid, OffsetDateTime, Health)>(
+                "SELECT z.id, l.created_at, l.status FROM UNNEST($1::uuid[]) AS z(id) \
+                 CROSS JOIN LATERAL (SELECT created_at, status FROM music_status_logs \
+                                     WHERE zone_id = z.id AND kind = 'health' AND created_at < $2 \
+                                     ORDER BY created_at DESC LIMIT 1) l",
+            )
+            .bind(&missing)
+            .bind(at)
+            .fetch_all(db)
+            .await?,
+        );
+    }
+    changes.extend(
+        sqlx::query_as::<_, (Uuid, OffsetDateTime, Health)>(
+            "SELECT zone_id, created_at, status FROM music_status_logs \
+             WHERE kind = 'health' AND created_at >= $1 AND created_at < $2",
+        )
+        .bind(at)
+        .bind(until)
+        .fetch_all(db)
+        .await?,
+    );
+    changes.sort_by_key(|(z, at, _)| (*z, *at));
+    Ok(changes)
 }
 
 /// Opening periods of every live venue that overlap `[since, until)`, as UTC intervals. The
@@ -560,11 +576,14 @@ pub async fn all_opening_intervals(
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, OffsetDateTime)>> {
+    // From the local day before `since` to the local day of `until`, in any time zone.
+    let days = i32::try_from((until - since).whole_days()).unwrap_or(i32::MAX - 3).saturating_add(2);
     sqlx::query_as(
         "WITH time_zones AS (SELECT DISTINCT timezone FROM venues WHERE archived_at IS NULL), \
-              days AS (SELECT t.timezone, d::date AS day, EXTRACT(ISODOW FROM d)::int - 1 AS weekday \
-                       FROM time_zones t, generate_series(($1 AT TIME ZONE t.timezone)::date - 1, \
-                                                          ($2 AT TIME ZONE t.timezone)::date, interval '1 day') d) \
+              days AS MATERIALIZED ( \
+                SELECT t.timezone, ($1 AT TIME ZONE t.timezone)::date - 1 + k AS day, \
+                       EXTRACT(ISODOW FROM ($1 AT TIME ZONE t.timezone)::date - 1 + k)::int - 1 AS weekday \
+                FROM time_zones t, generate_series(0, $3) k) \
          SELECT id, opens, closes FROM ( \
            SELECT v.id, ((d.day + h.opens_at * interval '1 minute') AT TIME ZONE v.timezone) AS opens, \
                   ((d.day + (CASE WHEN h.closes_at <= h.opens_at THEN h.closes_at + 1440 ELSE h.closes_at END) \
@@ -575,6 +594,7 @@ pub async fn all_opening_intervals(
     )
     .bind(since)
     .bind(until)
+    .bind(days)
     .fetch_all(db)
     .await
 }
