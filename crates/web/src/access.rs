@@ -30,6 +30,7 @@ const SETUP: Access = Access::Member { permission: Authenticated, mfa_setup: tru
 
 /// The access table: (method, route as registered, access).
 pub const RULES: &[(&str, &str, Access)] = &[
+    ("GET", "/livez", Access::Public),
     ("GET", "/health", Access::Public),
     ("GET", "/metrics", Access::Public),
     ("POST", "/api/v1/auth/login", Access::Public),

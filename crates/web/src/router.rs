@@ -29,6 +29,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// The API routes and the OpenAPI document they describe.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::livez))
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))
         .routes(routes!(auth::login))

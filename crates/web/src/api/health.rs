@@ -17,6 +17,14 @@ pub struct Health {
     pub version: &'static str,
 }
 
+/// Liveness: the process answers, behind the same layers as every route, touching neither
+/// PostgreSQL nor Redis (`/health` checks those). The load benchmark's hello-world baseline.
+#[utoipa::path(get, path = "/livez", tag = "system",
+    responses((status = 200, description = "The process is alive", body = String, content_type = "text/plain")))]
+pub async fn livez() -> &'static str {
+    "ok"
+}
+
 /// PostgreSQL and Redis both answer: 200; either does not: 503.
 #[utoipa::path(get, path = "/health", tag = "system",
     responses((status = 200, body = Health), (status = 503, body = Health)))]

@@ -15,6 +15,15 @@ async fn health_is_200_while_postgres_answers_and_503_when_it_does_not() {
 }
 
 #[tokio::test]
+async fn livez_answers_while_postgres_is_down_as_it_touches_neither_store() {
+    let app = TestApp::spawn().await;
+    app.ctx.db.close().await;
+    let r = app.call(Method::GET, "/livez", None, None).await;
+    assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ok"));
+    assert_eq!(app.call(Method::GET, "/health", None, None).await.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
 async fn health_is_503_when_redis_stops_answering() {
     let port = 20_000 + u16::try_from(std::process::id() % 20_000).unwrap_or(0);
     let child = std::process::Command::new("redis-server")
