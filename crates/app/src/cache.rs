@@ -1,8 +1,37 @@
 //! The 5-minute query cache of the specification, shared through Redis when it is configured.
 //! Entries of a scope (such as venue lists) live under a generation key; any write to the scope
 //! moves the generation, so readers never see a list older than the last write they could know of.
+//! A miss is computed once per process: readers of an entry being computed wait for it instead of
+//! each computing it again (under load, a write to a busy scope would otherwise start one
+//! computation per reader, all at once).
 
 use crate::{AppContext, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+/// The entries being computed in this process, by full key.
+#[derive(Default)]
+pub struct Flights(Mutex<HashMap<String, Arc<OnceCell<String>>>>);
+
+impl Flights {
+    fn join(&self, key: &str) -> Arc<OnceCell<String>> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(key.to_owned()).or_default().clone()
+    }
+
+    fn land(&self, key: &str, cell: &Arc<OnceCell<String>>) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.get(key).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+            map.remove(key);
+        }
+    }
+
+    /// How many entries are being computed now.
+    pub fn in_flight(&self) -> usize {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+}
 
 pub const VENUE_LISTS: &str = "venues";
 pub const UPTIME: &str = "uptime";
@@ -78,16 +107,23 @@ where
     }
     // The generations as they are before the figures are read: a write meanwhile moves them on.
     let (scope, full) = entry(ctx, scopes, key).await?;
-    if read {
-        if let Some(hit) = ctx.kv.cache.get(&full).await? {
-            metrics::counter!("query_cache_total", "scope" => scope, "result" => "hit").increment(1);
-            return Ok(hit);
-        }
-        metrics::counter!("query_cache_total", "scope" => scope, "result" => "miss").increment(1);
+    let make = || async {
+        let fresh = compute().await?;
+        ctx.kv.cache.set(&full, &fresh, ttl).await?;
+        Ok::<_, crate::Error>(fresh)
+    };
+    if !read {
+        return make().await;
     }
-    let fresh = compute().await?;
-    ctx.kv.cache.set(&full, &fresh, ttl).await?;
-    Ok(fresh)
+    if let Some(hit) = ctx.kv.cache.get(&full).await? {
+        metrics::counter!("query_cache_total", "scope" => scope, "result" => "hit").increment(1);
+        return Ok(hit);
+    }
+    metrics::counter!("query_cache_total", "scope" => scope, "result" => "miss").increment(1);
+    let cell = ctx.flights.join(&full);
+    let answer = cell.get_or_try_init(make).await.cloned();
+    ctx.flights.land(&full, &cell);
+    answer
 }
 
 /// The scopes' joined name and the entry's full key under their current generations.

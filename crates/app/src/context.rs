@@ -29,6 +29,8 @@ pub struct AppContext {
     pub claude: Option<Arc<bma_integrations::claude::ClaudeClient>>,
     /// Weather for the bot's music suggestions, when OPENWEATHERMAP_API_KEY is set.
     pub weather: Option<Arc<bma_integrations::weather::WeatherClient>>,
+    /// Query-cache entries being computed in this process (see `cache`).
+    pub flights: Arc<crate::cache::Flights>,
 }
 
 impl AppContext {
@@ -67,6 +69,7 @@ impl AppContext {
             channels,
             claude,
             weather,
+            flights: Arc::default(),
         }
     }
 

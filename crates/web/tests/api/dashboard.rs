@@ -836,3 +836,25 @@ async fn a_campaign_changing_state_invalidates_the_cached_dashboard() {
     let after = app.get("/api/v1/analytics/dashboard", &viewer).await;
     assert_eq!(after.body["campaigns"]["in_flight"], json!([]), "the cancelled campaign is no longer in flight");
 }
+
+#[tokio::test]
+async fn fifty_readers_missing_the_same_cache_entry_at_once_compute_it_once() {
+    let app = app_at_noon().await;
+    let computed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let readers = (0..50).map(|_| {
+        let (ctx, computed) = (app.ctx.clone(), computed.clone());
+        tokio::spawn(async move {
+            bma_app::cache::json(&ctx, bma_app::cache::UPTIME, "herd", || async move {
+                computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                Ok("figures".to_owned())
+            })
+            .await
+        })
+    });
+    for r in futures_util::future::join_all(readers).await {
+        assert_eq!(r.expect("the reader ran").expect("an answer"), "figures");
+    }
+    assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1, "one computation for fifty readers");
+    assert_eq!(app.ctx.flights.in_flight(), 0, "nothing left in flight");
+}
