@@ -7,14 +7,14 @@
 //! the fake had in fact received). Then a LINE campaign to N contacts by multicast: calls made
 //! and time. The fakes run in this process, so their counts survive the worker's deaths.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use bma_app::AppContext;
 use bma_app::services::Actor;
 use bma_fakes::line::{LineFake, LineFakeConfig};
 use bma_fakes::whatsapp::{WhatsappFake, WhatsappFakeConfig};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -86,17 +86,7 @@ fn campaign(name: &str, brand: &str, channel: &str) -> serde_json::Value {
 
 /// The real `bma-social worker` next to this binary, with the bench's settings.
 fn spawn_worker(env: &HashMap<&'static str, String>, log: &std::path::Path) -> anyhow::Result<Child> {
-    let exe = std::env::current_exe()?.with_file_name("bma-social");
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-    Command::new(&exe)
-        .arg("worker")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .stdout(Stdio::null())
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("starting {} (build it: cargo build --release -p bma-social)", exe.display()))
+    crate::children::spawn("worker", env, None, log)
 }
 
 /// Recipients of the campaign whose message reached an end (accepted, or failed/unknown).

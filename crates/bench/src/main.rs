@@ -6,6 +6,9 @@
 
 mod bot;
 mod campaign;
+mod children;
+mod faults;
+mod load;
 mod monitor;
 mod openloop;
 mod portal;
@@ -342,8 +345,10 @@ fn main() -> anyhow::Result<()> {
         Some("campaign") => rt.block_on(campaign::run()),
         Some("portal") => rt.block_on(portal::run()),
         Some("sse") => rt.block_on(sse::run()),
+        Some("load") => rt.block_on(load::run()),
+        Some("faults") => rt.block_on(faults::run()),
         _ => bail!(
-            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench sse [--clients N] [--changes N] [--accounts N] [--zones N] [--latency-ms MS] [--refill R] [--members-per-role N]\n       bma-bench portal [--venues N] [--zones N] [--history-days D] [--samples N] [--database NAME]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
+            "usage: bma-bench api [--venues N] [--zones N] [--connections N] [--seconds N] [--rate R]\n       bma-bench webhooks [--levels 1,8,32,64,128] [--seconds N]\n       bma-bench bot [--seconds N] [--llm-latency-ms MS]\n       bma-bench campaign [--venues N] [--rate R] [--kills K]\n       bma-bench sse [--clients N] [--changes N] [--accounts N] [--zones N] [--latency-ms MS] [--refill R] [--members-per-role N]\n       bma-bench load [--venues N] [--zones N] [--history-days D] [--users 1000,10000] [--seconds S] [--think-ms MS] [--calls N] [--connections C]\n       bma-bench faults\n       bma-bench portal [--venues N] [--zones N] [--history-days D] [--samples N] [--database NAME]\n       bma-bench monitor [--zones N] [--accounts N] [--refill R] [--minutes M] [--seed S] [--rate F] [--rtt-ms MS] [--outage-minutes M] [--flapping N]"
         ),
     }
 }

@@ -9,6 +9,7 @@
 //! the fan-out (published → each client). Each server's RSS is read from `/proc` before the
 //! clients connect and with them connected.
 
+use crate::children::{Children, free_port, get_status, rss_kib, spawn, wait_for};
 use anyhow::{Context, bail};
 use bma_app::AppContext;
 use bma_domain::access::Role;
@@ -19,7 +20,6 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -65,57 +65,6 @@ fn opts() -> anyhow::Result<Opts> {
     Ok(o)
 }
 
-/// The processes this benchmark started; each is killed when this is dropped, on every way out.
-#[derive(Default)]
-struct Children(Vec<(&'static str, Child)>);
-
-impl Children {
-    fn pid(&self, i: usize) -> u32 {
-        self.0[i].1.id()
-    }
-
-    /// An error if one of them has already exited (it would explain a stall).
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        for (name, c) in &mut self.0 {
-            if let Some(status) = c.try_wait()? {
-                bail!("the {name} process exited early ({status})");
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for (_, c) in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// The real `bma-social <role>` next to this binary, with the bench's settings.
-fn spawn(
-    role: &str,
-    env: &HashMap<&'static str, String>,
-    port: Option<u16>,
-    log: &std::path::Path,
-) -> anyhow::Result<Child> {
-    let exe = std::env::current_exe()?.with_file_name("bma-social");
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-    let mut cmd = Command::new(&exe);
-    cmd.arg(role)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .stdout(Stdio::null())
-        .stderr(out);
-    if let Some(p) = port {
-        cmd.env("HOST", "127.0.0.1").env("PORT", p.to_string());
-    }
-    cmd.spawn().with_context(|| format!("starting {} (build it: cargo build --release -p bma-social)", exe.display()))
-}
-
 /// How many Redis connections are subscribed to the feed's channel under `prefix` (one per open
 /// stream, as `PubSub::subscribe` opens one each).
 async fn redis_subscribers(redis: &str, prefix: &str) -> anyhow::Result<i64> {
@@ -124,51 +73,6 @@ async fn redis_subscribers(redis: &str, prefix: &str) -> anyhow::Result<i64> {
     let channel = format!("{prefix}{}", bma_app::events::CHANNEL);
     let (_, n): (String, i64) = redis::cmd("PUBSUB").arg("NUMSUB").arg(&channel).query_async(&mut conn).await?;
     Ok(n)
-}
-
-/// A port free now on the loopback.
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Resident memory of a process in KiB (`VmRSS` of `/proc/PID/status`).
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .context("no VmRSS")
-}
-
-/// One GET on a fresh connection: its status, or None when the server does not answer.
-async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
-    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.ok()?;
-    tokio::spawn(conn);
-    let req = hyper::Request::get(path).header("host", "bench").body(Empty::<Bytes>::new()).ok()?;
-    let res = sender.send_request(req).await.ok()?;
-    Some(res.status().as_u16())
-}
-
-/// Waits until `check` holds, polling, or fails after `limit` saying what it waited for.
-async fn wait_for<F, Fut>(what: &str, limit: Duration, children: &mut Children, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if check().await? {
-            return Ok(());
-        }
-        children.check_alive()?;
-        if Instant::now() > deadline {
-            bail!("timed out after {} s waiting for {what}", limit.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The change the clients are waiting for: its number, the zone (our id) and the state it goes to.
@@ -211,7 +115,7 @@ impl Board {
 }
 
 /// The `zone.changed` payloads among the whole events at the front of `buffer`, taken out of it.
-fn take_zone_events(buffer: &mut String) -> Vec<String> {
+pub(crate) fn take_zone_events(buffer: &mut String) -> Vec<String> {
     let mut out = Vec::new();
     while let Some(end) = buffer.find("\n\n") {
         let block: String = buffer.drain(..end + 2).collect();
