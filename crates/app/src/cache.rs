@@ -106,18 +106,31 @@ where
         return compute().await;
     }
     // The generations as they are before the figures are read: a write meanwhile moves them on.
-    let (scope, full) = entry(ctx, scopes, key).await?;
+    // Without the cache's store the figures are computed, not refused.
+    let (scope, full) = match entry(ctx, scopes, key).await {
+        Ok(entry) => entry,
+        Err(e) => {
+            tracing::warn!(error = %e, "query cache skipped: its store does not answer");
+            return compute().await;
+        }
+    };
     let make = || async {
         let fresh = compute().await?;
-        ctx.kv.cache.set(&full, &fresh, ttl).await?;
+        if let Err(e) = ctx.kv.cache.set(&full, &fresh, ttl).await {
+            tracing::warn!(error = %e, "query cache not written: its store does not answer");
+        }
         Ok::<_, crate::Error>(fresh)
     };
     if !read {
         return make().await;
     }
-    if let Some(hit) = ctx.kv.cache.get(&full).await? {
-        metrics::counter!("query_cache_total", "scope" => scope, "result" => "hit").increment(1);
-        return Ok(hit);
+    match ctx.kv.cache.get(&full).await {
+        Ok(Some(hit)) => {
+            metrics::counter!("query_cache_total", "scope" => scope, "result" => "hit").increment(1);
+            return Ok(hit);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "query cache not read: its store does not answer"),
     }
     metrics::counter!("query_cache_total", "scope" => scope, "result" => "miss").increment(1);
     let cell = ctx.flights.join(&full);

@@ -160,16 +160,7 @@ pub async fn authorize(
         return Err(ApiError::Forbidden(format!("your role ({}) may not do this", claims.role.as_str())));
     }
     let limit = state.ctx.config.rate_limits.per_user;
-    let d = state
-        .ctx
-        .kv
-        .limiter
-        .hit(&format!("rl:user:{}", claims.sub), limit, Duration::from_secs(60))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    if !d.allowed {
-        return Err(ApiError::RateLimited { retry_after: d.reset_in });
-    }
+    check_limit(&state, &format!("rl:user:{}", claims.sub), limit).await?;
     tracing::Span::current().record("member_id", tracing::field::display(claims.sub));
     req.extensions_mut().insert(CurrentUser(claims));
     Ok(next.run(req).await)
@@ -190,16 +181,20 @@ pub async fn limit_per_ip(State(state): State<AppState>, req: Request, next: Nex
     let req = Request::from_parts(parts, body);
     if let Some(ip) = ip {
         let limit = state.ctx.config.rate_limits.per_ip;
-        let d = state
-            .ctx
-            .kv
-            .limiter
-            .hit(&format!("rl:ip:{ip}"), limit, Duration::from_secs(60))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        if !d.allowed {
-            return Err(ApiError::RateLimited { retry_after: d.reset_in });
-        }
+        check_limit(&state, &format!("rl:ip:{ip}"), limit).await?;
     }
     Ok(next.run(req).await)
+}
+
+/// Counts a request against `key`'s limit per minute. Without Redis the limit is not enforced
+/// (logged): the limiter protects the service, it is not the record, so the API stays up degraded.
+async fn check_limit(state: &AppState, key: &str, limit: u32) -> Result<(), ApiError> {
+    match state.ctx.kv.limiter.hit(key, limit, Duration::from_secs(60)).await {
+        Ok(d) if !d.allowed => Err(ApiError::RateLimited { retry_after: d.reset_in }),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit not checked: the limiter's store does not answer");
+            Ok(())
+        }
+    }
 }

@@ -254,16 +254,20 @@ pub async fn mark_sessions_revoked(ctx: &AppContext, sids: &[Uuid]) -> Result<()
 }
 
 /// Whether the session behind an access token is still live; cached for a minute, and marked
-/// revoked in the shared cache the moment it is revoked.
+/// revoked in the shared cache the moment it is revoked. Without the cache's store the database,
+/// which holds every revocation, answers.
 pub async fn session_is_live(ctx: &AppContext, sid: Uuid) -> Result<bool> {
     let key = format!("sess:{sid}");
-    match ctx.kv.cache.get(&key).await?.as_deref() {
-        Some("1") => return Ok(true),
-        Some("0") => return Ok(false),
-        _ => {}
+    match ctx.kv.cache.get(&key).await {
+        Ok(Some(v)) if v == "1" => return Ok(true),
+        Ok(Some(v)) if v == "0" => return Ok(false),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "session cache not read: its store does not answer"),
     }
     let live = sessions::is_live(&ctx.db, sid).await?;
-    ctx.kv.cache.set(&key, if live { "1" } else { "0" }, SESSION_CACHE_TTL).await?;
+    if let Err(e) = ctx.kv.cache.set(&key, if live { "1" } else { "0" }, SESSION_CACHE_TTL).await {
+        tracing::warn!(error = %e, "session cache not written: its store does not answer");
+    }
     Ok(live)
 }
 
