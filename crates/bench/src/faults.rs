@@ -147,6 +147,15 @@ async fn watch_leadership(procs: Arc<Mutex<Vec<Proc>>>, mut stop: watch::Receive
     }
 }
 
+/// A zone's change, offline then back: for each, when each server's client received it (seconds
+/// after the change; `None`: not within 30 s) and how many events it received for it; and the
+/// Soundtrack requests made meanwhile (by the monitor or monitors).
+struct Change {
+    arrivals: [([Option<f64>; 2], [usize; 2]); 2],
+    requests: u64,
+    secs: f64,
+}
+
 /// One fault of the timeline.
 struct Step {
     name: String,
@@ -348,10 +357,10 @@ impl Rig {
         Ok(unmet)
     }
 
-    /// A zone of the fake goes offline for 8 s, then back: seconds until each server's client
-    /// received each change (`None`: not within 30 s), and how many events each received for it.
-    async fn live_change(&self, zone: &(String, Uuid)) -> [([Option<f64>; 2], [usize; 2]); 2] {
-        let mut out = [([None; 2], [0; 2]); 2];
+    /// A zone of the fake goes offline for at least 8 s, then back.
+    async fn live_change(&self, zone: &(String, Uuid)) -> Change {
+        let (started, requests) = (Instant::now(), self.st.requests());
+        let mut arrivals = [([None; 2], [0; 2]); 2];
         for (k, to) in ["offline", "playing"].into_iter().enumerate() {
             let since = Instant::now();
             if k == 0 {
@@ -370,13 +379,13 @@ impl Rig {
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            // Held 8 s (under the 20 s that open an alert), so that a second monitor, if any, sees
-            // the change too and repeats it.
+            // Each state is held at least 8 s, so that a second monitor, if any, sees the change
+            // too and repeats it.
             tokio::time::sleep_until(tokio::time::Instant::from_std(since + Duration::from_secs(8))).await;
             let got = self.board.arrivals(&id, to, since);
-            out[k] = (got.map(|a| a.0.map(|t| t.duration_since(since).as_secs_f64())), got.map(|a| a.1));
+            arrivals[k] = (got.map(|a| a.0.map(|t| t.duration_since(since).as_secs_f64())), got.map(|a| a.1));
         }
-        out
+        Change { arrivals, requests: self.st.requests() - requests, secs: started.elapsed().as_secs_f64() }
     }
 }
 

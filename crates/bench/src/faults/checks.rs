@@ -1,6 +1,6 @@
 //! The invariants, checked once the load has stopped and the sends have settled.
 
-use super::{RECOVERY_BOUND, RECOVERY_LIMIT, Rig, Step, lock};
+use super::{Change, RECOVERY_BOUND, RECOVERY_LIMIT, Rig, Step, lock};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,13 +14,14 @@ pub(super) struct Verdict {
     pub(super) figures: String,
 }
 
-/// Arrival times of one live change, for a line of output.
-pub(super) fn arrivals_line(got: &[([Option<f64>; 2], [usize; 2]); 2]) -> String {
+/// A zone's change, for a line of output.
+pub(super) fn arrivals_line(c: &Change) -> String {
     let cell = |t: Option<f64>| t.map_or_else(|| "never".to_owned(), |s| format!("{s:.1} s"));
     let part = |(t, n): &([Option<f64>; 2], [usize; 2])| {
         format!("serve A {} ({} events), serve B {} ({} events)", cell(t[0]), n[0], cell(t[1]), n[1])
     };
-    format!("offline: {}; back: {}", part(&got[0]), part(&got[1]))
+    let (offline, back) = (part(&c.arrivals[0]), part(&c.arrivals[1]));
+    format!("offline: {offline}; back: {back}; Soundtrack asked {} times in those {:.0} s", c.requests, c.secs)
 }
 
 impl Rig {
@@ -327,7 +328,7 @@ impl Rig {
 
     /// (h) live events reach the clients of both servers: each received some, and an event of
     /// the zone changed after the faults reached both or neither.
-    pub(super) fn check_live(&self, last: &[([Option<f64>; 2], [usize; 2]); 2]) -> Verdict {
+    pub(super) fn check_live(&self, last: &Change) -> Verdict {
         let mut count = [0; 2];
         for e in lock(&self.board.events).iter() {
             count[e.1] += 1;
@@ -335,7 +336,7 @@ impl Rig {
         let drops = self.board.feed_drops.each_ref().map(|d| d.load(Ordering::SeqCst));
         Verdict {
             name: "(h) live events reach clients on either server",
-            pass: count.iter().all(|n| *n > 0) && last.iter().all(|(t, _)| t[0].is_some() == t[1].is_some()),
+            pass: count.iter().all(|n| *n > 0) && last.arrivals.iter().all(|(t, _)| t[0].is_some() == t[1].is_some()),
             figures: format!(
                 "zone.changed events received: serve A {}, serve B {}; streams ended by faults (reconnected): {} and {}",
                 count[0], count[1], drops[0], drops[1],
@@ -344,14 +345,10 @@ impl Rig {
     }
 
     /// (k) after the faults the monitor sees a zone change within the bound, as before them.
-    pub(super) fn check_detection(
-        &self,
-        first: &[([Option<f64>; 2], [usize; 2]); 2],
-        last: &[([Option<f64>; 2], [usize; 2]); 2],
-    ) -> Verdict {
+    pub(super) fn check_detection(&self, first: &Change, last: &Change) -> Verdict {
         Verdict {
             name: "(k) zone changes seen within 30 s after the faults",
-            pass: last.iter().all(|(t, _)| t.iter().all(|s| s.is_some_and(|s| s <= RECOVERY_BOUND))),
+            pass: last.arrivals.iter().all(|(t, _)| t.iter().all(|s| s.is_some_and(|s| s <= RECOVERY_BOUND))),
             figures: format!(
                 "from the change on the Soundtrack fake to the client of each server; before the faults: {}; after: {}",
                 arrivals_line(first),
