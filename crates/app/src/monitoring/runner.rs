@@ -1,6 +1,8 @@
 //! Runs the monitor in exactly one process: schedulers race for a PostgreSQL advisory lock held
 //! on a dedicated connection; the holder discovers the fleet, then ticks until it stops. If it
-//! dies, its connection closes, the lock frees, and another scheduler takes over.
+//! dies, its connection closes, the lock frees, and another scheduler takes over. The holder
+//! checks before each tick that its connection still holds the lock (a PostgreSQL restart ends
+//! the session and frees it while the process lives on), and steps down when it does not.
 
 use super::{Monitor, MonitorSettings, discovery};
 use crate::AppContext;
@@ -21,11 +23,7 @@ pub async fn run(ctx: AppContext, mut shutdown: Shutdown) {
             return;
         }
         let leading = match ctx.db.acquire().await {
-            Ok(mut conn) => match sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
-                .bind(LOCK_KEY)
-                .fetch_one(&mut *conn)
-                .await
-            {
+            Ok(mut conn) => match try_lead(&mut conn).await {
                 Ok(true) => Some(conn),
                 Ok(false) => None,
                 Err(e) => {
@@ -45,17 +43,47 @@ pub async fn run(ctx: AppContext, mut shutdown: Shutdown) {
             }
         };
         tracing::info!("this process runs the music monitor");
-        lead(&ctx, client.clone(), &mut shutdown).await;
-        drop(lock.detach());
-        return;
+        let mut lock = lock.detach();
+        match lead(&ctx, client.clone(), &mut lock, &mut shutdown).await {
+            Ended::Shutdown => return,
+            Ended::LostLeadership => {
+                tracing::warn!("the monitor's lock was lost (its database session ended); stepping down");
+            }
+        }
     }
+}
+
+/// Why [`lead`] returned.
+enum Ended {
+    Shutdown,
+    LostLeadership,
+}
+
+/// Whether `conn`'s session still holds the monitor's lock (false when the session is gone).
+pub async fn still_leading(conn: &mut sqlx::PgConnection) -> bool {
+    let (classid, objid) = (LOCK_KEY >> 32, LOCK_KEY & 0xffff_ffff);
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
+           AND pid = pg_backend_pid() AND classid::bigint = $1 AND objid::bigint = $2)",
+    )
+    .bind(classid)
+    .bind(objid)
+    .fetch_one(conn)
+    .await
+    .unwrap_or(false)
+}
+
+/// Takes the monitor's lock on `conn` if it is free (for tests and the runner alike).
+pub async fn try_lead(conn: &mut sqlx::PgConnection) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(conn).await
 }
 
 async fn lead(
     ctx: &AppContext,
     client: std::sync::Arc<bma_integrations::soundtrack::SoundtrackClient>,
+    lock: &mut sqlx::PgConnection,
     shutdown: &mut Shutdown,
-) {
+) -> Ended {
     let tz = std::env::var("DEFAULT_TIMEZONE").unwrap_or_else(|_| "Asia/Bangkok".into());
     let mut last_discovery = None;
     let monitor = loop {
@@ -70,7 +98,7 @@ async fn lead(
                 tracing::error!(error = %e, "could not load the monitor; retrying");
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(10)) => {}
-                    _ = shutdown.changed() => return,
+                    _ = shutdown.changed() => return Ended::Shutdown,
                 }
             }
         }
@@ -78,7 +106,10 @@ async fn lead(
     let mut last_reload = std::time::Instant::now();
     loop {
         if *shutdown.borrow() {
-            return;
+            return Ended::Shutdown;
+        }
+        if !still_leading(lock).await {
+            return Ended::LostLeadership;
         }
         if last_discovery.is_none_or(|t| t.elapsed() >= Duration::from_secs(6 * 3600)) {
             match discovery::sync(ctx, &client, &tz).await {
@@ -102,7 +133,7 @@ async fn lead(
         };
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => return Ended::Shutdown,
         }
     }
 }

@@ -473,3 +473,26 @@ async fn housekeeping_deletes_audit_entries_dead_jobs_and_hourly_rollups_past_th
         "the fleet's hours outlive the zones' (their sums unchanged) and go at their own retention"
     );
 }
+
+#[tokio::test]
+async fn the_monitors_leader_learns_it_lost_its_lock_when_its_database_session_ends() {
+    use bma_app::monitoring::runner::{still_leading, try_lead};
+    let app = crate::helpers::TestApp::spawn().await;
+    let mut leader = app.ctx.db.acquire().await.expect("a connection").detach();
+    assert!(try_lead(&mut leader).await.expect("asked"), "the lock is free");
+    assert!(still_leading(&mut leader).await);
+    let mut other = app.ctx.db.acquire().await.expect("another connection");
+    assert!(!try_lead(&mut other).await.expect("asked"), "held by the leader");
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut leader).await.expect("its pid");
+    sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut *other).await.expect("terminated");
+    assert!(!still_leading(&mut leader).await, "a session that ended holds nothing");
+    let mut taken = false;
+    for _ in 0..40 {
+        if try_lead(&mut other).await.expect("asked") {
+            taken = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(taken, "another scheduler may lead");
+}
