@@ -231,20 +231,14 @@ pub async fn run() -> anyhow::Result<()> {
         .await?;
     let line = LineFake::start(LineFakeConfig::default()).await?;
     let (redis, prefix, mut env) = crate::child_env(&url, "bench-campaign");
-    let w = wa.config().clone();
     env.extend([
-        ("WHATSAPP_APP_SECRET", w.app_secret.clone()),
-        ("WHATSAPP_VERIFY_TOKEN", "bench-verify".into()),
-        ("WHATSAPP_ACCESS_TOKEN", w.access_token.clone()),
-        ("WHATSAPP_PHONE_NUMBER_ID", w.phone_number_id.clone()),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", w.business_account_id.clone()),
-        ("WHATSAPP_API_URL", wa.base_url()),
         ("WHATSAPP_MESSAGES_PER_SECOND", o.rate.to_string()),
         ("LINE_CHANNEL_SECRET", line.channel_secret().to_owned()),
         ("LINE_CHANNEL_ACCESS_TOKEN", line.channel_access_token().to_owned()),
         ("LINE_API_URL", line.url()),
         ("LINE_DATA_URL", line.url()),
     ]);
+    env.extend(crate::whatsapp_env(&wa));
     let config = crate::config_of(&env)?;
     db.close().await;
     let db = bma_store::connect(&url, 10).await?;

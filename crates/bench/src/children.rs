@@ -47,30 +47,9 @@ impl Drop for Children {
     }
 }
 
-/// The real `bma-social <role>` next to this binary, with the bench's settings.
+/// The real `bma-social <role>` next to this binary, with the bench's settings; its standard
+/// output (where its logs go) and error are appended to `log`.
 pub fn spawn(
-    role: &str,
-    env: &HashMap<&'static str, String>,
-    port: Option<u16>,
-    log: &std::path::Path,
-) -> anyhow::Result<Child> {
-    let exe = std::env::current_exe()?.with_file_name("bma-social");
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-    let mut cmd = Command::new(&exe);
-    cmd.arg(role)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .stdout(Stdio::null())
-        .stderr(out);
-    if let Some(p) = port {
-        cmd.env("HOST", "127.0.0.1").env("PORT", p.to_string());
-    }
-    cmd.spawn().with_context(|| format!("starting {} (build it: cargo build --release -p bma-social)", exe.display()))
-}
-
-/// Like [`spawn`], with the process's standard output, where its logs go, appended to `log` too.
-pub fn spawn_logged(
     role: &str,
     env: &HashMap<&'static str, String>,
     port: Option<u16>,

@@ -14,7 +14,7 @@
 //! what was acknowledged, what the fakes received and what the database holds, and printed as
 //! PASS / FAIL; any FAIL makes the command fail.
 
-use crate::children::{Children, PrivatePostgres, PrivateRedis, get_status, spawn_logged, wait_for};
+use crate::children::{Children, PrivatePostgres, PrivateRedis, get_status, spawn, wait_for};
 use anyhow::{Context, bail};
 use bma_domain::access::Role;
 use bma_fakes::soundtrack::{Fault, FaultKind, FleetConfig, SoundtrackFake, Target};
@@ -208,7 +208,7 @@ impl Rig {
         if role == "scheduler" {
             env.insert("RUST_LOG", "warn,bma_app::monitoring::runner=info".into());
         }
-        let child = spawn_logged(role, &env, (role == "serve").then(|| self.ports[i]), &log)?;
+        let child = spawn(role, &env, (role == "serve").then(|| self.ports[i]), &log)?;
         procs.push(Proc { label, n, pid: child.id(), log, leads_since: None, ended: None });
         Ok(child)
     }
@@ -561,22 +561,16 @@ impl Rig {
 /// rate limits out of the way.
 fn child_env(url: &str, redis: &str, wa: &WhatsappFake, st: &SoundtrackFake) -> HashMap<&'static str, String> {
     let (_, _, mut env) = crate::child_env(url, "bench-faults");
-    let w = wa.config();
     env.extend([
         ("REDIS_URL", redis.to_owned()),
         ("BCRYPT_COST", "4".into()),
         ("RATE_LIMIT_PER_IP", "1000000000".into()),
         ("RATE_LIMIT_PER_USER", "1000000000".into()),
-        ("WHATSAPP_APP_SECRET", w.app_secret.clone()),
-        ("WHATSAPP_VERIFY_TOKEN", "bench-verify".into()),
-        ("WHATSAPP_ACCESS_TOKEN", w.access_token.clone()),
-        ("WHATSAPP_PHONE_NUMBER_ID", w.phone_number_id.clone()),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", w.business_account_id.clone()),
-        ("WHATSAPP_API_URL", wa.base_url()),
         ("SOUNDTRACK_API_URL", st.url()),
         ("SOUNDTRACK_CLIENT_ID", st.client_id().to_owned()),
         ("SOUNDTRACK_CLIENT_SECRET", st.client_secret().to_owned()),
     ]);
+    env.extend(crate::whatsapp_env(wa));
     env
 }
 

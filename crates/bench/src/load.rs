@@ -434,13 +434,8 @@ pub async fn run() -> anyhow::Result<()> {
         ("BCRYPT_COST", "4".into()),
         ("RATE_LIMIT_PER_IP", "1000000000".into()),
         ("RATE_LIMIT_PER_USER", "1000000000".into()),
-        ("WHATSAPP_APP_SECRET", w.app_secret.clone()),
-        ("WHATSAPP_VERIFY_TOKEN", "bench-verify".into()),
-        ("WHATSAPP_ACCESS_TOKEN", w.access_token.clone()),
-        ("WHATSAPP_PHONE_NUMBER_ID", w.phone_number_id.clone()),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", w.business_account_id.clone()),
-        ("WHATSAPP_API_URL", wa.base_url()),
     ]);
+    env.extend(crate::whatsapp_env(&wa));
     let config = crate::config_of(&env)?;
     let kv = bma_kv::Kv::redis(&redis, &prefix).await?;
     let ctx = bma_app::AppContext::new(db.clone(), kv, Arc::new(bma_integrations::email::Unconfigured), config);

@@ -72,6 +72,19 @@ fn child_env(url: &str, name: &str) -> (String, String, HashMap<&'static str, St
     (redis, prefix, env)
 }
 
+/// The settings that point a process at the WhatsApp fake `wa`.
+fn whatsapp_env(wa: &bma_fakes::whatsapp::WhatsappFake) -> [(&'static str, String); 6] {
+    let w = wa.config();
+    [
+        ("WHATSAPP_APP_SECRET", w.app_secret.clone()),
+        ("WHATSAPP_VERIFY_TOKEN", "bench-verify".into()),
+        ("WHATSAPP_ACCESS_TOKEN", w.access_token.clone()),
+        ("WHATSAPP_PHONE_NUMBER_ID", w.phone_number_id.clone()),
+        ("WHATSAPP_BUSINESS_ACCOUNT_ID", w.business_account_id.clone()),
+        ("WHATSAPP_API_URL", wa.base_url()),
+    ]
+}
+
 /// The configuration `env` gives, checked as in production.
 fn config_of(env: &HashMap<&'static str, String>) -> anyhow::Result<Config> {
     let view: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
