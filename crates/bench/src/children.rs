@@ -70,6 +70,24 @@ pub fn spawn(
     cmd.spawn().with_context(|| format!("starting {} (build it: cargo build --release -p bma-social)", exe.display()))
 }
 
+/// Waits (up to 3 minutes) until discovery has linked `total` zones of the Soundtrack fake and
+/// the monitor has observed each of them once.
+pub async fn wait_for_discovery(db: &sqlx::PgPool, total: i64, children: &mut Children) -> anyhow::Result<()> {
+    wait_for("discovery and a first observation of every zone", Duration::from_secs(180), children, || {
+        let db = db.clone();
+        async move {
+            let seen: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM zones z JOIN zone_monitor_state s ON s.zone_id = z.id \
+                 WHERE z.soundtrack_device_id IS NOT NULL AND s.observation <> 'unknown'",
+            )
+            .fetch_one(&db)
+            .await?;
+            Ok(seen >= total)
+        }
+    })
+    .await
+}
+
 /// A port free now on the loopback.
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

@@ -420,26 +420,7 @@ impl Rig {
             .context(see.clone())?;
         }
         let total: i64 = self.st.accounts().iter().map(|a| a.zones.len() as i64).sum();
-        let db = self.db.clone();
-        wait_for(
-            "discovery and a first observation of every zone",
-            Duration::from_secs(180),
-            &mut self.children,
-            || {
-                let db = db.clone();
-                async move {
-                    let seen: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM zones z JOIN zone_monitor_state s ON s.zone_id = z.id \
-                     WHERE z.soundtrack_device_id IS NOT NULL AND s.observation <> 'unknown'",
-                    )
-                    .fetch_one(&db)
-                    .await?;
-                    Ok(seen >= total)
-                }
-            },
-        )
-        .await
-        .context(see)
+        crate::children::wait_for_discovery(&self.db, total, &mut self.children).await.context(see)
     }
 
     /// Every venue number writes once, so that replies have open conversations to go to (and

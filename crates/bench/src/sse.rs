@@ -283,20 +283,9 @@ pub async fn run() -> anyhow::Result<()> {
     let fleet = fake.accounts();
     let total: i64 = fleet.iter().map(|a| a.zones.len() as i64).sum();
     let started = Instant::now();
-    wait_for("discovery and a first observation of every zone", Duration::from_secs(180), &mut children, || {
-        let db = db.clone();
-        async move {
-            let seen: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM zones z JOIN zone_monitor_state s ON s.zone_id = z.id \
-                 WHERE z.soundtrack_device_id IS NOT NULL AND s.observation <> 'unknown'",
-            )
-            .fetch_one(&db)
-            .await?;
-            Ok(seen >= total)
-        }
-    })
-    .await
-    .with_context(|| format!("see {}", log.display()))?;
+    crate::children::wait_for_discovery(&db, total, &mut children)
+        .await
+        .with_context(|| format!("see {}", log.display()))?;
     let warmup = started.elapsed().as_secs_f64();
     let playing: Vec<(String, Uuid)> = sqlx::query_as(
         "SELECT z.soundtrack_device_id, z.id FROM zones z JOIN zone_monitor_state s ON s.zone_id = z.id \
